@@ -1,0 +1,199 @@
+package imaging
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"net/http"
+
+	// Decoders for every format a caller may send.
+	_ "image/gif"
+	_ "image/png"
+
+	_ "golang.org/x/image/webp"
+
+	"recognizer/internal/apierr"
+)
+
+// Limits bound what Normalize accepts. Both are checked from the header, before any pixel is
+// decoded.
+type Limits struct {
+	MaxBytes  int // encoded size
+	MaxPixels int // width × height
+}
+
+// DefaultLimits fit the 128 MB Lambda size with room to spare: a 16-megapixel picture decodes to
+// at most 64 MB (RGBA), and widget screenshots are a tiny fraction of that.
+var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 16 << 20}
+
+// jpegQuality keeps tiles recognizable at a third of PNG's size and a fraction of its encode time.
+const jpegQuality = 90
+
+// Rect is a tile's place in the caller's own image, in pixels (half-open, fractional when the
+// image does not divide evenly).
+type Rect struct{ X0, Y0, X1, Y1 float64 }
+
+// Center is the pixel a caller clicks for the tile.
+func (r Rect) Center() (x, y int) { return int((r.X0 + r.X1) / 2), int((r.Y0 + r.Y1) / 2) }
+
+// Normalized is a picture ready for the upstream.
+type Normalized struct {
+	Image       []byte // PNG or JPEG, Grid.Size() pixels square
+	Grid        Grid
+	Format      string // the caller's format: png, jpeg, gif or webp
+	Width       int    // the caller's image
+	Height      int
+	Tiles       []Rect // row-major, in the caller's pixels
+	Passthrough bool   // Image is the caller's own bytes, untouched
+}
+
+// Normalize validates data and turns it into the upstream's standard picture for grid (GridAuto:
+// taken from the size, else from the separators of a widget screenshot).
+func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
+	if len(data) == 0 {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is empty")
+	}
+	if len(data) > lim.MaxBytes {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"image is %d bytes; the limit is %d", len(data), lim.MaxBytes)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, image.ErrFormat) {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not a PNG, JPEG, GIF or WebP picture")
+	}
+	if err != nil {
+		return nil, apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image header is not a valid %s header", format))
+	}
+	w, h := cfg.Width, cfg.Height
+	if w <= 0 || h <= 0 {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image has no pixels (%dx%d)", w, h)
+	}
+	if int64(w)*int64(h) > int64(lim.MaxPixels) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"image is %dx%d pixels; the limit is %d pixels in all", w, h, lim.MaxPixels)
+	}
+	if grid == GridAuto {
+		grid = GridForSize(w, h)
+	}
+	if grid != GridAuto && (w < 8*int(grid) || h < 8*int(grid)) {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage,
+			"image is %dx%d pixels, too small for a %s grid", w, h, grid)
+	}
+	out := &Normalized{Grid: grid, Format: format, Width: w, Height: h}
+	if grid != GridAuto && w == grid.Size() && h == grid.Size() && complete(format, data) {
+		out.Image, out.Passthrough = data, true
+		out.Tiles = uniformLayout(w, h, int(grid)).rects()
+		return out, nil
+	}
+
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
+	}
+	src := sourceOf(img)
+	l, grid, err := chooseLayout(&src, grid)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(64 << 10)
+	if err := jpeg.Encode(&buf, render(&src, l, grid.Size()), &jpeg.Options{Quality: jpegQuality}); err != nil {
+		return nil, fmt.Errorf("encode normalized image: %w", err)
+	}
+	out.Image, out.Grid, out.Tiles = buf.Bytes(), grid, l.rects()
+	return out, nil
+}
+
+// chooseLayout finds where the tiles are: between the white separators of a widget screenshot
+// when there are any, else an even split. With no grid given, only separators can tell 3×3 from
+// 4×4, so a picture without them needs the caller to say.
+func chooseLayout(src *source, grid Grid) (layout, Grid, error) {
+	if grid == GridSingle || (grid != GridAuto && src.w == grid.Size() && src.h == grid.Size()) {
+		return uniformLayout(src.w, src.h, int(grid)), grid, nil
+	}
+	cols, rows := whiteProfile(src)
+	if grid != GridAuto {
+		if l, ok := findLayout(cols, rows, src.w, src.h, int(grid)); ok {
+			return l, grid, nil
+		}
+		return uniformLayout(src.w, src.h, int(grid)), grid, nil
+	}
+	l3, ok3 := findLayout(cols, rows, src.w, src.h, 3)
+	l4, ok4 := findLayout(cols, rows, src.w, src.h, 4)
+	switch {
+	case ok3 && !ok4:
+		return l3, Grid3x3, nil
+	case ok4 && !ok3:
+		return l4, Grid4x4, nil
+	}
+	return layout{}, GridAuto, apierr.New(http.StatusBadRequest, apierr.CodeGridRequired,
+		"cannot tell the grid of a %dx%d picture: send grid as 3x3, 4x4 or 1x1 (or an image of 300x300, 450x450 or 100x100 pixels)",
+		src.w, src.h)
+}
+
+// complete reports whether data is a PNG or JPEG that ends where its format says it must, so
+// the fast path never forwards a truncated file; anything else is decoded in full, which finds
+// the fault or repairs what the decoder tolerates.
+func complete(format string, data []byte) bool {
+	switch format {
+	case "png":
+		return bytes.HasSuffix(data, []byte("IEND\xaeB`\x82"))
+	case "jpeg":
+		return bytes.HasSuffix(bytes.TrimRight(data, "\x00\r\n "), []byte{0xff, 0xd9})
+	}
+	return false
+}
+
+func (l layout) rects() []Rect {
+	rects := make([]Rect, 0, len(l.x)*len(l.y))
+	for _, y := range l.y {
+		for _, x := range l.x {
+			rects = append(rects, Rect{x.lo, y.lo, x.hi, y.hi})
+		}
+	}
+	return rects
+}
+
+func scaled(spans []span, div int) []span {
+	if div == 1 {
+		return spans
+	}
+	out := make([]span, len(spans))
+	for i, s := range spans {
+		out[i] = span{s.lo / float64(div), s.hi / float64(div)}
+	}
+	return out
+}
+
+// render resizes the tiles of src into a size×size picture, tile k of each axis landing on the
+// k-th equal part of the output: the geometry the upstream splits its input by.
+func render(src *source, l layout, size int) image.Image {
+	if src.ycc {
+		dst := image.NewYCbCr(image.Rect(0, 0, size, size), image.YCbCrSubsampleRatio420)
+		cs := (size + 1) / 2
+		resample(plane{dst.Y, size, size, dst.YStride}, src.planes[0],
+			newKernel(size, l.x, src.planes[0].w), newKernel(size, l.y, src.planes[0].h))
+		kx := newKernel(cs, scaled(l.x, src.divX[1]), src.planes[1].w)
+		ky := newKernel(cs, scaled(l.y, src.divY[1]), src.planes[1].h)
+		resample(plane{dst.Cb, cs, cs, dst.CStride}, src.planes[1], kx, ky)
+		resample(plane{dst.Cr, cs, cs, dst.CStride}, src.planes[2], kx, ky)
+		return dst
+	}
+	kx, ky := newKernel(size, l.x, src.w), newKernel(size, l.y, src.h)
+	var out [3]plane
+	for i := range out {
+		out[i] = plane{make([]uint8, size*size), size, size, size}
+		if i > 0 && &src.planes[i].pix[0] == &src.planes[0].pix[0] { // gray: one plane shared
+			copy(out[i].pix, out[0].pix)
+			continue
+		}
+		resample(out[i], src.planes[i], kx, ky)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, size, size))
+	for i := 0; i < size*size; i++ {
+		dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2], dst.Pix[4*i+3] = out[0].pix[i], out[1].pix[i], out[2].pix[i], 255
+	}
+	return dst
+}

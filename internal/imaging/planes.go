@@ -1,0 +1,161 @@
+package imaging
+
+import "image"
+
+// source is a decoded picture split into three 8-bit planes: Y, Cb, Cr when it came from a JPEG
+// or lossy WebP (resized as they are, with no colour conversion), otherwise R, G, B composited
+// over white. Planes 1 and 2 may be subsampled by div.
+type source struct {
+	ycc    bool
+	planes [3]plane
+	divX   [3]int
+	divY   [3]int
+	w, h   int
+}
+
+func sourceOf(img image.Image) source {
+	b := img.Bounds()
+	if b.Min != (image.Point{}) {
+		return generic(img)
+	}
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return yccSource(m)
+	case *image.NYCbCrA:
+		// The upstream takes opaque images; an alpha plane from lossy WebP is rare and dropped.
+		return yccSource(&m.YCbCr)
+	case *image.Gray:
+		p := plane{pix: m.Pix, w: b.Dx(), h: b.Dy(), stride: m.Stride}
+		return source{planes: [3]plane{p, p, p}, divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: p.w, h: p.h}
+	case *image.RGBA:
+		return interleaved(m.Pix, m.Stride, b.Dx(), b.Dy(), true)
+	case *image.NRGBA:
+		return interleaved(m.Pix, m.Stride, b.Dx(), b.Dy(), false)
+	case *image.Paletted:
+		return paletted(m)
+	}
+	return generic(img)
+}
+
+func yccSource(m *image.YCbCr) source {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	dx, dy := 1, 1
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		dx = 2
+	case image.YCbCrSubsampleRatio420:
+		dx, dy = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		dy = 2
+	case image.YCbCrSubsampleRatio411:
+		dx = 4
+	case image.YCbCrSubsampleRatio410:
+		dx, dy = 4, 2
+	}
+	cw, ch := (w+dx-1)/dx, (h+dy-1)/dy
+	return source{
+		ycc: true,
+		planes: [3]plane{
+			{pix: m.Y, w: w, h: h, stride: m.YStride},
+			{pix: m.Cb, w: cw, h: ch, stride: m.CStride},
+			{pix: m.Cr, w: cw, h: ch, stride: m.CStride},
+		},
+		divX: [3]int{1, dx, dx}, divY: [3]int{1, dy, dy}, w: w, h: h,
+	}
+}
+
+func newRGB(w, h int) source {
+	s := source{divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: w, h: h}
+	for i := range s.planes {
+		s.planes[i] = plane{pix: make([]uint8, w*h), w: w, h: h, stride: w}
+	}
+	return s
+}
+
+// interleaved splits 8-bit RGBA pixels into planes, compositing any transparency over white
+// (a transparent screenshot margin then reads as the widget's white).
+func interleaved(pix []uint8, stride, w, h int, premultiplied bool) source {
+	s := newRGB(w, h)
+	r, g, bl := s.planes[0].pix, s.planes[1].pix, s.planes[2].pix
+	for y := 0; y < h; y++ {
+		row := pix[y*stride : y*stride+4*w]
+		o := y * w
+		for x := 0; x < w; x++ {
+			p := row[4*x : 4*x+4 : 4*x+4]
+			a := uint32(p[3])
+			if a == 255 {
+				r[o+x], g[o+x], bl[o+x] = p[0], p[1], p[2]
+				continue
+			}
+			if premultiplied {
+				r[o+x] = uint8(uint32(p[0]) + 255 - a)
+				g[o+x] = uint8(uint32(p[1]) + 255 - a)
+				bl[o+x] = uint8(uint32(p[2]) + 255 - a)
+			} else {
+				r[o+x] = uint8((uint32(p[0])*a + 255*(255-a) + 127) / 255)
+				g[o+x] = uint8((uint32(p[1])*a + 255*(255-a) + 127) / 255)
+				bl[o+x] = uint8((uint32(p[2])*a + 255*(255-a) + 127) / 255)
+			}
+		}
+	}
+	return s
+}
+
+func paletted(m *image.Paletted) source {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	var lut [256][3]uint8
+	for i := range lut {
+		lut[i] = [3]uint8{255, 255, 255} // out-of-palette indices read as white
+	}
+	for i, c := range m.Palette {
+		r, g, b, a := c.RGBA()
+		lut[i] = [3]uint8{overWhite(r, a), overWhite(g, a), overWhite(b, a)}
+	}
+	s := newRGB(w, h)
+	for y := 0; y < h; y++ {
+		row := m.Pix[y*m.Stride : y*m.Stride+w]
+		for x, idx := range row {
+			c := lut[idx]
+			s.planes[0].pix[y*w+x], s.planes[1].pix[y*w+x], s.planes[2].pix[y*w+x] = c[0], c[1], c[2]
+		}
+	}
+	return s
+}
+
+// generic handles any other image type (16-bit PNGs, CMYK JPEGs, odd origins) through the slow
+// but universal At method.
+func generic(img image.Image) source {
+	b := img.Bounds()
+	s := newRGB(b.Dx(), b.Dy())
+	for y := 0; y < s.h; y++ {
+		for x := 0; x < s.w; x++ {
+			r, g, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			i := y*s.w + x
+			s.planes[0].pix[i], s.planes[1].pix[i], s.planes[2].pix[i] = overWhite(r, a), overWhite(g, a), overWhite(bl, a)
+		}
+	}
+	return s
+}
+
+// overWhite composites one premultiplied 16-bit channel over white and returns 8 bits.
+func overWhite(c, a uint32) uint8 { return uint8((c + 0xffff - a) >> 8) }
+
+// isWhite reports whether the pixel at (x, y) is near-white and neutral: the colour of the
+// widget's separators and margins.
+func (s *source) isWhite(x, y int) bool {
+	p0 := s.planes[0].pix[y*s.planes[0].stride+x]
+	cx, cy := x/s.divX[1], y/s.divY[1]
+	p1 := s.planes[1].pix[cy*s.planes[1].stride+cx]
+	p2 := s.planes[2].pix[cy*s.planes[2].stride+cx]
+	if s.ycc {
+		return p0 >= 220 && absDiff(p1, 128) <= 16 && absDiff(p2, 128) <= 16
+	}
+	return p0 >= 220 && p1 >= 220 && p2 >= 220
+}
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}

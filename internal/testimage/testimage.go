@@ -1,0 +1,103 @@
+// Package testimage draws synthetic challenge pictures for tests, benchmarks and examples: tiles
+// of textured low-saturation noise, with the target tiles painted in the emulator's signature
+// colour for a label, optionally laid out like a widget screenshot (white separators and margin).
+package testimage
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"math/rand/v2"
+
+	"recognizer/internal/emulator"
+)
+
+// Challenge describes one picture.
+type Challenge struct {
+	Grid      int    // tiles per side: 1, 3 or 4
+	Tile      int    // tile side in pixels
+	Separator int    // white pixels between tiles (a screenshot); 0 for the upstream's own layout
+	Margin    int    // white pixels around the tiles
+	Label     string // label id whose signature colour marks Targets
+	Targets   []int  // row-major tile indices that show the label
+	Seed      uint64
+}
+
+// Side is the picture's width and height in pixels.
+func (c Challenge) Side() int {
+	return 2*c.Margin + c.Grid*c.Tile + (c.Grid-1)*c.Separator
+}
+
+// Image draws the picture.
+func (c Challenge) Image() *image.RGBA {
+	side := c.Side()
+	img := image.NewRGBA(image.Rect(0, 0, side, side))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	sig, _ := emulator.Signature(c.Label)
+	rng := rand.New(rand.NewPCG(c.Seed, 0x5eed))
+	target := map[int]bool{}
+	for _, t := range c.Targets {
+		target[t] = true
+	}
+	for ty := 0; ty < c.Grid; ty++ {
+		for tx := 0; tx < c.Grid; tx++ {
+			x0 := c.Margin + tx*(c.Tile+c.Separator)
+			y0 := c.Margin + ty*(c.Tile+c.Separator)
+			base := color.RGBA{uint8(60 + rng.IntN(110)), 0, 0, 255}
+			base.G = uint8(int(base.R) + rng.IntN(30) - 15)
+			base.B = uint8(int(base.R) + rng.IntN(30) - 15)
+			if target[ty*c.Grid+tx] {
+				base = sig
+			}
+			for y := 0; y < c.Tile; y++ {
+				for x := 0; x < c.Tile; x++ {
+					// Stripes and noise give the resampler real detail to get wrong.
+					n := rng.IntN(25) - 12
+					if (x/6+y/9)%2 == 0 {
+						n += 8
+					} else {
+						n -= 8
+					}
+					img.SetRGBA(x0+x, y0+y, color.RGBA{add(base.R, n), add(base.G, n), add(base.B, n), 255})
+				}
+			}
+		}
+	}
+	return img
+}
+
+func add(v uint8, d int) uint8 {
+	return uint8(min(max(int(v)+d, 0), 235)) // stay below the separators' white
+}
+
+// PNG encodes the picture as PNG.
+func (c Challenge) PNG() []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, c.Image()); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// JPEG encodes the picture as JPEG at the given quality.
+func (c Challenge) JPEG(quality int) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, c.Image(), &jpeg.Options{Quality: quality}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// GIF encodes the picture as a one-frame GIF.
+func (c Challenge) GIF() []byte {
+	var b bytes.Buffer
+	if err := gif.Encode(&b, c.Image(), nil); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
