@@ -1,0 +1,98 @@
+// Command local serves the HTTPS API on a loopback port with no AWS account and no Docker: the
+// same handler as the Lambda, behind net/http. Without RECOGNITION_TOKEN or TOKEN_SECRET_ID it
+// starts the upstream emulator (a development tool) in-process and says so.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"recognizer/internal/app"
+	"recognizer/internal/emulator"
+	"recognizer/internal/httpapi"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	flag.Parse()
+	log := app.NewLogger(os.Stderr)
+
+	getenv := os.Getenv
+	if os.Getenv("RECOGNITION_TOKEN") == "" && os.Getenv("TOKEN_SECRET_ID") == "" {
+		var b [16]byte
+		rand.Read(b[:])
+		tok := hex.EncodeToString(b[:])
+		emu, err := emulator.New(tok).Start("127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "start emulator:", err)
+			os.Exit(1)
+		}
+		defer emu.Close()
+		fmt.Fprintf(os.Stderr, "No RECOGNITION_TOKEN or TOKEN_SECRET_ID: using the built-in upstream EMULATOR at %s.\n"+
+			"It is a development tool: answers are synthetic (it finds each label's signature colour, not real objects).\n"+
+			"Set RECOGNITION_TOKEN to call the real recognition API.\n", emu.URL)
+		getenv = func(k string) string {
+			switch k {
+			case "RECOGNITION_TOKEN":
+				return tok
+			case "RECOGNITION_API_URL":
+				return emu.URL
+			}
+			return os.Getenv(k)
+		}
+	}
+	cfg, cfgErr := app.FromEnv(getenv)
+	awsCfg, err := app.AWS(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "aws configuration:", err)
+		os.Exit(1)
+	}
+	api := app.NewAPIHandler(cfg, cfgErr, awsCfg, log)
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           adapter{api},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s)\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath)
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// adapter serves the API through net/http.
+type adapter struct{ api *httpapi.Handler }
+
+func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Read one byte past the limit so the API can answer 413 itself.
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(a.api.Config.MaxBodyBytes)+1))
+	if err != nil {
+		body = nil
+	}
+	resp := a.api.Serve(r.Context(), httpapi.Request{
+		Method: r.Method, Path: r.URL.Path, Header: r.Header, Query: r.URL.Query(), Body: body,
+	})
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
+}

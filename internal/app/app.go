@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/httpapi"
+	"recognizer/internal/imaging"
+	"recognizer/internal/question"
+	"recognizer/internal/recognition"
+	"recognizer/internal/storage"
+	"recognizer/internal/token"
+	"recognizer/internal/upstream"
+)
+
+// Lambda's synchronous payload limit is 6 MB; a request body can never be larger.
+const maxBodyBytes = 6 << 20
+
+// NewLogger is the JSON logger every entry point uses: level, time, msg, and the Lambda
+// requestId when there is one.
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(requestIDHandler{slog.NewJSONHandler(w, nil)})
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// AWS builds the SDK configuration. It does no network I/O: credentials and the token are
+// resolved on first use.
+func AWS(ctx context.Context) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx)
+}
+
+// NewAPIHandler wires the HTTPS API. A configuration error does not stop the function: every
+// request then gets a 500 configuration_error, and the cause is logged once here.
+func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *httpapi.Handler {
+	if cfgErr != nil {
+		log.Error("invalid configuration", "error", cfgErr.Error())
+	}
+	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.EndpointSet })
+	var tokens token.Source = token.Static(cfg.RecognitionToken)
+	if cfg.RecognitionToken == "" {
+		tokens = token.NewSecretsManager(secretsmanager.NewFromConfig(awsCfg), cfg.TokenSecretID, token.DefaultTTL)
+	}
+	if cfgErr != nil {
+		tokens = brokenConfig{}
+	}
+	return &httpapi.Handler{
+		Service: &recognition.Service{
+			Questions: question.Default,
+			Limits:    imaging.DefaultLimits,
+			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
+		},
+		Store: storage.New(s3Client),
+		Config: httpapi.Config{
+			SourceBuckets:  cfg.SourceBuckets,
+			ResultsBucket:  cfg.ResultsBucket,
+			ResultsPrefix:  cfg.ResultsPrefix,
+			MaxBodyBytes:   maxBodyBytes,
+			ResponseMargin: 300 * time.Millisecond,
+			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
+		},
+		Log: log,
+	}
+}
+
+// brokenConfig answers every token request with a configuration error.
+type brokenConfig struct{}
+
+func (brokenConfig) Token(context.Context) (string, error) {
+	return "", apierr.New(http.StatusInternalServerError, apierr.CodeConfiguration,
+		"the service is not configured correctly; its operators have been told in its logs")
+}
+
+func (brokenConfig) Refused(string) {}

@@ -1,0 +1,60 @@
+// Package app is the composition shared by the entry points: configuration from the environment,
+// AWS clients, and the wiring of the domain into a ready handler.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"recognizer/internal/upstream"
+)
+
+// Config is the service configuration, read from the environment once at start.
+type Config struct {
+	RecognitionAPIURL string   // RECOGNITION_API_URL
+	TokenSecretID     string   // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
+	RecognitionToken  string   // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
+	SourceBuckets     []string // SOURCE_BUCKETS: buckets s3 references may read
+	ResultsBucket     string   // RESULTS_BUCKET: where results are stored
+	ResultsPrefix     string   // RESULTS_PREFIX: key prefix for results (default results/)
+	EndpointSet       bool     // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
+}
+
+// FromEnv reads and checks the configuration.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		RecognitionAPIURL: strings.TrimSpace(getenv("RECOGNITION_API_URL")),
+		TokenSecretID:     strings.TrimSpace(getenv("TOKEN_SECRET_ID")),
+		RecognitionToken:  strings.TrimSpace(getenv("RECOGNITION_TOKEN")),
+		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
+		ResultsPrefix:     getenv("RESULTS_PREFIX"),
+		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
+	}
+	for _, b := range strings.Split(getenv("SOURCE_BUCKETS"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.SourceBuckets = append(c.SourceBuckets, b)
+		}
+	}
+	if c.RecognitionAPIURL == "" {
+		c.RecognitionAPIURL = upstream.DefaultURL
+	}
+	if c.ResultsPrefix == "" {
+		c.ResultsPrefix = "results/"
+	}
+	var problems []string
+	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
+	}
+	if c.TokenSecretID == "" && c.RecognitionToken == "" {
+		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
+	}
+	if strings.HasPrefix(c.ResultsPrefix, "/") {
+		problems = append(problems, "RESULTS_PREFIX must not start with /")
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))
+	}
+	return c, nil
+}

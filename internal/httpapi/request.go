@@ -1,0 +1,260 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"recognizer/internal/apierr"
+)
+
+// call is what a request asks for, whatever form it came in.
+type call struct {
+	form     string // json, data-url, multipart, binary, s3 (for logs and metrics)
+	image    []byte
+	s3       *objectRef
+	question string
+	grid     string
+	store    bool
+}
+
+type objectRef struct{ Bucket, Key string }
+
+func (o objectRef) String() string { return "s3://" + o.Bucket + "/" + o.Key }
+
+func badRequest(format string, args ...any) *apierr.Error {
+	return apierr.New(http.StatusBadRequest, apierr.CodeInvalidRequest, format, args...)
+}
+
+// parseCall reads the body by its content type. Query parameters question, grid and store apply
+// to every form (a raw image body has nowhere else to put them); body fields win.
+func parseCall(req Request, maxImageBytes int) (*call, error) {
+	c := &call{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
+	if v := req.Query.Get("store"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, badRequest("store must be true or false, not %q", clip(v))
+		}
+		c.store = b
+	}
+	ct := req.Header.Get("Content-Type")
+	mediaType, params, err := mime.ParseMediaType(ct)
+	if ct == "" && len(bytes.TrimSpace(req.Body)) > 0 && bytes.TrimSpace(req.Body)[0] == '{' {
+		mediaType, err = "application/json", nil
+	}
+	if err != nil && ct != "" {
+		return nil, apierr.New(http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia, "content-type %q does not parse", clip(ct))
+	}
+	switch {
+	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
+		err = c.parseJSON(req.Body, maxImageBytes)
+	case mediaType == "multipart/form-data":
+		err = c.parseMultipart(req.Body, params["boundary"], maxImageBytes)
+	case strings.HasPrefix(mediaType, "image/") || mediaType == "application/octet-stream":
+		c.form, c.image = "binary", req.Body
+	case ct == "" && len(req.Body) == 0:
+		return nil, badRequest("the body is empty: send JSON {\"image\", \"question\"}, a multipart form, or an image")
+	default:
+		return nil, apierr.New(http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia,
+			"content-type %q is not accepted: send application/json, multipart/form-data or image/*", clip(mediaType))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.image == nil && c.s3 == nil {
+		return nil, badRequest("image is required (or s3, a reference to an image in S3)")
+	}
+	if c.image != nil && len(c.image) == 0 {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is empty")
+	}
+	return c, nil
+}
+
+func (c *call) parseJSON(body []byte, maxImageBytes int) error {
+	var doc struct {
+		Image    *string         `json:"image"`
+		Question *string         `json:"question"`
+		Grid     json.RawMessage `json:"grid"`
+		S3       json.RawMessage `json:"s3"`
+		Store    *bool           `json:"store"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&doc); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return badRequest("field %q has the wrong type", typeErr.Field)
+		}
+		return badRequest("the body is not a JSON object")
+	}
+	if dec.More() {
+		return badRequest("the body holds more than one JSON value")
+	}
+	c.form = "json"
+	if doc.Question != nil {
+		c.question = *doc.Question
+	}
+	if doc.Store != nil {
+		c.store = *doc.Store
+	}
+	if len(doc.Grid) > 0 && string(doc.Grid) != "null" {
+		var s string
+		if json.Unmarshal(doc.Grid, &s) != nil {
+			s = string(doc.Grid) // a bare number: 3, 4, 1
+		}
+		c.grid = s
+	}
+	if doc.Image != nil && len(doc.S3) > 0 {
+		return badRequest("send image or s3, not both")
+	}
+	if len(doc.S3) > 0 {
+		ref, err := parseObjectRef(doc.S3)
+		if err != nil {
+			return err
+		}
+		c.form, c.s3 = "s3", ref
+		return nil
+	}
+	if doc.Image != nil {
+		img, dataURL, err := decodeImageString(*doc.Image, maxImageBytes)
+		if err != nil {
+			return err
+		}
+		if dataURL {
+			c.form = "data-url"
+		}
+		c.image = img
+	}
+	return nil
+}
+
+// decodeImageString accepts base64 (standard or URL alphabet, padded or not, with line breaks)
+// or a data URL carrying base64.
+func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, err error) {
+	if rest, ok := strings.CutPrefix(s, "data:"); ok {
+		meta, payload, found := strings.Cut(rest, ",")
+		if !found || !strings.HasSuffix(meta, ";base64") {
+			return nil, true, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "a data URL image must be base64: data:image/png;base64,...")
+		}
+		s, dataURL = payload, true
+	}
+	if base64.StdEncoding.DecodedLen(len(s)) > maxImageBytes+3 {
+		return nil, dataURL, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
+	}
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		case '-':
+			return '+'
+		case '_':
+			return '/'
+		}
+		return r
+	}, s)
+	clean = strings.TrimRight(clean, "=")
+	img, err = base64.RawStdEncoding.DecodeString(clean)
+	if err != nil {
+		return nil, dataURL, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not valid base64")
+	}
+	return img, dataURL, nil
+}
+
+func parseObjectRef(raw json.RawMessage) (*objectRef, error) {
+	var ref objectRef
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		rest, ok := strings.CutPrefix(s, "s3://")
+		bucket, key, found := strings.Cut(rest, "/")
+		if !ok || !found {
+			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 must look like s3://bucket/key")
+		}
+		ref = objectRef{bucket, key}
+	} else {
+		var obj struct{ Bucket, Key string }
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, `s3 must be "s3://bucket/key" or {"bucket": ..., "key": ...}`)
+		}
+		ref = objectRef(obj)
+	}
+	if ref.Bucket == "" || ref.Key == "" || len(ref.Key) > 1024 || strings.ContainsAny(ref.Bucket, "/ ") {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 needs a bucket name and a key")
+	}
+	return &ref, nil
+}
+
+// Multipart limits: a form has an image and three short fields.
+const (
+	maxParts      = 16
+	maxFieldBytes = 4096
+)
+
+func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) error {
+	if boundary == "" {
+		return badRequest("multipart/form-data needs a boundary")
+	}
+	c.form = "multipart"
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return badRequest("the multipart body does not parse")
+		}
+		if n >= maxParts {
+			return badRequest("the multipart body has more than %d parts", maxParts)
+		}
+		name := part.FormName()
+		limit := maxFieldBytes
+		if name == "image" {
+			limit = maxImageBytes
+		}
+		data, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
+		if err != nil {
+			return badRequest("the multipart body does not parse")
+		}
+		if len(data) > limit {
+			if name == "image" {
+				return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge, "image is over %d bytes", maxImageBytes)
+			}
+			return badRequest("form field %q is over %d bytes", clip(name), maxFieldBytes)
+		}
+		switch name {
+		case "image":
+			if part.FileName() == "" { // a text field: base64 or a data URL
+				img, _, err := decodeImageString(string(data), maxImageBytes)
+				if err != nil {
+					return err
+				}
+				data = img
+			}
+			c.image = data
+		case "question":
+			c.question = string(data)
+		case "grid":
+			c.grid = string(data)
+		case "store":
+			b, err := strconv.ParseBool(strings.TrimSpace(string(data)))
+			if err != nil {
+				return badRequest("store must be true or false")
+			}
+			c.store = b
+		}
+	}
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+// Package storage reads callers' images from S3 and writes answers back, translating S3's
+// failures into errors a caller can act on (403, 404, 413) or that say "try again" (5xx).
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"recognizer/internal/apierr"
+)
+
+// S3API is the part of the S3 client the store uses.
+type S3API interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+var _ S3API = (*s3.Client)(nil)
+
+// Store reads and writes objects.
+type Store struct{ client S3API }
+
+// New returns a Store using client.
+func New(client S3API) *Store { return &Store{client: client} }
+
+// Read returns the object's bytes, refusing before download anything over maxBytes.
+func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, classify(err, bucket, key)
+	}
+	if size := aws.ToInt64(head.ContentLength); size > int64(maxBytes) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, size, maxBytes)
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, classify(err, bucket, key)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(out.Body, int64(maxBytes)+1))
+	if err != nil {
+		return nil, apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
+			"reading the image from S3 failed; try again")
+	}
+	if len(data) > maxBytes { // replaced by a larger object between the two calls
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"s3://%s/%s is larger than %d bytes", bucket, key, maxBytes)
+	}
+	return data, nil
+}
+
+// Write stores a JSON document.
+func (s *Store) Write(ctx context.Context, bucket, key string, body []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"), ContentLength: aws.Int64(int64(len(body))),
+	})
+	if err != nil {
+		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
+			"storing the result in S3 failed; try again")
+	}
+	return nil
+}
+
+func classify(err error, bucket, key string) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NotFound", "NoSuchKey", "NoSuchBucket":
+			return apierr.Wrap(err, http.StatusNotFound, apierr.CodeS3NotFound,
+				fmt.Sprintf("s3://%s/%s does not exist", bucket, key))
+		case "Forbidden", "AccessDenied":
+			return apierr.Wrap(err, http.StatusForbidden, apierr.CodeS3Forbidden,
+				fmt.Sprintf("this service may not read s3://%s/%s", bucket, key))
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return apierr.Wrap(err, http.StatusGatewayTimeout, apierr.CodeStorageUnavailable, "reading the image from S3 timed out")
+	}
+	return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable, "S3 is unavailable; try again")
+}

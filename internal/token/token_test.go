@@ -1,0 +1,117 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+
+	"recognizer/internal/apierr"
+)
+
+type fakeSecrets struct {
+	calls int
+	value *secretsmanager.GetSecretValueOutput
+	err   error
+}
+
+func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.calls++
+	if aws.ToString(in.SecretId) != "svc/token" {
+		return nil, errors.New("wrong secret id " + aws.ToString(in.SecretId))
+	}
+	return f.value, f.err
+}
+
+func str(s string) *secretsmanager.GetSecretValueOutput {
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}
+}
+
+func TestSecretForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"abc123":                     "abc123",
+		" abc123\n":                  "abc123",
+		`{"token":"abc123"}`:         "abc123",
+		`{"token":"abc123","x":"y"}`: "abc123",
+		`  {"token": " abc123 "}  `:  "abc123",
+	} {
+		src := NewSecretsManager(&fakeSecrets{value: str(in)}, "svc/token", time.Hour)
+		got, err := src.Token(context.Background())
+		if err != nil || got != want {
+			t.Errorf("secret %q: got %q, %v; want %q", in, got, err, want)
+		}
+	}
+	bin := &secretsmanager.GetSecretValueOutput{SecretBinary: []byte("bin-token")}
+	if got, err := NewSecretsManager(&fakeSecrets{value: bin}, "svc/token", time.Hour).Token(context.Background()); err != nil || got != "bin-token" {
+		t.Errorf("binary secret: %q, %v", got, err)
+	}
+}
+
+func TestBadSecretsAreConfigurationErrors(t *testing.T) {
+	for _, in := range []string{"", "   ", `{"other":"x"}`, `{"token":""}`, `{not json`, "a\nb"} {
+		_, err := NewSecretsManager(&fakeSecrets{value: str(in)}, "svc/token", time.Hour).Token(context.Background())
+		e := apierr.As(err)
+		if err == nil || e.Code != apierr.CodeConfiguration || e.Status != 500 {
+			t.Errorf("secret %q: got %v, want configuration_error", in, err)
+		}
+		if s := strings.TrimSpace(in); s != "" && strings.Contains(e.Message, s) {
+			t.Errorf("message %q shows the secret", e.Message)
+		}
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{&smithy.GenericAPIError{Code: "ResourceNotFoundException"}, 500, apierr.CodeConfiguration},
+		{&smithy.GenericAPIError{Code: "AccessDeniedException"}, 500, apierr.CodeConfiguration},
+		{&smithy.GenericAPIError{Code: "ThrottlingException"}, 503, apierr.CodeTokenUnavailable},
+		{errors.New("dial tcp: connection refused"), 503, apierr.CodeTokenUnavailable},
+		{context.DeadlineExceeded, 504, apierr.CodeTokenUnavailable},
+	}
+	for _, c := range cases {
+		_, err := NewSecretsManager(&fakeSecrets{err: c.err}, "svc/token", time.Hour).Token(context.Background())
+		if e := apierr.As(err); e.Status != c.status || e.Code != c.code {
+			t.Errorf("%v: got %d %s, want %d %s", c.err, e.Status, e.Code, c.status, c.code)
+		}
+	}
+}
+
+func TestCachingAndRefusal(t *testing.T) {
+	f := &fakeSecrets{value: str("one")}
+	src := NewSecretsManager(f, "svc/token", time.Hour)
+	now := time.Unix(1000, 0)
+	src.now = func() time.Time { return now }
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if tok, _ := src.Token(ctx); tok != "one" {
+			t.Fatalf("token %q", tok)
+		}
+	}
+	if f.calls != 1 {
+		t.Fatalf("%d reads for three calls, want 1", f.calls)
+	}
+	src.Refused("stale-other") // not the cached token: nothing happens
+	src.Token(ctx)
+	if f.calls != 1 {
+		t.Fatalf("refusing another token re-read the secret")
+	}
+	f.value = str("two")
+	src.Refused("one")
+	if tok, _ := src.Token(ctx); tok != "two" || f.calls != 2 {
+		t.Fatalf("after refusal: %q after %d reads, want two after 2", tok, f.calls)
+	}
+	now = now.Add(time.Hour)
+	f.value = str("three")
+	if tok, _ := src.Token(ctx); tok != "three" || f.calls != 3 {
+		t.Fatalf("after TTL: %q after %d reads, want three after 3", tok, f.calls)
+	}
+}

@@ -1,0 +1,333 @@
+// Package upstream calls the recognition API (seed: recaptcha2-recognition-api.txt) over one
+// shared keep-alive HTTP client. It retries what can succeed on a retry (429, 5xx, network
+// faults) with capped exponential backoff and full jitter, honours Retry-After, re-reads the token
+// once when it is refused, never runs past the caller's deadline, and checks every answer before
+// anyone relies on it.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/token"
+)
+
+// DefaultURL is the upstream's recognition endpoint.
+const DefaultURL = "https://api.acedata.cloud/captcha/recognition/recaptcha2"
+
+// maxAnswerBytes bounds what is read of an answer: a real one is a few hundred bytes.
+const maxAnswerBytes = 1 << 20
+
+// Client calls the upstream. The zero value is not usable; use New.
+type Client struct {
+	url    string
+	http   *http.Client
+	tokens token.Source
+
+	// MaxAttempts is the number of tries for retryable failures (a refused token's single
+	// re-read is not counted).
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape the wait between tries: full jitter over
+	// min(MaxBackoff, BaseBackoff·2^try).
+	BaseBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one try, so a hung connection still leaves time for another.
+	AttemptTimeout time.Duration
+}
+
+// NewHTTPClient is the one HTTP client for the upstream: connections are kept alive and reused
+// across requests and invocations.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 32
+	t.MaxIdleConnsPerHost = 32
+	t.IdleConnTimeout = 90 * time.Second
+	t.TLSHandshakeTimeout = 5 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// New returns a client for the API at url, authorized by tokens.
+func New(url string, httpClient *http.Client, tokens token.Source) *Client {
+	return &Client{
+		url: url, http: httpClient, tokens: tokens,
+		MaxAttempts: 3, BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second,
+		AttemptTimeout: 10 * time.Second,
+	}
+}
+
+// Field is one field of the upstream's solution object, kept byte for byte.
+type Field struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// Solution is the upstream's answer, checked: Fields holds every field as sent, in order.
+type Solution struct {
+	Size        int
+	Label       string
+	Confidences []float64
+	Objects     []int
+	Type        string
+	Fields      []Field
+}
+
+type attemptResult struct {
+	status     int
+	body       []byte
+	retryAfter time.Duration
+	oversized  bool
+	err        error // network fault or timeout
+}
+
+// Recognize sends a normalized image (PNG/JPEG of size pixels square) and a label id.
+func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, size int) (*Solution, error) {
+	payload, err := json.Marshal(struct {
+		Image    []byte `json:"image"` // encoding/json writes []byte as standard base64
+		Question string `json:"question"`
+	}{image, labelID})
+	if err != nil {
+		return nil, err
+	}
+	refreshed := false
+	for attempt := 1; ; {
+		tok, err := c.tokens.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r := c.try(ctx, tok, payload)
+		if r.oversized {
+			return nil, badAnswer("answer is larger than %d bytes", maxAnswerBytes)
+		}
+		if r.status == http.StatusOK {
+			return parseSolution(r.body, size)
+		}
+		if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+			if !refreshed { // a rotated secret: read it again, once
+				refreshed = true
+				c.tokens.Refused(tok)
+				continue
+			}
+			return nil, apierr.New(http.StatusBadGateway, apierr.CodeUpstreamAuth,
+				"the recognition API refused this service's token; this is a configuration problem on our side, not in your request")
+		}
+		final := finalError(ctx, r)
+		if !retryable(r) || attempt >= c.MaxAttempts {
+			return nil, final
+		}
+		wait := c.backoff(attempt)
+		if r.retryAfter > wait {
+			wait = r.retryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+minAttempt {
+			return nil, final // no time left for another try: answer now
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, final
+		}
+		attempt++
+	}
+}
+
+// minAttempt is the least time worth starting another try with.
+const minAttempt = 250 * time.Millisecond
+
+func retryable(r attemptResult) bool {
+	return r.err != nil || r.status == http.StatusTooManyRequests || r.status >= 500
+}
+
+func (c *Client) try(ctx context.Context, tok string, payload []byte) attemptResult {
+	actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.url, bytes.NewReader(payload))
+	if err != nil {
+		return attemptResult{err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return attemptResult{err: scrub(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		return attemptResult{err: scrub(err)}
+	}
+	if len(body) > maxAnswerBytes {
+		return attemptResult{status: resp.StatusCode, oversized: true}
+	}
+	return attemptResult{status: resp.StatusCode, body: body, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+}
+
+// scrub keeps an error's kind but not its text: net/http errors quote the URL, which is
+// harmless, but nothing of a request may reach a log unexamined.
+func scrub(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return context.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	}
+	return errors.New("network error talking to the recognition API")
+}
+
+func finalError(ctx context.Context, r attemptResult) error {
+	switch {
+	case r.err != nil && (errors.Is(r.err, context.DeadlineExceeded) || ctx.Err() != nil):
+		return apierr.Wrap(r.err, http.StatusGatewayTimeout, apierr.CodeUpstreamTimeout,
+			"the recognition API did not answer in time")
+	case r.err != nil:
+		return apierr.Wrap(r.err, http.StatusBadGateway, apierr.CodeUpstreamError,
+			"the recognition API could not be reached")
+	case r.status == http.StatusTooManyRequests:
+		e := apierr.New(http.StatusTooManyRequests, apierr.CodeTooManyRequests,
+			"the recognition API is rate limiting this service; try again later")
+		e.RetryAfter = r.retryAfter
+		return e
+	case r.status >= 500:
+		return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamError,
+			"the recognition API failed (status %d)", r.status)
+	}
+	return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamError,
+		"the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body))
+}
+
+// upstreamCode quotes the upstream's own error code, if its body is the documented error shape.
+func upstreamCode(body []byte) string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" || len(e.Error.Code) > 64 {
+		return ""
+	}
+	return ", " + strconv.Quote(e.Error.Code)
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	ceiling := c.BaseBackoff << (attempt - 1)
+	if ceiling > c.MaxBackoff || ceiling <= 0 {
+		ceiling = c.MaxBackoff
+	}
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// maxRetryAfter caps how long a Retry-After may hold a request: API Gateway gives up at 30 s.
+const maxRetryAfter = 30 * time.Second
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func badAnswer(format string, args ...any) error {
+	return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamBadResponse,
+		"the recognition API sent a broken answer: "+format, args...)
+}
+
+// parseSolution checks an answer against what was asked: the size sent, one confidence in [0, 1]
+// per tile, distinct objects that are tiles of the grid.
+func parseSolution(body []byte, size int) (*Solution, error) {
+	var doc struct {
+		Solution json.RawMessage `json:"solution"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Solution) == 0 || doc.Solution[0] != '{' {
+		return nil, badAnswer("no solution object")
+	}
+	var s Solution
+	var typed struct {
+		Size        *int      `json:"size"`
+		Label       string    `json:"label"`
+		Confidences []float64 `json:"confidences"`
+		Objects     []int     `json:"objects"`
+		Type        string    `json:"type"`
+	}
+	if err := json.Unmarshal(doc.Solution, &typed); err != nil {
+		return nil, badAnswer("solution fields have the wrong types")
+	}
+	if typed.Size == nil || *typed.Size != size {
+		return nil, badAnswer("size is not %d", size)
+	}
+	tiles := map[int]int{100: 1, 300: 9, 450: 16}[size]
+	if len(typed.Confidences) != tiles {
+		return nil, badAnswer("%d confidences for %d tiles", len(typed.Confidences), tiles)
+	}
+	for _, c := range typed.Confidences {
+		if c < 0 || c > 1 {
+			return nil, badAnswer("confidence %v is outside [0, 1]", c)
+		}
+	}
+	if typed.Objects == nil {
+		return nil, badAnswer("no objects")
+	}
+	seen := map[int]bool{}
+	for _, o := range typed.Objects {
+		if o < 0 || o >= tiles || seen[o] {
+			return nil, badAnswer("object %d is not a tile of a %d-tile grid, or repeated", o, tiles)
+		}
+		seen[o] = true
+	}
+	s.Size, s.Label, s.Confidences, s.Objects, s.Type = *typed.Size, typed.Label, typed.Confidences, typed.Objects, typed.Type
+	fields, err := orderedFields(doc.Solution)
+	if err != nil {
+		return nil, badAnswer("solution object does not parse")
+	}
+	s.Fields = fields
+	return &s, nil
+}
+
+// orderedFields splits a JSON object into its fields in their original order.
+func orderedFields(obj json.RawMessage) ([]Field, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var fields []Field
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("key %v", k)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		fields = append(fields, Field{key, v})
+	}
+	return fields, nil
+}

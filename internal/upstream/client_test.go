@@ -1,0 +1,159 @@
+package upstream_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/emulator"
+	"recognizer/internal/testimage"
+	"recognizer/internal/token"
+	"recognizer/internal/upstream"
+)
+
+const cars = "/m/0k4j"
+
+var challenge = testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{1, 4}}
+
+func setup(t *testing.T) (*emulator.Server, *upstream.Client) {
+	t.Helper()
+	srv, err := emulator.New("secret-token").Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	c := upstream.New(srv.URL, upstream.NewHTTPClient(), token.Static("secret-token"))
+	c.BaseBackoff, c.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	return srv, c
+}
+
+func TestRecognize(t *testing.T) {
+	srv, c := setup(t)
+	s, err := c.Recognize(context.Background(), challenge.PNG(), cars, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Objects, []int{1, 4}) || s.Size != 300 || s.Label != cars || s.Type != "multi" || len(s.Confidences) != 9 {
+		t.Fatalf("solution %+v", s)
+	}
+	var keys []string
+	for _, f := range s.Fields {
+		keys = append(keys, f.Key)
+	}
+	if want := []string{"size", "label", "confidences", "objects", "type"}; !slices.Equal(keys, want) {
+		t.Fatalf("fields %v, want %v in the upstream's order", keys, want)
+	}
+	if srv.Requests() != 1 {
+		t.Fatalf("%d requests", srv.Requests())
+	}
+}
+
+func TestKeepAlive(t *testing.T) {
+	srv, c := setup(t)
+	img := challenge.PNG()
+	for i := 0; i < 20; i++ {
+		if _, err := c.Recognize(context.Background(), img, cars, 300); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if srv.Connections() != 1 {
+		t.Fatalf("20 sequential requests used %d connections, want 1", srv.Connections())
+	}
+}
+
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		name       string
+		faults     []emulator.Fault
+		wantStatus int // 200: success
+		wantCode   string
+		requests   int
+	}{
+		{"429 then success", []emulator.Fault{{Status: 429}}, 200, "", 2},
+		{"500 then 503 then success", []emulator.Fault{{Status: 500}, {Status: 503}}, 200, "", 3},
+		{"dropped connection then success", []emulator.Fault{{Drop: true}}, 200, "", 2},
+		{"429 every time", []emulator.Fault{{Status: 429, RetryAfter: "0"}, {Status: 429}, {Status: 429, RetryAfter: "7"}}, 429, apierr.CodeTooManyRequests, 3},
+		{"500 every time", []emulator.Fault{{Status: 500}, {Status: 502}, {Status: 504}}, 502, apierr.CodeUpstreamError, 3},
+		{"400 is not retried", []emulator.Fault{{Status: 400}}, 502, apierr.CodeUpstreamError, 1},
+		{"malformed JSON", []emulator.Fault{{Body: `{"solution": {`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"wrong shape", []emulator.Fault{{Body: `{"result": []}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"wrong size", []emulator.Fault{{Body: `{"solution":{"size":450,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"object out of range", []emulator.Fault{{Body: `{"solution":{"size":300,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[9]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"repeated object", []emulator.Fault{{Body: `{"solution":{"size":300,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[1,1]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"short confidences", []emulator.Fault{{Body: `{"solution":{"size":300,"confidences":[0,1],"objects":[1]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"confidence above 1", []emulator.Fault{{Body: `{"solution":{"size":300,"confidences":[0,2,0,0,0,0,0,0,0],"objects":[1]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"enormous body", []emulator.Fault{{Body: `{"solution":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
+		{"token refused", []emulator.Fault{{Status: 401}, {Status: 401}}, 502, apierr.CodeUpstreamAuth, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv, client := setup(t)
+			srv.Inject(c.faults...)
+			s, err := client.Recognize(context.Background(), challenge.PNG(), cars, 300)
+			if c.wantStatus == 200 {
+				if err != nil || !slices.Equal(s.Objects, []int{1, 4}) {
+					t.Fatalf("got %v, %v", s, err)
+				}
+			} else {
+				e := apierr.As(err)
+				if e.Status != c.wantStatus || e.Code != c.wantCode {
+					t.Fatalf("got %v, want %d %s", err, c.wantStatus, c.wantCode)
+				}
+				if c.wantCode == apierr.CodeTooManyRequests && e.RetryAfter != 7*time.Second {
+					t.Fatalf("Retry-After %v not passed on", e.RetryAfter)
+				}
+			}
+			if srv.Requests() != c.requests {
+				t.Fatalf("%d requests, want %d", srv.Requests(), c.requests)
+			}
+		})
+	}
+}
+
+// A hung upstream must not hold the caller past its deadline: the answer is a 504 in time.
+func TestHungUpstreamAnswersBeforeDeadline(t *testing.T) {
+	srv, c := setup(t)
+	srv.Inject(emulator.Fault{Delay: time.Minute}, emulator.Fault{Delay: time.Minute}, emulator.Fault{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Recognize(ctx, challenge.PNG(), cars, 300)
+	if e := apierr.As(err); e.Status != http.StatusGatewayTimeout || e.Code != apierr.CodeUpstreamTimeout {
+		t.Fatalf("got %v, want 504", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("answered after %v, far past the deadline", d)
+	}
+}
+
+// A Retry-After longer than the time left is not waited for: the 429 goes back at once.
+func TestRetryAfterBeyondDeadline(t *testing.T) {
+	srv, c := setup(t)
+	srv.Inject(emulator.Fault{Status: 429, RetryAfter: "20"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := c.Recognize(ctx, challenge.PNG(), cars, 300)
+	if e := apierr.As(err); e.Status != 429 || e.RetryAfter != 20*time.Second {
+		t.Fatalf("got %v, want 429 with Retry-After 20s", err)
+	}
+	if srv.Requests() != 1 {
+		t.Fatalf("%d requests, want 1", srv.Requests())
+	}
+}
+
+// A short Retry-After is honoured: the second try waits at least that long.
+func TestRetryAfterHonoured(t *testing.T) {
+	srv, c := setup(t)
+	srv.Inject(emulator.Fault{Status: 503, RetryAfter: "1"})
+	start := time.Now()
+	if _, err := c.Recognize(context.Background(), challenge.PNG(), cars, 300); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) < time.Second {
+		t.Fatalf("retried after %v, before Retry-After's 1s", time.Since(start))
+	}
+}
