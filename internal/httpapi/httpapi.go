@@ -92,11 +92,9 @@ func ErrorBody(e *apierr.Error, traceID string) []byte {
 
 // requestLog collects the one log line written per request.
 type requestLog struct {
-	form, label, grid string
-	imageBytes        int
-	width, height     int
-	passthrough       bool
-	result            *recognition.Result
+	form       string
+	imageBytes int
+	result     *recognition.Result
 }
 
 // Serve answers one request. It never panics and never returns an internal error's text.

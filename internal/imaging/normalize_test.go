@@ -174,3 +174,25 @@ func TestParseGrid(t *testing.T) {
 		}
 	}
 }
+
+func TestWebP(t *testing.T) {
+	for _, f := range []testimage.Fixture{testimage.WebPLossy300, testimage.WebPLossless387} {
+		t.Run(f.Name, func(t *testing.T) {
+			n, err := imaging.Normalize(f.Bytes(), imaging.GridAuto, imaging.DefaultLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Format != "webp" || n.Passthrough || n.Grid != imaging.Grid(f.Challenge.Grid) {
+				t.Fatalf("format %s passthrough %v grid %v", n.Format, n.Passthrough, n.Grid)
+			}
+			img, _, err := image.Decode(bytes.NewReader(n.Image))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, objects := emulator.Recognize(img, int(n.Grid), f.Challenge.Label); !slices.Equal(objects, f.Challenge.Targets) {
+				t.Fatalf("objects %v, want %v", objects, f.Challenge.Targets)
+			}
+			checkTileCenters(t, f.Challenge, n)
+		})
+	}
+}

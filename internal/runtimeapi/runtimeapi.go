@@ -1,0 +1,217 @@
+// Package runtimeapi implements the documented AWS Lambda Runtime API
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) well enough to run a real
+// `bootstrap` binary outside AWS: the tests drive functions through it, and `make invoke` uses it
+// to run one event, as `sam local invoke` would, without Docker.
+package runtimeapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const prefix = "/2018-06-01/runtime/"
+
+// Result is how one invocation ended.
+type Result struct {
+	RequestID string
+	Payload   []byte // the function's response, when it succeeded
+	Error     []byte // the function's error document, when it reported one
+}
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	done     chan Result
+}
+
+// Server is a Runtime API endpoint for one function process at a time.
+type Server struct {
+	ln      net.Listener
+	srv     *http.Server
+	queue   chan *invocation
+	mu      sync.Mutex
+	pending map[string]*invocation
+	seq     int
+	initErr []byte
+}
+
+// Start listens on a free loopback port.
+func Start() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{ln: ln, queue: make(chan *invocation), pending: map[string]*invocation{}}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Addr is the value for AWS_LAMBDA_RUNTIME_API.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// InitError is what the function reported through /runtime/init/error, if anything.
+func (s *Server) InitError() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initErr
+}
+
+// ErrTimeout is returned when the function did not answer by the deadline (plus a little grace
+// for the answer to travel), as Lambda would time the invocation out.
+var ErrTimeout = errors.New("runtimeapi: invocation timed out")
+
+// Invoke hands payload to the next /invocation/next call and waits for the function's answer.
+// The function sees a deadline of timeout from now.
+func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Duration) (Result, error) {
+	s.mu.Lock()
+	s.seq++
+	inv := &invocation{
+		id:       fmt.Sprintf("%08d-0000-4000-8000-%012d", s.seq, s.seq),
+		payload:  payload,
+		deadline: time.Now().Add(timeout),
+		done:     make(chan Result, 1),
+	}
+	s.pending[inv.id] = inv
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, inv.id)
+		s.mu.Unlock()
+	}()
+	grace := time.NewTimer(timeout + time.Second)
+	defer grace.Stop()
+	select {
+	case s.queue <- inv:
+	case <-grace.C:
+		return Result{RequestID: inv.id}, fmt.Errorf("%w: the function never asked for the event", ErrTimeout)
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case r := <-inv.done:
+		return r, nil
+	case <-grace.C:
+		return Result{RequestID: inv.id}, ErrTimeout
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 7<<20))
+	switch {
+	case path == "invocation/next" && r.Method == http.MethodGet:
+		select {
+		case inv := <-s.queue:
+			h := w.Header()
+			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:local")
+			h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+			h.Set("Content-Type", "application/json")
+			w.Write(inv.payload)
+		case <-r.Context().Done():
+		}
+	case path == "init/error" && r.Method == http.MethodPost:
+		s.mu.Lock()
+		s.initErr = body
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	case strings.HasPrefix(path, "invocation/") && r.Method == http.MethodPost:
+		id, kind, _ := strings.Cut(strings.TrimPrefix(path, "invocation/"), "/")
+		s.mu.Lock()
+		inv := s.pending[id]
+		s.mu.Unlock()
+		if inv == nil {
+			http.Error(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
+			return
+		}
+		switch kind {
+		case "response":
+			inv.done <- Result{RequestID: id, Payload: body}
+		case "error":
+			inv.done <- Result{RequestID: id, Error: body}
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Process is a function binary running against a Server.
+type Process struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	exited chan struct{}
+}
+
+// StartProcess runs binary with env (plus AWS_LAMBDA_RUNTIME_API and the variables Lambda
+// always sets); its stdout and stderr are kept for Output.
+func (s *Server) StartProcess(binary string, env []string) (*Process, error) {
+	cmd := exec.Command(binary)
+	cmd.Env = append([]string{
+		"AWS_LAMBDA_RUNTIME_API=" + s.Addr(),
+		"AWS_LAMBDA_FUNCTION_NAME=local",
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"PATH=" + os.Getenv("PATH"),
+	}, env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{cmd: cmd, output: out, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+// Output is everything the process printed so far.
+func (p *Process) Output() string { return p.output.String() }
+
+// Kill ends the process at once (a crash, or the end of a test).
+func (p *Process) Kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
