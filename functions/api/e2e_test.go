@@ -580,3 +580,37 @@ func TestLogs(t *testing.T) {
 		}
 	}
 }
+
+// Every events/ fixture (the ones `sam local invoke -e` and `make invoke` use) is answered with
+// the tiles it shows.
+func TestEventFixtures(t *testing.T) {
+	const bucket = "example-images-bucket"
+	f := start(t)
+	f = restart(t, f, "SOURCE_BUCKETS="+bucket, "RESULTS_BUCKET="+bucket)
+	if _, err := f.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	std := testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{0, 4, 8}, Seed: 11}
+	f.put(bucket, "uploads/challenge.jpg", std.JPEG(80))
+	want := map[string][]int{
+		"api-json.json": {0, 4, 8}, "api-upstream-path.json": {0, 4, 8}, "api-binary.json": {0, 4, 8},
+		"api-s3-reference.json": {0, 4, 8}, "api-data-url.json": {1, 6}, "api-multipart.json": {1, 6},
+	}
+	for name, objects := range want {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile("../../events/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			resp := f.invoke(ev)
+			a := decode(t, resp)
+			if resp.StatusCode != 200 || !slices.Equal(a.Solution.Objects, objects) {
+				t.Fatalf("status %d, objects %v, want %v: %s", resp.StatusCode, a.Solution.Objects, objects, resp.Body)
+			}
+		})
+	}
+}
