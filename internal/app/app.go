@@ -20,6 +20,7 @@ import (
 	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
 	"recognizer/internal/token"
+	"recognizer/internal/uploads"
 	"recognizer/internal/upstream"
 )
 
@@ -55,9 +56,15 @@ func AWS(ctx context.Context) (aws.Config, error) {
 	return awsconfig.LoadDefaultConfig(ctx)
 }
 
-// NewAPIHandler wires the HTTPS API. A configuration error does not stop the function: every
-// request then gets a 500 configuration_error, and the cause is logged once here.
-func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *httpapi.Handler {
+// parts are the pieces both entry points share.
+type parts struct {
+	service *recognition.Service
+	store   *storage.Store
+}
+
+// newParts wires the domain. A configuration error does not stop the function: every request
+// then gets a 500 configuration_error, and the cause is logged once here.
+func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) parts {
 	if cfgErr != nil {
 		log.Error("invalid configuration", "error", cfgErr.Error())
 	}
@@ -69,13 +76,22 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 	if cfgErr != nil {
 		tokens = brokenConfig{}
 	}
-	return &httpapi.Handler{
-		Service: &recognition.Service{
+	return parts{
+		service: &recognition.Service{
 			Questions: question.Default,
 			Limits:    imaging.DefaultLimits,
 			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
 		},
-		Store: storage.New(s3Client),
+		store: storage.New(s3Client),
+	}
+}
+
+// NewAPIHandler wires the HTTPS API.
+func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *httpapi.Handler {
+	p := newParts(cfg, cfgErr, awsCfg, log)
+	return &httpapi.Handler{
+		Service: p.service,
+		Store:   p.store,
 		Config: httpapi.Config{
 			SourceBuckets:  cfg.SourceBuckets,
 			ResultsBucket:  cfg.ResultsBucket,
@@ -85,6 +101,16 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 		},
 		Log: log,
+	}
+}
+
+// NewUploadsProcessor wires the S3 path.
+func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *uploads.Processor {
+	p := newParts(cfg, cfgErr, awsCfg, log)
+	return &uploads.Processor{
+		Service: p.service,
+		Store:   p.store,
+		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
 	}
 }
 

@@ -19,6 +19,7 @@ type Config struct {
 	SourceBuckets     []string // SOURCE_BUCKETS: buckets s3 references may read
 	ResultsBucket     string   // RESULTS_BUCKET: where results are stored
 	ResultsPrefix     string   // RESULTS_PREFIX: key prefix for results (default results/)
+	InputPrefix       string   // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
 	EndpointSet       bool     // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
 }
 
@@ -30,6 +31,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RecognitionToken:  strings.TrimSpace(getenv("RECOGNITION_TOKEN")),
 		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
 		ResultsPrefix:     getenv("RESULTS_PREFIX"),
+		InputPrefix:       getenv("INPUT_PREFIX"),
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
 	}
 	for _, b := range strings.Split(getenv("SOURCE_BUCKETS"), ",") {
@@ -43,6 +45,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.ResultsPrefix == "" {
 		c.ResultsPrefix = "results/"
 	}
+	if c.InputPrefix == "" {
+		c.InputPrefix = "incoming/"
+	}
 	var problems []string
 	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
@@ -52,6 +57,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if strings.HasPrefix(c.ResultsPrefix, "/") {
 		problems = append(problems, "RESULTS_PREFIX must not start with /")
+	}
+	if strings.HasPrefix(c.InputPrefix, "/") {
+		problems = append(problems, "INPUT_PREFIX must not start with /")
+	}
+	// Results written under the input prefix would trigger the function again: a loop.
+	if strings.HasPrefix(c.ResultsPrefix, c.InputPrefix) || strings.HasPrefix(c.InputPrefix, c.ResultsPrefix) {
+		problems = append(problems, "INPUT_PREFIX and RESULTS_PREFIX must not contain one another")
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))

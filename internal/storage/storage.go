@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -32,16 +33,42 @@ type Store struct{ client S3API }
 // New returns a Store using client.
 func New(client S3API) *Store { return &Store{client: client} }
 
-// Read returns the object's bytes, refusing before download anything over maxBytes.
-func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
+// Object is what a HeadObject tells about an object.
+type Object struct {
+	Size      int64
+	ETag      string
+	VersionID string
+	Metadata  map[string]string // user metadata, keys lower-case
+}
+
+// Stat describes an object without downloading it.
+func (s *Store) Stat(ctx context.Context, bucket, key string) (*Object, error) {
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return nil, classify(err, bucket, key)
 	}
-	if size := aws.ToInt64(head.ContentLength); size > int64(maxBytes) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
-			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, size, maxBytes)
+	meta := map[string]string{}
+	for k, v := range head.Metadata {
+		meta[strings.ToLower(k)] = v
 	}
+	return &Object{Size: aws.ToInt64(head.ContentLength), ETag: aws.ToString(head.ETag), VersionID: aws.ToString(head.VersionId), Metadata: meta}, nil
+}
+
+// Read returns the object's bytes, refusing before download anything over maxBytes.
+func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
+	obj, err := s.Stat(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Size > int64(maxBytes) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, obj.Size, maxBytes)
+	}
+	return s.Get(ctx, bucket, key, maxBytes)
+}
+
+// Get downloads at most maxBytes of an object.
+func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return nil, classify(err, bucket, key)
@@ -52,7 +79,7 @@ func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]b
 		return nil, apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
 			"reading the image from S3 failed; try again")
 	}
-	if len(data) > maxBytes { // replaced by a larger object between the two calls
+	if len(data) > maxBytes { // replaced by a larger object after it was checked
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"s3://%s/%s is larger than %d bytes", bucket, key, maxBytes)
 	}
@@ -61,11 +88,38 @@ func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]b
 
 // Write stores a JSON document.
 func (s *Store) Write(ctx context.Context, bucket, key string, body []byte) error {
-	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &bucket, Key: &key, Body: bytes.NewReader(body),
-		ContentType: aws.String("application/json"), ContentLength: aws.Int64(int64(len(body))),
-	})
-	if err != nil {
+	return s.put(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)})
+}
+
+// ErrConflict is returned by WriteConditional when the precondition failed: someone else wrote
+// the object first.
+var ErrConflict = errors.New("storage: the object changed or already exists")
+
+// WriteConditional stores a JSON document with user metadata only if the object does not exist
+// (ifMatch "") or still has ETag ifMatch, so two concurrent writers cannot both succeed.
+func (s *Store) WriteConditional(ctx context.Context, bucket, key string, body []byte, metadata map[string]string, ifMatch string) error {
+	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body), Metadata: metadata}
+	if ifMatch == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	err := s.put(ctx, in)
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
+		return ErrConflict
+	}
+	return err
+}
+
+func (s *Store) put(ctx context.Context, in *s3.PutObjectInput) error {
+	n := int64(in.Body.(*bytes.Reader).Len())
+	in.ContentType, in.ContentLength = aws.String("application/json"), &n
+	if _, err := s.client.PutObject(ctx, in); err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
+			return err
+		}
 		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
 			"storing the result in S3 failed; try again")
 	}

@@ -1,0 +1,216 @@
+// Package uploads is the S3 entry point's domain: an image uploaded under the input prefix is
+// recognized and its answer written under the results prefix, exactly once per object version.
+//
+// Permanent failures (not an image, unknown question, too large, object gone) become error
+// results: retrying cannot help. Transient ones (upstream 429/5xx/timeout, S3 or Secrets Manager
+// unavailable) are returned so Lambda retries the event and, after its retries, sends it to the
+// on-failure destination; no final result is written for them.
+package uploads
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/recognition"
+	"recognizer/internal/storage"
+)
+
+// Store is the S3 access the processor needs.
+type Store interface {
+	Stat(ctx context.Context, bucket, key string) (*storage.Object, error)
+	Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error)
+	WriteConditional(ctx context.Context, bucket, key string, body []byte, metadata map[string]string, ifMatch string) error
+}
+
+var _ Store = (*storage.Store)(nil)
+
+// Config says where inputs and results live.
+type Config struct {
+	InputPrefix   string // default incoming/
+	ResultsPrefix string // default results/
+	ResultsBucket string // empty: the input's bucket
+}
+
+// Processor handles uploaded objects.
+type Processor struct {
+	Service *recognition.Service
+	Store   Store
+	Config  Config
+}
+
+// Record is one object named by an event, key already URL-decoded.
+type Record struct {
+	Bucket, Key string
+	ETag        string // from the event; may be empty
+	VersionID   string
+	Size        int64
+}
+
+// Outcome is what happened to one record.
+type Outcome struct {
+	Status    string // done, failed (error result written), skipped, duplicate, retry
+	ResultKey string
+	Code      string // error code, for failed and retry
+	Label     string
+	Grid      string
+	Err       error // for retry: why the event must be retried
+}
+
+// sourceTag is the result object's metadata naming the input version it answers.
+const sourceTag = "source-tag"
+
+type source struct {
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	VersionID string `json:"version_id,omitempty"`
+	ETag      string `json:"etag,omitempty"`
+}
+
+type timing struct {
+	TotalMS     float64 `json:"total_ms"`
+	NormalizeMS float64 `json:"normalize_ms,omitempty"`
+	UpstreamMS  float64 `json:"upstream_ms,omitempty"`
+}
+
+// result is the stored document: the body the HTTPS path would answer, plus source and timing.
+type result struct {
+	Solution json.RawMessage `json:"solution,omitempty"`
+	Success  *bool           `json:"success,omitempty"`
+	Error    *errorField     `json:"error,omitempty"`
+	TraceID  string          `json:"trace_id"`
+	Source   source          `json:"source"`
+	Timing   timing          `json:"timing"`
+}
+
+type errorField struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Process handles one record. It never panics on input; a non-nil Outcome.Err means the event
+// must be retried.
+func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outcome {
+	start := time.Now()
+	rest, ok := strings.CutPrefix(r.Key, p.Config.InputPrefix)
+	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
+		return Outcome{Status: "skipped"} // not ours (our own output included), or a folder marker
+	}
+	bucket := p.Config.ResultsBucket
+	if bucket == "" {
+		bucket = r.Bucket
+	}
+	out := Outcome{ResultKey: p.Config.ResultsPrefix + rest + ".json"}
+
+	obj, err := p.Store.Stat(ctx, r.Bucket, r.Key)
+	if err != nil {
+		e := apierr.As(err)
+		if e.Transient() {
+			return retry(out, e)
+		}
+		// Gone before we read it: say so in an error result tagged with the event's version.
+		obj = &storage.Object{ETag: r.ETag, VersionID: r.VersionID}
+		return p.finish(ctx, r, obj, bucket, out, nil, e, traceID, start)
+	}
+	tag := versionTag(obj)
+	if prev, err := p.Store.Stat(ctx, bucket, out.ResultKey); err == nil && prev.Metadata[sourceTag] == tag {
+		out.Status = "duplicate" // a redelivery: the answer is already there
+		return out
+	} else if err != nil && apierr.As(err).Status != http.StatusNotFound {
+		return retry(out, err)
+	}
+
+	res, recErr := p.recognize(ctx, r, obj)
+	if recErr != nil {
+		if e := apierr.As(recErr); e.Transient() {
+			return retry(out, e)
+		}
+	}
+	return p.finish(ctx, r, obj, bucket, out, res, recErr, traceID, start)
+}
+
+func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object) (*recognition.Result, error) {
+	limit := p.Service.Limits.MaxBytes
+	if obj.Size > int64(limit) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"the object is %d bytes; the limit is %d", obj.Size, limit)
+	}
+	question, grid := obj.Metadata["question"], obj.Metadata["grid"]
+	if question == "" {
+		question = firstFolder(strings.TrimPrefix(r.Key, p.Config.InputPrefix))
+	}
+	if question == "" {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+			"no question: set the object's metadata \"question\", or upload under a folder named for the label (%scars/...)", p.Config.InputPrefix)
+	}
+	// A bad question must not cost a download.
+	if _, err := p.Service.Questions.Resolve(question); err != nil {
+		return nil, err
+	}
+	data, err := p.Store.Get(ctx, r.Bucket, r.Key, limit)
+	if err != nil {
+		return nil, err
+	}
+	return p.Service.Recognize(ctx, recognition.Input{Image: data, Question: question, Grid: grid})
+}
+
+// finish writes the final result (a solution or a permanent error) with a conditional put.
+func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, bucket string, out Outcome,
+	res *recognition.Result, failure error, traceID string, start time.Time) Outcome {
+	doc := result{TraceID: traceID, Source: source{Bucket: r.Bucket, Key: r.Key, VersionID: obj.VersionID, ETag: obj.ETag}}
+	if failure != nil {
+		e := apierr.As(failure)
+		f := false
+		doc.Success, doc.Error = &f, &errorField{e.Code, e.Message}
+		out.Status, out.Code = "failed", e.Code
+	} else {
+		doc.Solution = res.Solution
+		doc.Timing.NormalizeMS, doc.Timing.UpstreamMS = ms(res.Timings.Normalize), ms(res.Timings.Upstream)
+		out.Status, out.Label, out.Grid = "done", res.Label.ID, res.Grid.String()
+	}
+	doc.Timing.TotalMS = ms(time.Since(start))
+	body, _ := json.Marshal(doc)
+
+	ifMatch := ""
+	if prev, err := p.Store.Stat(ctx, bucket, out.ResultKey); err == nil {
+		ifMatch = prev.ETag // an answer for an older version of the object: replace exactly that one
+	}
+	err := p.Store.WriteConditional(ctx, bucket, out.ResultKey, body, map[string]string{sourceTag: versionTag(obj)}, ifMatch)
+	if errors.Is(err, storage.ErrConflict) {
+		out.Status = "duplicate" // a concurrent delivery wrote first
+		return out
+	}
+	if err != nil {
+		return retry(out, err)
+	}
+	return out
+}
+
+func retry(out Outcome, err error) Outcome {
+	out.Status, out.Code, out.Err = "retry", apierr.As(err).Code, err
+	return out
+}
+
+// versionTag identifies the input version a result answers: the version id when the bucket is
+// versioned, else the ETag.
+func versionTag(o *storage.Object) string {
+	if o.VersionID != "" && o.VersionID != "null" {
+		return "v:" + o.VersionID
+	}
+	return "e:" + strings.Trim(o.ETag, `"`)
+}
+
+func firstFolder(rest string) string {
+	dir, _, found := strings.Cut(rest, "/")
+	if !found {
+		return ""
+	}
+	return path.Clean(dir)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
