@@ -6,13 +6,16 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run test lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke test lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## serve the API on http://127.0.0.1:3000 (emulated upstream unless RECOGNITION_TOKEN is set)
 	$(GO) run ./cmd/local -addr 127.0.0.1:3000
+
+invoke: ## run one event through a function's real bootstrap: make invoke FUNCTION=api EVENT=events/api-json.json
+	$(GO) run ./cmd/invoke -function $(or $(FUNCTION),api) -event $(EVENT)
 
 test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server), with the race detector
 	$(GO) test -race -count=1 ./...
@@ -39,10 +42,14 @@ build: ## compile every package and command for this machine
 
 build-lambda: ## bootstrap binaries for Lambda (linux/arm64) in bin/<function>/
 	$(LAMBDA_BUILD) -o bin/api/bootstrap ./functions/api
+	$(LAMBDA_BUILD) -o bin/s3event/bootstrap ./functions/s3event
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-S3EventFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/s3event
 
 clean:
 	rm -rf bin tmp .aws-sam

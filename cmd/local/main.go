@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -26,30 +24,12 @@ func main() {
 	flag.Parse()
 	log := app.NewLogger(os.Stderr)
 
-	getenv := os.Getenv
-	if os.Getenv("RECOGNITION_TOKEN") == "" && os.Getenv("TOKEN_SECRET_ID") == "" {
-		var b [16]byte
-		rand.Read(b[:])
-		tok := hex.EncodeToString(b[:])
-		emu, err := emulator.New(tok).Start("127.0.0.1:0")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "start emulator:", err)
-			os.Exit(1)
-		}
-		defer emu.Close()
-		fmt.Fprintf(os.Stderr, "No RECOGNITION_TOKEN or TOKEN_SECRET_ID: using the built-in upstream EMULATOR at %s.\n"+
-			"It is a development tool: answers are synthetic (it finds each label's signature colour, not real objects).\n"+
-			"Set RECOGNITION_TOKEN to call the real recognition API.\n", emu.URL)
-		getenv = func(k string) string {
-			switch k {
-			case "RECOGNITION_TOKEN":
-				return tok
-			case "RECOGNITION_API_URL":
-				return emu.URL
-			}
-			return os.Getenv(k)
-		}
+	getenv, stopEmulator, err := emulator.ForLocalRun(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	defer stopEmulator()
 	cfg, cfgErr := app.FromEnv(getenv)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {

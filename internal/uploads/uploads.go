@@ -162,7 +162,7 @@ func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object
 // finish writes the final result (a solution or a permanent error) with a conditional put.
 func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, bucket string, out Outcome,
 	res *recognition.Result, failure error, traceID string, start time.Time) Outcome {
-	doc := result{TraceID: traceID, Source: source{Bucket: r.Bucket, Key: r.Key, VersionID: obj.VersionID, ETag: obj.ETag}}
+	doc := result{TraceID: traceID, Source: source{Bucket: r.Bucket, Key: r.Key, VersionID: obj.VersionID, ETag: strings.Trim(obj.ETag, `"`)}}
 	if failure != nil {
 		e := apierr.As(failure)
 		f := false

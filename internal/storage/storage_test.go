@@ -1,0 +1,78 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/storage"
+	"recognizer/internal/testenv"
+)
+
+// Against moto_server's S3, through the real SDK.
+func TestStoreAgainstMoto(t *testing.T) {
+	moto, err := testenv.StartMoto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moto.Close()
+	client := s3.NewFromConfig(testenv.AWSConfig(moto.URL), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	st := storage.New(client)
+
+	// Two concurrent writers of a new object: exactly one wins.
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = st.WriteConditional(ctx, "bkt", "results/x.json", []byte(`{"n":1}`), map[string]string{"source-tag": "e:1"}, "")
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, storage.ErrConflict):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d writers won, want exactly 1", wins)
+	}
+
+	obj, err := st.Stat(ctx, "bkt", "results/x.json")
+	if err != nil || obj.Metadata["source-tag"] != "e:1" || obj.ETag == "" {
+		t.Fatalf("stat %+v, %v", obj, err)
+	}
+	// Replacing needs the current ETag.
+	if err := st.WriteConditional(ctx, "bkt", "results/x.json", []byte(`{"n":2}`), nil, `"stale"`); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("write with a stale ETag: %v", err)
+	}
+	if err := st.WriteConditional(ctx, "bkt", "results/x.json", []byte(`{"n":2}`), nil, obj.ETag); err != nil {
+		t.Fatalf("write with the current ETag: %v", err)
+	}
+	if data, err := st.Read(ctx, "bkt", "results/x.json", 100); err != nil || string(data) != `{"n":2}` {
+		t.Fatalf("read %q, %v", data, err)
+	}
+	if _, err := st.Read(ctx, "bkt", "results/x.json", 3); apierr.As(err).Code != apierr.CodeTooLarge {
+		t.Fatalf("read over the limit: %v", err)
+	}
+	if _, err := st.Stat(ctx, "bkt", "missing"); apierr.As(err).Status != 404 {
+		t.Fatalf("missing object: %v", err)
+	}
+	if _, err := st.Stat(ctx, "no-such-bucket", "k"); apierr.As(err).Status != 404 {
+		t.Fatalf("missing bucket: %v", err)
+	}
+}
