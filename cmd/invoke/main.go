@@ -68,6 +68,9 @@ func run(function, eventFile string, timeout time.Duration) error {
 			env = append(env, kv)
 		}
 	}
+	if os.Getenv("AUTH_MODE") == "" {
+		env = append(env, "AUTH_MODE=off") // a local invoke, like sam local invoke with events/env.json
+	}
 	env = append(env, "RECOGNITION_TOKEN="+getenv("RECOGNITION_TOKEN"), "RECOGNITION_API_URL="+getenv("RECOGNITION_API_URL"))
 	proc, err := rt.StartProcess(bin, env)
 	if err != nil {

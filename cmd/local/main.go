@@ -30,6 +30,16 @@ func main() {
 		os.Exit(1)
 	}
 	defer stopEmulator()
+	if os.Getenv("AUTH_MODE") == "" {
+		fmt.Fprintln(os.Stderr, "Caller authentication is OFF for this local run (AUTH_MODE=off); set AUTH_MODE=keys and CLIENT_KEYS_SECRET_ID to try it.")
+		withAuth := getenv
+		getenv = func(k string) string {
+			if k == "AUTH_MODE" {
+				return "off"
+			}
+			return withAuth(k)
+		}
+	}
 	cfg, cfgErr := app.FromEnv(getenv)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {

@@ -133,6 +133,7 @@ func start(t *testing.T, extraEnv ...string) *fn {
 		"SOURCE_BUCKETS="+inBucket,
 		"RESULTS_BUCKET="+outBucket,
 		"RESULTS_PREFIX=stored/",
+		"AUTH_MODE=off",
 	)
 	if f.proc, err = f.rt.StartProcess(bootstrap, append(env, extraEnv...)); err != nil {
 		t.Fatal(err)
@@ -370,7 +371,7 @@ func restart(t *testing.T, f *fn, extraEnv ...string) *fn {
 	t.Helper()
 	f.proc.Kill()
 	env := append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL,
-		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "RESULTS_PREFIX=stored/")
+		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "RESULTS_PREFIX=stored/", "AUTH_MODE=off")
 	p, err := f.rt.StartProcess(bootstrap, append(env, extraEnv...))
 	if err != nil {
 		t.Fatal(err)
@@ -610,6 +611,70 @@ func TestEventFixtures(t *testing.T) {
 			a := decode(t, resp)
 			if resp.StatusCode != 200 || !slices.Equal(a.Solution.Objects, objects) {
 				t.Fatalf("status %d, objects %v, want %v: %s", resp.StatusCode, a.Solution.Objects, objects, resp.Body)
+			}
+		})
+	}
+}
+
+func TestClientKeys(t *testing.T) {
+	const keysSecret = "recognizer/client-keys"
+	const aliceKey = "alice-0f3b9c2d7e4a1f68"
+	f := start(t)
+	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `", "bob": "bob-7d1e0c9a4b3f2e85"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	body := map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}
+
+	for name, header := range map[string]string{"none": "", "wrong key": "Bearer alice-0f3b9c2d7e4a1f6", "not bearer": aliceKey} {
+		t.Run(name, func(t *testing.T) {
+			ev := jsonEvent("/recognize", body)
+			if header != "" {
+				ev.Headers["authorization"] = header
+			}
+			resp := f.invoke(ev)
+			wantError(t, resp, 401, "invalid_token")
+			if resp.Headers["www-authenticate"] != "Bearer" {
+				t.Errorf("www-authenticate %q", resp.Headers["www-authenticate"])
+			}
+		})
+	}
+	if f.emu.Requests() != 0 {
+		t.Fatal("an unauthenticated request reached the upstream")
+	}
+	// The upstream's own request with our key works, and the emulator accepting only our token
+	// proves the caller's key was not forwarded.
+	ev := withHeader(jsonEvent("/captcha/recognition/recaptcha2", body), "authorization", "Bearer "+aliceKey)
+	wantSolved(t, f.invoke(ev), std3x3)
+	if strings.Contains(f.proc.Output(), aliceKey) {
+		t.Fatal("a client key appears in the function's output")
+	}
+	if !strings.Contains(f.proc.Output(), `"caller":"alice"`) {
+		t.Fatal("the log does not name the caller")
+	}
+}
+
+func TestIAMMode(t *testing.T) {
+	f := start(t, "AUTH_MODE=iam")
+	body := map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}
+	wantError(t, f.invoke(jsonEvent("/recognize", body)), 401, "invalid_token")
+	ev := jsonEvent("/recognize", body)
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/ci"},
+	}
+	wantSolved(t, f.invoke(ev), std3x3)
+}
+
+// A deployed function never runs open: without an explicit, valid AUTH_MODE it refuses everyone.
+func TestAuthFailsClosed(t *testing.T) {
+	for _, mode := range []string{"AUTH_MODE=", "AUTH_MODE=none", "AUTH_MODE=keys"} { // keys without a secret
+		t.Run(mode, func(t *testing.T) {
+			f := start(t, mode)
+			ev := jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
+			wantError(t, f.invoke(ev), 500, "configuration_error")
+			if !strings.Contains(f.proc.Output(), "AUTH_MODE") {
+				t.Fatalf("the log does not say what is wrong:\n%s", f.proc.Output())
 			}
 		})
 	}

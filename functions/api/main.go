@@ -61,6 +61,10 @@ func toRequest(ev events.APIGatewayV2HTTPRequest) httpapi.Request {
 		header.Set(k, v)
 	}
 	query, _ := url.ParseQuery(ev.RawQueryString)
+	iamCaller := ""
+	if a := ev.RequestContext.Authorizer; a != nil && a.IAM != nil {
+		iamCaller = a.IAM.UserARN
+	}
 	path := ev.RawPath
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
@@ -72,5 +76,6 @@ func toRequest(ev events.APIGatewayV2HTTPRequest) httpapi.Request {
 		Query:     query,
 		Body:      body,
 		RequestID: ev.RequestContext.RequestID,
+		IAMCaller: iamCaller,
 	}
 }

@@ -60,6 +60,7 @@ func As(err error) *Error {
 // Codes shown to callers. The upstream's own codes (invalid_token, too_many_requests, api_error)
 // keep their meaning; the rest are ours and say precisely what went wrong.
 const (
+	CodeInvalidToken        = "invalid_token"
 	CodeInvalidRequest      = "invalid_request"
 	CodeInvalidImage        = "invalid_image"
 	CodeUnsupportedQuestion = "unsupported_question"

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/auth"
 	"recognizer/internal/httpapi"
 	"recognizer/internal/imaging"
 	"recognizer/internal/question"
@@ -60,6 +61,7 @@ func AWS(ctx context.Context) (aws.Config, error) {
 type parts struct {
 	service *recognition.Service
 	store   *storage.Store
+	secrets *secretsmanager.Client
 }
 
 // newParts wires the domain. A configuration error does not stop the function: every request
@@ -69,9 +71,10 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 		log.Error("invalid configuration", "error", cfgErr.Error())
 	}
 	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.EndpointSet })
+	secrets := secretsmanager.NewFromConfig(awsCfg)
 	var tokens token.Source = token.Static(cfg.RecognitionToken)
 	if cfg.RecognitionToken == "" {
-		tokens = token.NewSecretsManager(secretsmanager.NewFromConfig(awsCfg), cfg.TokenSecretID, token.DefaultTTL)
+		tokens = token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
 	}
 	if cfgErr != nil {
 		tokens = brokenConfig{}
@@ -82,8 +85,27 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 			Limits:    imaging.DefaultLimits,
 			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
 		},
-		store: storage.New(s3Client),
+		store:   storage.New(s3Client),
+		secrets: secrets,
 	}
+}
+
+// clientKeysTTL bounds how long a new or revoked client key takes to count.
+const clientKeysTTL = 5 * time.Minute
+
+// newAuth builds the caller check. Anything but a valid, explicit AUTH_MODE fails closed: every
+// request is refused with a configuration error.
+func newAuth(cfg Config, secrets token.SecretReader, log *slog.Logger) httpapi.Authenticator {
+	var keys *token.Secret
+	if cfg.ClientKeysSecret != "" {
+		keys = token.NewSecret(secrets, cfg.ClientKeysSecret, clientKeysTTL)
+	}
+	c, err := auth.New(cfg.AuthMode, keys)
+	if err != nil {
+		log.Error("invalid configuration: every request will be refused", "error", err.Error())
+		return brokenConfig{}
+	}
+	return c
 }
 
 // NewAPIHandler wires the HTTPS API.
@@ -91,6 +113,7 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 	p := newParts(cfg, cfgErr, awsCfg, log)
 	return &httpapi.Handler{
 		Service: p.service,
+		Auth:    newAuth(cfg, p.secrets, log),
 		Store:   p.store,
 		Config: httpapi.Config{
 			SourceBuckets:  cfg.SourceBuckets,
@@ -123,3 +146,8 @@ func (brokenConfig) Token(context.Context) (string, error) {
 }
 
 func (brokenConfig) Refused(string) {}
+
+func (b brokenConfig) Authenticate(ctx context.Context, _, _ string) (string, error) {
+	_, err := b.Token(ctx)
+	return "", err
+}

@@ -21,6 +21,8 @@ type Config struct {
 	ResultsPrefix     string   // RESULTS_PREFIX: key prefix for results (default results/)
 	InputPrefix       string   // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
 	EndpointSet       bool     // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
+	AuthMode          string   // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
+	ClientKeysSecret  string   // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
 }
 
 // FromEnv reads and checks the configuration.
@@ -33,6 +35,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ResultsPrefix:     getenv("RESULTS_PREFIX"),
 		InputPrefix:       getenv("INPUT_PREFIX"),
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
+		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
+		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
 	}
 	for _, b := range strings.Split(getenv("SOURCE_BUCKETS"), ",") {
 		if b = strings.TrimSpace(b); b != "" {

@@ -32,6 +32,7 @@ type Request struct {
 	Query     url.Values
 	Body      []byte
 	RequestID string // trace id to answer with; a new one is made when empty
+	IAMCaller string // the caller API Gateway verified by SigV4, if any
 }
 
 // Response is what to send back.
@@ -45,6 +46,11 @@ type Response struct {
 type ObjectStore interface {
 	Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error)
 	Write(ctx context.Context, bucket, key string, body []byte) error
+}
+
+// Authenticator decides who may call; errors are *apierr.Error (401, or 5xx when it cannot tell).
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization, iamCaller string) (caller string, err error)
 }
 
 // Config is the API's share of the service configuration.
@@ -62,6 +68,7 @@ type Config struct {
 // Handler serves the API.
 type Handler struct {
 	Service *recognition.Service
+	Auth    Authenticator
 	Store   ObjectStore
 	Config  Config
 	Log     *slog.Logger
@@ -92,6 +99,7 @@ func ErrorBody(e *apierr.Error, traceID string) []byte {
 
 // requestLog collects the one log line written per request.
 type requestLog struct {
+	caller     string
 	form       string
 	imageBytes int
 	result     *recognition.Result
@@ -131,6 +139,11 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	if req.Method != http.MethodPost {
 		return nil, apierr.New(http.StatusMethodNotAllowed, apierr.CodeMethodNotAllowed, "use POST")
 	}
+	caller, err := h.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
+	if err != nil {
+		return nil, err
+	}
+	rl.caller = caller
 	if len(req.Body) > h.Config.MaxBodyBytes {
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"the body is %d bytes; the limit is %d (send larger images by S3 reference)", len(req.Body), h.Config.MaxBodyBytes)
@@ -194,6 +207,9 @@ func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
 	if e.Status == http.StatusMethodNotAllowed {
 		hdr.Set("Allow", http.MethodPost)
 	}
+	if e.Status == http.StatusUnauthorized {
+		hdr.Set("WWW-Authenticate", "Bearer")
+	}
 	if e.RetryAfter > 0 {
 		hdr.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
@@ -203,7 +219,7 @@ func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
 func (h *Handler) logRequest(ctx context.Context, req Request, status int, failure *apierr.Error, rl requestLog, traceID string, total time.Duration) {
 	attrs := []any{
 		"trace_id", traceID, "method", req.Method, "path", req.Path, "status", status,
-		"form", rl.form, "image_bytes", rl.imageBytes, "total_ms", ms(total),
+		"caller", rl.caller, "form", rl.form, "image_bytes", rl.imageBytes, "total_ms", ms(total),
 	}
 	if r := rl.result; r != nil {
 		attrs = append(attrs, "label", r.Label.ID, "grid", r.Grid.String(),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -46,55 +47,38 @@ var _ SecretReader = (*secretsmanager.Client)(nil)
 // normally noticed sooner, by the upstream's 401.
 const DefaultTTL = time.Hour
 
-// SecretsManager reads the token from one secret: the secret string is the token itself, or JSON
-// with a "token" field.
-type SecretsManager struct {
-	client   SecretReader
-	secretID string
-	ttl      time.Duration
-	now      func() time.Time
+// Secret is one Secrets Manager secret's value, read on first use and cached for a TTL.
+// Concurrent callers share one read.
+type Secret struct {
+	client SecretReader
+	id     string
+	ttl    time.Duration
+	now    func() time.Time
+	reads  atomic.Int64
 
 	mu      sync.Mutex
-	token   string
+	value   string
 	fetched time.Time
 }
 
-// NewSecretsManager returns a source that reads secretID through client. Nothing is read until
-// the first Token call.
-func NewSecretsManager(client SecretReader, secretID string, ttl time.Duration) *SecretsManager {
-	return &SecretsManager{client: client, secretID: secretID, ttl: ttl, now: time.Now}
+// NewSecret returns a cached reader of the secret id through client. Nothing is read until the
+// first Value call.
+func NewSecret(client SecretReader, id string, ttl time.Duration) *Secret {
+	return &Secret{client: client, id: id, ttl: ttl, now: time.Now}
 }
 
-// Token returns the cached token, reading the secret when there is none or it has expired.
-// Concurrent callers share one read.
-func (s *SecretsManager) Token(ctx context.Context) (string, error) {
+// Value returns the secret's string (or binary) value, trimmed. Errors are *apierr.Error.
+func (s *Secret) Value(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.token != "" && s.now().Sub(s.fetched) < s.ttl {
-		return s.token, nil
+	if s.value != "" && s.now().Sub(s.fetched) < s.ttl {
+		return s.value, nil
 	}
-	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.secretID})
+	s.reads.Add(1)
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.id})
 	if err != nil {
 		return "", classify(err)
 	}
-	tok, err := parse(out)
-	if err != nil {
-		return "", err
-	}
-	s.token, s.fetched = tok, s.now()
-	return tok, nil
-}
-
-// Refused drops tok from the cache if it is still the cached one.
-func (s *SecretsManager) Refused(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token == tok {
-		s.token = ""
-	}
-}
-
-func parse(out *secretsmanager.GetSecretValueOutput) (string, error) {
 	var raw string
 	switch {
 	case out.SecretString != nil:
@@ -102,7 +86,52 @@ func parse(out *secretsmanager.GetSecretValueOutput) (string, error) {
 	case out.SecretBinary != nil:
 		raw = string(out.SecretBinary)
 	}
-	raw = strings.TrimSpace(raw)
+	if raw = strings.TrimSpace(raw); raw == "" {
+		return "", configError(errors.New("secret is empty"))
+	}
+	s.value, s.fetched = raw, s.now()
+	return raw, nil
+}
+
+// Forget drops the cached value if stale reports it stale, so the next Value reads it afresh.
+func (s *Secret) Forget(stale func(value string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.value != "" && stale(s.value) {
+		s.value = ""
+	}
+}
+
+// Reads is how many times the secret was read from Secrets Manager (for cache metrics).
+func (s *Secret) Reads() int64 { return s.reads.Load() }
+
+// SecretsManager reads the token from one secret: the secret string is the token itself, or JSON
+// with a "token" field.
+type SecretsManager struct{ *Secret }
+
+// NewSecretsManager returns a token source reading secretID through client, lazily.
+func NewSecretsManager(client SecretReader, secretID string, ttl time.Duration) *SecretsManager {
+	return &SecretsManager{NewSecret(client, secretID, ttl)}
+}
+
+// Token returns the cached token, reading the secret when there is none or it has expired.
+func (s *SecretsManager) Token(ctx context.Context) (string, error) {
+	raw, err := s.Value(ctx)
+	if err != nil {
+		return "", err
+	}
+	return parse(raw)
+}
+
+// Refused drops the cached secret if it still holds tok.
+func (s *SecretsManager) Refused(tok string) {
+	s.Forget(func(raw string) bool {
+		t, err := parse(raw)
+		return err == nil && t == tok
+	})
+}
+
+func parse(raw string) (string, error) {
 	if strings.HasPrefix(raw, "{") {
 		var doc struct {
 			Token string `json:"token"`
@@ -126,7 +155,7 @@ func parse(out *secretsmanager.GetSecretValueOutput) (string, error) {
 
 func configError(cause error) error {
 	return apierr.Wrap(cause, http.StatusInternalServerError, apierr.CodeConfiguration,
-		"the service's recognition token is not configured correctly")
+		"a secret of this service is not configured correctly")
 }
 
 // classify separates a secret that cannot be read as configured (permanent: retrying will not
@@ -142,8 +171,8 @@ func classify(err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apierr.Wrap(err, http.StatusGatewayTimeout, apierr.CodeTokenUnavailable,
-			"timed out reading the service's recognition token")
+			"timed out reading a secret of this service")
 	}
 	return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeTokenUnavailable,
-		"the service's recognition token cannot be read right now; try again")
+		"a secret of this service cannot be read right now; try again")
 }

@@ -89,7 +89,7 @@ func TestCachingAndRefusal(t *testing.T) {
 	f := &fakeSecrets{value: str("one")}
 	src := NewSecretsManager(f, "svc/token", time.Hour)
 	now := time.Unix(1000, 0)
-	src.now = func() time.Time { return now }
+	src.Secret.now = func() time.Time { return now }
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if tok, _ := src.Token(ctx); tok != "one" {

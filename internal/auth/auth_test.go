@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/token"
+)
+
+type fakeSecrets struct{ value string }
+
+func (f fakeSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.value)}, nil
+}
+
+func keysChecker(t *testing.T, secret string) *Checker {
+	t.Helper()
+	c, err := New(ModeKeys, token.NewSecret(fakeSecrets{secret}, "keys", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestKeys(t *testing.T) {
+	c := keysChecker(t, `{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`)
+	ctx := context.Background()
+	for header, want := range map[string]string{
+		"Bearer alice-key-0123456789":   "alice",
+		"bearer bob-key-abcdefghijkl":   "bob",
+		"Bearer  bob-key-abcdefghijkl ": "bob",
+	} {
+		if got, err := c.Authenticate(ctx, header, ""); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", header, got, err, want)
+		}
+	}
+	for _, header := range []string{"", "Bearer ", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
+		_, err := c.Authenticate(ctx, header, "arn:aws:iam::1:user/x")
+		if e := apierr.As(err); e.Status != 401 || e.Code != apierr.CodeInvalidToken {
+			t.Errorf("%q: %v, want 401 invalid_token", header, err)
+		}
+	}
+}
+
+func TestBadKeySecrets(t *testing.T) {
+	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`} {
+		_, err := keysChecker(t, secret).Authenticate(context.Background(), "Bearer whatever-key-123456", "")
+		if e := apierr.As(err); e.Status != 500 || e.Code != apierr.CodeConfiguration {
+			t.Errorf("secret %q: %v, want configuration_error", secret, err)
+		}
+	}
+}
+
+func TestIAMAndOff(t *testing.T) {
+	iam, _ := New(ModeIAM, nil)
+	if _, err := iam.Authenticate(context.Background(), "Bearer anything-at-all-here", ""); apierr.As(err).Status != 401 {
+		t.Errorf("iam without a verified caller: %v", err)
+	}
+	if got, err := iam.Authenticate(context.Background(), "", "arn:aws:iam::123456789012:user/ci"); err != nil || got != "arn:aws:iam::123456789012:user/ci" {
+		t.Errorf("iam: %q, %v", got, err)
+	}
+	off, _ := New(ModeOff, nil)
+	if got, err := off.Authenticate(context.Background(), "", ""); err != nil || got != "anonymous" {
+		t.Errorf("off: %q, %v", got, err)
+	}
+	for _, mode := range []string{"", "none", "KEYS"} {
+		if _, err := New(mode, nil); err == nil {
+			t.Errorf("mode %q accepted", mode)
+		}
+	}
+	if _, err := New(ModeKeys, nil); err == nil {
+		t.Error("keys mode without a secret accepted")
+	}
+}
