@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Least privilege, checked on the expanded template: no IAM statement grants S3 or Secrets
+Manager on "*", the S3 function reads only the input prefix and writes only the results prefix,
+and both routes take their authorization type from AuthMode (never plainly NONE)."""
+import json
+import os
+import sys
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+from samtranslator.translator.transform import transform  # noqa: E402
+from samtranslator.yaml_helper import yaml_parse  # noqa: E402
+
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+
+template = yaml_parse(open(sys.argv[1] if len(sys.argv) > 1 else "template.yaml").read())
+for res in template["Resources"].values():
+    if res["Type"] == "AWS::Serverless::Function":
+        res["Properties"]["CodeUri"] = "s3://placeholder-bucket/code.zip"
+out = transform(template, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}, NoManagedPolicies())
+resources = out["Resources"]
+problems = []
+
+
+def statements(role):
+    for policy in resources[role]["Properties"].get("Policies", []):
+        stmts = policy["PolicyDocument"]["Statement"]
+        for s in stmts if isinstance(stmts, list) else [stmts]:
+            if "Fn::If" in s:  # a conditional statement: check both branches
+                for branch in s["Fn::If"][1:]:
+                    if isinstance(branch, dict) and "Ref" not in branch:
+                        yield branch
+            else:
+                yield s
+
+
+def actions(s):
+    a = s.get("Action", [])
+    return a if isinstance(a, list) else [a]
+
+
+for role in [k for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"]:
+    for s in statements(role):
+        text = json.dumps(s.get("Resource"))
+        if any(a.startswith(("s3:", "secretsmanager:")) for a in actions(s)) and (text == '"*"' or '":*"' in text):
+            problems.append(f"{role}: {actions(s)} on {text}")
+
+for s in statements("S3EventFunctionRole"):
+    text = json.dumps(s.get("Resource"))
+    for a in actions(s):
+        if a == "s3:GetObject" and "${InputPrefix}*" not in text and "${ResultsPrefix}*" not in text:
+            problems.append(f"S3EventFunctionRole reads outside the prefixes: {text}")
+        if a == "s3:PutObject" and "${ResultsPrefix}*" not in text:
+            problems.append(f"S3EventFunctionRole writes outside the results prefix: {text}")
+
+for route in ("RecognizeRoute", "UpstreamCompatibleRoute"):
+    auth = resources[route]["Properties"]["AuthorizationType"]
+    if auth != {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}:
+        problems.append(f"{route}: AuthorizationType {auth} does not follow AuthMode")
+
+env = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
+if env.get("AUTH_MODE") != {"Ref": "AuthMode"}:
+    problems.append("ApiFunction: AUTH_MODE is not the AuthMode parameter")
+
+if problems:
+    print("template policy check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
+    sys.exit(1)
+print("template policy check: no wildcard S3/Secrets Manager grants; S3 function limited to its prefixes; routes follow AuthMode")
