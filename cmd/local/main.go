@@ -46,7 +46,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "aws configuration:", err)
 		os.Exit(1)
 	}
-	api := app.NewAPIHandler(cfg, cfgErr, awsCfg, log)
+	api := app.NewAPIHandler(cfg, cfgErr, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           adapter{api},

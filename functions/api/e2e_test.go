@@ -563,56 +563,44 @@ func TestSecretsProblems(t *testing.T) {
 	}
 }
 
-// Every request leaves one JSON log line with its outcome; none carries the token.
-func TestLogs(t *testing.T) {
+// Every request leaves one JSON log line with its outcome and one CloudWatch EMF document; none
+// carries the token.
+func TestLogsAndMetrics(t *testing.T) {
 	f := start(t)
 	wantSolved(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})), std3x3)
-	var line map[string]any
+	wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": "bm90IGFuIGltYWdl", "question": "cars"})), 400, "invalid_image")
+	var logs, emf []map[string]any
 	for _, l := range strings.Split(f.proc.Output(), "\n") {
-		if strings.Contains(l, `"msg":"request"`) {
-			if err := json.Unmarshal([]byte(l), &line); err != nil {
+		var doc map[string]any
+		switch {
+		case strings.Contains(l, `"msg":"request"`):
+			if err := json.Unmarshal([]byte(l), &doc); err != nil {
 				t.Fatalf("log line is not JSON: %s", l)
 			}
+			logs = append(logs, doc)
+		case strings.Contains(l, `"CloudWatchMetrics"`):
+			if err := json.Unmarshal([]byte(l), &doc); err != nil {
+				t.Fatalf("EMF line is not JSON: %s", l)
+			}
+			emf = append(emf, doc)
 		}
 	}
-	for _, k := range []string{"level", "time", "requestId", "status", "label", "grid", "total_ms", "upstream_ms"} {
-		if _, ok := line[k]; !ok {
-			t.Errorf("log line lacks %q: %v", k, line)
+	if len(logs) != 2 || len(emf) != 2 {
+		t.Fatalf("%d log lines and %d EMF lines for 2 requests", len(logs), len(emf))
+	}
+	for _, k := range []string{"level", "time", "requestId", "status", "label", "grid", "total_ms", "upstream_ms", "caller"} {
+		if _, ok := logs[0][k]; !ok {
+			t.Errorf("log line lacks %q: %v", k, logs[0])
 		}
 	}
-}
-
-// Every events/ fixture (the ones `sam local invoke -e` and `make invoke` use) is answered with
-// the tiles it shows.
-func TestEventFixtures(t *testing.T) {
-	const bucket = "example-images-bucket"
-	f := start(t)
-	f = restart(t, f, "SOURCE_BUCKETS="+bucket, "RESULTS_BUCKET="+bucket)
-	if _, err := f.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
+	if logs[1]["code"] != "invalid_image" || logs[1]["status"] != 400.0 {
+		t.Errorf("error log line %v", logs[1])
 	}
-	std := testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{0, 4, 8}, Seed: 11}
-	f.put(bucket, "uploads/challenge.jpg", std.JPEG(80))
-	want := map[string][]int{
-		"api-json.json": {0, 4, 8}, "api-upstream-path.json": {0, 4, 8}, "api-binary.json": {0, 4, 8},
-		"api-s3-reference.json": {0, 4, 8}, "api-data-url.json": {1, 6}, "api-multipart.json": {1, 6},
+	if emf[0]["Code"] != "ok" || emf[0]["TokenCacheMisses"] != 1.0 || emf[0]["Function"] != "api" || emf[0]["UpstreamLatency"] == nil {
+		t.Errorf("first EMF %v", emf[0])
 	}
-	for name, objects := range want {
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile("../../events/" + name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ev events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				t.Fatal(err)
-			}
-			resp := f.invoke(ev)
-			a := decode(t, resp)
-			if resp.StatusCode != 200 || !slices.Equal(a.Solution.Objects, objects) {
-				t.Fatalf("status %d, objects %v, want %v: %s", resp.StatusCode, a.Solution.Objects, objects, resp.Body)
-			}
-		})
+	if emf[1]["Code"] != "invalid_image" || emf[1]["TokenCacheMisses"] != 0.0 {
+		t.Errorf("second EMF %v", emf[1])
 	}
 }
 

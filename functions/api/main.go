@@ -30,7 +30,7 @@ func main() {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h := handler{api: app.NewAPIHandler(cfg, cfgErr, awsCfg, log)}
+	h := handler{api: app.NewAPIHandler(cfg, cfgErr, awsCfg, log, os.Stdout)}
 	lambda.Start(h.Handle)
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"recognizer/internal/apierr"
 	"recognizer/internal/app"
+	"recognizer/internal/metrics"
 	"recognizer/internal/uploads"
 )
 
@@ -34,13 +35,15 @@ func main() {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h := handler{proc: app.NewUploadsProcessor(cfg, cfgErr, awsCfg, log), log: log}
+	proc, emitter := app.NewUploadsProcessor(cfg, cfgErr, awsCfg, log, os.Stdout)
+	h := handler{proc: proc, log: log, metrics: emitter}
 	lambda.Start(h.Handle)
 }
 
 type handler struct {
-	proc *uploads.Processor
-	log  *slog.Logger
+	proc    *uploads.Processor
+	log     *slog.Logger
+	metrics *metrics.Emitter
 }
 
 // Handle processes every record, then fails the invocation if any record needs a retry.
@@ -72,6 +75,13 @@ func (h handler) Handle(ctx context.Context, ev events.S3Event) error {
 			retry = append(retry, fmt.Errorf("%s: %s", r.Key, apierr.As(out.Err).Code))
 		}
 		h.log.Log(ctx, level, "record", attrs...)
+		if out.Status != "skipped" {
+			code := out.Code
+			if code == "" {
+				code = map[string]string{"done": "ok", "duplicate": "duplicate"}[out.Status]
+			}
+			h.metrics.Emit(metrics.Sample{Code: code, Latency: time.Since(start)})
+		}
 	}
 	if len(retry) > 0 {
 		return fmt.Errorf("%d of %d records need a retry: %w", len(retry), len(ev.Records), errors.Join(retry...))

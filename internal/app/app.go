@@ -17,6 +17,7 @@ import (
 	"recognizer/internal/auth"
 	"recognizer/internal/httpapi"
 	"recognizer/internal/imaging"
+	"recognizer/internal/metrics"
 	"recognizer/internal/question"
 	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
@@ -59,9 +60,10 @@ func AWS(ctx context.Context) (aws.Config, error) {
 
 // parts are the pieces both entry points share.
 type parts struct {
-	service *recognition.Service
-	store   *storage.Store
-	secrets *secretsmanager.Client
+	service    *recognition.Service
+	store      *storage.Store
+	secrets    *secretsmanager.Client
+	tokenReads func() int64 // Secrets Manager reads of the token so far, for cache metrics
 }
 
 // newParts wires the domain. A configuration error does not stop the function: every request
@@ -73,8 +75,10 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.EndpointSet })
 	secrets := secretsmanager.NewFromConfig(awsCfg)
 	var tokens token.Source = token.Static(cfg.RecognitionToken)
+	tokenReads := func() int64 { return 0 }
 	if cfg.RecognitionToken == "" {
-		tokens = token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
+		sm := token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
+		tokens, tokenReads = sm, sm.Reads
 	}
 	if cfgErr != nil {
 		tokens = brokenConfig{}
@@ -85,8 +89,9 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 			Limits:    imaging.DefaultLimits,
 			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
 		},
-		store:   storage.New(s3Client),
-		secrets: secrets,
+		store:      storage.New(s3Client),
+		secrets:    secrets,
+		tokenReads: tokenReads,
 	}
 }
 
@@ -108,8 +113,8 @@ func newAuth(cfg Config, secrets token.SecretReader, log *slog.Logger) httpapi.A
 	return c
 }
 
-// NewAPIHandler wires the HTTPS API.
-func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *httpapi.Handler {
+// NewAPIHandler wires the HTTPS API; metrics go to metricsOut as EMF lines.
+func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *httpapi.Handler {
 	p := newParts(cfg, cfgErr, awsCfg, log)
 	return &httpapi.Handler{
 		Service: p.service,
@@ -123,18 +128,19 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 		},
-		Log: log,
+		Log:     log,
+		Metrics: metrics.New(metricsOut, "api", p.tokenReads),
 	}
 }
 
-// NewUploadsProcessor wires the S3 path.
-func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) *uploads.Processor {
+// NewUploadsProcessor wires the S3 path, with its metrics emitter.
+func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*uploads.Processor, *metrics.Emitter) {
 	p := newParts(cfg, cfgErr, awsCfg, log)
 	return &uploads.Processor{
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
-	}
+	}, metrics.New(metricsOut, "s3event", p.tokenReads)
 }
 
 // brokenConfig answers every token request with a configuration error.

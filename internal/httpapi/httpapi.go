@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/metrics"
 	"recognizer/internal/recognition"
 )
 
@@ -72,6 +73,7 @@ type Handler struct {
 	Store   ObjectStore
 	Config  Config
 	Log     *slog.Logger
+	Metrics *metrics.Emitter
 }
 
 type answer struct {
@@ -120,7 +122,16 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 			h.Log.ErrorContext(ctx, "panic", "trace_id", traceID, "panic", p)
 			resp = h.errorResponse(failure, traceID)
 		}
-		h.logRequest(ctx, req, resp.Status, failure, rl, traceID, time.Since(start))
+		total := time.Since(start)
+		h.logRequest(ctx, req, resp.Status, failure, rl, traceID, total)
+		sample := metrics.Sample{Code: "ok", Latency: total}
+		if failure != nil {
+			sample.Code = failure.Code
+		}
+		if r := rl.result; r != nil {
+			sample.Normalize, sample.Upstream = r.Timings.Normalize, r.Timings.Upstream
+		}
+		h.Metrics.Emit(sample)
 	}()
 
 	body, err := h.route(ctx, req, traceID, &rl)

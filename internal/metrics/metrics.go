@@ -1,0 +1,87 @@
+// Package metrics writes CloudWatch metrics as Embedded Metric Format lines
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+// one JSON document per request or record on stdout, which CloudWatch Logs turns into metrics
+// with no API call and no library (AWS ships none for Go).
+package metrics
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Namespace is the CloudWatch namespace of every metric.
+const Namespace = "Recognizer"
+
+// Sample is what one request or record measured.
+type Sample struct {
+	Code      string        // "ok", or the error code the caller got
+	Latency   time.Duration // the whole request or record
+	Normalize time.Duration // zero when not reached
+	Upstream  time.Duration // zero when not reached
+}
+
+// Emitter writes samples for one function.
+type Emitter struct {
+	mu         sync.Mutex
+	w          io.Writer
+	function   string
+	tokenReads func() int64
+	lastReads  int64
+	now        func() time.Time
+}
+
+// New returns an Emitter writing to w. tokenReads, if not nil, counts Secrets Manager reads so
+// far; each sample reports the reads since the last one as TokenCacheMisses.
+func New(w io.Writer, function string, tokenReads func() int64) *Emitter {
+	return &Emitter{w: w, function: function, tokenReads: tokenReads, now: time.Now}
+}
+
+type metricDef struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// Emit writes one EMF line. Dimensions: Function, and Function×Code, so errors can be read by code.
+func (e *Emitter) Emit(s Sample) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	misses := int64(0)
+	if e.tokenReads != nil {
+		reads := e.tokenReads()
+		misses, e.lastReads = reads-e.lastReads, reads
+	}
+	upstreamError := 0
+	if strings.HasPrefix(s.Code, "upstream_") || s.Code == "too_many_requests" {
+		upstreamError = 1
+	}
+	defs := []metricDef{
+		{"Requests", "Count"}, {"Latency", "Milliseconds"}, {"UpstreamErrors", "Count"}, {"TokenCacheMisses", "Count"},
+	}
+	doc := map[string]any{
+		"Function": e.function, "Code": s.Code,
+		"Requests": 1, "Latency": ms(s.Latency), "UpstreamErrors": upstreamError, "TokenCacheMisses": misses,
+	}
+	if s.Normalize > 0 {
+		defs = append(defs, metricDef{"NormalizeLatency", "Milliseconds"})
+		doc["NormalizeLatency"] = ms(s.Normalize)
+	}
+	if s.Upstream > 0 {
+		defs = append(defs, metricDef{"UpstreamLatency", "Milliseconds"})
+		doc["UpstreamLatency"] = ms(s.Upstream)
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": e.now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{{"Function"}, {"Function", "Code"}},
+			"Metrics":    defs,
+		}},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
