@@ -48,25 +48,13 @@ type countingProxy struct {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(testenv.Main(proxied{m}, "recognizer/functions/api", &bootstrap, &moto))
 }
 
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "api-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bootstrap, err = testenv.Build(context.Background(), "recognizer/functions/api", dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if moto, err = testenv.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e tests need moto_server:", err)
-		return 1
-	}
-	defer moto.Close()
+// proxied runs the tests with awsProxy in front of moto.
+type proxied struct{ m *testing.M }
+
+func (p proxied) Run() int {
 	target, _ := url.Parse(moto.URL)
 	awsProxy = &countingProxy{}
 	rp := httputil.NewSingleHostReverseProxy(target)
@@ -77,7 +65,7 @@ func run(m *testing.M) int {
 		rp.ServeHTTP(w, r)
 	}))
 	defer awsProxy.Close()
-	return m.Run()
+	return p.m.Run()
 }
 
 const (
@@ -170,6 +158,20 @@ func (f *fn) invokeTimeout(ev events.APIGatewayV2HTTPRequest, timeout time.Durat
 		f.t.Errorf("content-type %q", resp.Headers["content-type"])
 	}
 	return resp
+}
+
+// waitOutput waits until the function's output satisfies ok: its stdout reaches us through a
+// pipe, so a line written just before an answer may arrive just after it.
+func (f *fn) waitOutput(ok func(string) bool) string {
+	f.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out := f.proc.Output()
+		if ok(out) || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (f *fn) invoke(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -431,7 +433,7 @@ func TestS3References(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	f := start(t)
 	png := base64.StdEncoding.EncodeToString(std3x3.PNG())
-	bomb := base64.StdEncoding.EncodeToString(pngHeader(60000, 60000))
+	bomb := base64.StdEncoding.EncodeToString(testimage.PNGHeader(60000, 60000))
 	cases := []struct {
 		name   string
 		ev     events.APIGatewayV2HTTPRequest
@@ -558,7 +560,7 @@ func TestSecretsProblems(t *testing.T) {
 
 	g := start(t, "TOKEN_SECRET_ID=", "RECOGNITION_TOKEN=")
 	wantError(t, g.invoke(ev), 500, "configuration_error")
-	if !strings.Contains(g.proc.Output(), "TOKEN_SECRET_ID") {
+	if !strings.Contains(g.waitOutput(func(o string) bool { return strings.Contains(o, "TOKEN_SECRET_ID") }), "TOKEN_SECRET_ID") {
 		t.Fatalf("the log does not say what is missing:\n%s", g.proc.Output())
 	}
 }
@@ -569,8 +571,11 @@ func TestLogsAndMetrics(t *testing.T) {
 	f := start(t)
 	wantSolved(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})), std3x3)
 	wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": "bm90IGFuIGltYWdl", "question": "cars"})), 400, "invalid_image")
+	out := f.waitOutput(func(o string) bool {
+		return strings.Count(o, `"msg":"request"`) >= 2 && strings.Count(o, `"CloudWatchMetrics"`) >= 2
+	})
 	var logs, emf []map[string]any
-	for _, l := range strings.Split(f.proc.Output(), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		var doc map[string]any
 		switch {
 		case strings.Contains(l, `"msg":"request"`):
@@ -638,7 +643,7 @@ func TestClientKeys(t *testing.T) {
 	if strings.Contains(f.proc.Output(), aliceKey) {
 		t.Fatal("a client key appears in the function's output")
 	}
-	if !strings.Contains(f.proc.Output(), `"caller":"alice"`) {
+	if !strings.Contains(f.waitOutput(func(o string) bool { return strings.Contains(o, `"caller":"alice"`) }), `"caller":"alice"`) {
 		t.Fatal("the log does not name the caller")
 	}
 }
@@ -661,7 +666,7 @@ func TestAuthFailsClosed(t *testing.T) {
 			f := start(t, mode)
 			ev := jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 			wantError(t, f.invoke(ev), 500, "configuration_error")
-			if !strings.Contains(f.proc.Output(), "AUTH_MODE") {
+			if !strings.Contains(f.waitOutput(func(o string) bool { return strings.Contains(o, "AUTH_MODE") }), "AUTH_MODE") {
 				t.Fatalf("the log does not say what is wrong:\n%s", f.proc.Output())
 			}
 		})

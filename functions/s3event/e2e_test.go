@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -31,25 +30,8 @@ var (
 	moto      *testenv.Moto
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "s3event-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bootstrap, err = testenv.Build(context.Background(), "recognizer/functions/s3event", dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if moto, err = testenv.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e tests need moto_server:", err)
-		return 1
-	}
-	defer moto.Close()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Main(m, "recognizer/functions/s3event", &bootstrap, &moto))
 }
 
 const (

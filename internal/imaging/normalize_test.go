@@ -2,9 +2,7 @@ package imaging_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"net/http"
 	"slices"
@@ -108,21 +106,6 @@ func abs(v int) int {
 	return v
 }
 
-// pngHeader is a valid PNG signature and IHDR for a picture of any claimed size, with no pixels.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	chunk := append([]byte("IHDR"), ihdr...)
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
-
 func TestNormalizeRejects(t *testing.T) {
 	plain600 := testimage.Challenge{Grid: 3, Tile: 200, Label: cars}.JPEG(85)
 	valid := testimage.Challenge{Grid: 3, Tile: 100, Label: cars}.PNG()
@@ -142,8 +125,8 @@ func TestNormalizeRejects(t *testing.T) {
 		{"truncated large JPEG", big[:len(big)/3], imaging.Grid4x4, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, "not a valid jpeg"},
 		{"truncated header", valid[:20], 0, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, "header"},
 		{"too many bytes", valid, 0, imaging.Limits{MaxBytes: 100, MaxPixels: 1 << 20}, 413, apierr.CodeTooLarge, "bytes"},
-		{"pixel bomb header", pngHeader(100000, 100000), 0, imaging.DefaultLimits, 413, apierr.CodeTooLarge, "100000x100000"},
-		{"zero size", pngHeader(0, 300), 0, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, ""},
+		{"pixel bomb header", testimage.PNGHeader(100000, 100000), 0, imaging.DefaultLimits, 413, apierr.CodeTooLarge, "100000x100000"},
+		{"zero size", testimage.PNGHeader(0, 300), 0, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, ""},
 		{"no grid, no separators", plain600, 0, imaging.DefaultLimits, 400, apierr.CodeGridRequired, "send grid"},
 		{"too small for grid", testimage.Challenge{Grid: 1, Tile: 20, Label: cars}.PNG(), imaging.Grid4x4, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, "too small"},
 	}

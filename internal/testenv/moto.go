@@ -93,3 +93,24 @@ func Build(ctx context.Context, pkg, dir string) (string, error) {
 	}
 	return out, nil
 }
+
+// Main is TestMain for a function's end-to-end tests: it builds pkg as a bootstrap and starts
+// moto_server, runs the tests, and cleans up. A missing moto_server fails loudly.
+func Main(m interface{ Run() int }, pkg string, bootstrap *string, moto **Moto) int {
+	dir, err := os.MkdirTemp("", "e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bootstrap, err = Build(context.Background(), pkg, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if *moto, err = StartMoto(); err != nil {
+		fmt.Fprintln(os.Stderr, "end-to-end tests need moto_server:", err)
+		return 1
+	}
+	defer (*moto).Close()
+	return m.Run()
+}
