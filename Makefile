@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke test lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke bench test lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -16,6 +16,10 @@ run: ## serve the API on http://127.0.0.1:3000 (emulated upstream unless RECOGNI
 
 invoke: ## run one event through a function's real bootstrap: make invoke FUNCTION=api EVENT=events/api-json.json
 	$(GO) run ./cmd/invoke -function $(or $(FUNCTION),api) -event $(EVENT)
+
+bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs python3-pil, libvips-dev)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./cmd/bench -out docs/performance.md
 
 test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server), with the race detector
 	$(GO) test -race -count=1 ./...

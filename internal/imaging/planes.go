@@ -140,18 +140,11 @@ func generic(img image.Image) source {
 // overWhite composites one premultiplied 16-bit channel over white and returns 8 bits.
 func overWhite(c, a uint32) uint8 { return uint8((c + 0xffff - a) >> 8) }
 
-// isWhite reports whether the pixel at (x, y) is near-white and neutral: the colour of the
-// widget's separators and margins.
-func (s *source) isWhite(x, y int) bool {
-	p0 := s.planes[0].pix[y*s.planes[0].stride+x]
-	cx, cy := x/s.divX[1], y/s.divY[1]
-	p1 := s.planes[1].pix[cy*s.planes[1].stride+cx]
-	p2 := s.planes[2].pix[cy*s.planes[2].stride+cx]
-	if s.ycc {
-		return p0 >= 220 && absDiff(p1, 128) <= 16 && absDiff(p2, 128) <= 16
-	}
-	return p0 >= 220 && p1 >= 220 && p2 >= 220
-}
+// A separator pixel is near-white and neutral: the colour of the widget's separators and margins.
+const (
+	whiteLevel    = 220 // minimum luma (or each of R, G, B)
+	neutralChroma = 16  // maximum distance of Cb and Cr from neutral
+)
 
 func absDiff(a, b uint8) uint8 {
 	if a > b {

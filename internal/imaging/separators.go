@@ -9,16 +9,33 @@ const minWhiteFraction = 0.92
 
 type band struct{ lo, hi int }
 
-// whiteProfile counts the white pixels of every column and every row.
+// whiteProfile counts the white pixels of every column and every row. Most pixels fail the first
+// plane's test, so the other planes are looked at only for the few that pass.
 func whiteProfile(s *source) (cols, rows []int) {
 	cols, rows = make([]int, s.w), make([]int, s.h)
+	p0, p1, p2 := s.planes[0], s.planes[1], s.planes[2]
+	dx, dy := s.divX[1], s.divY[1]
 	for y := 0; y < s.h; y++ {
-		for x := 0; x < s.w; x++ {
-			if s.isWhite(x, y) {
-				cols[x]++
-				rows[y]++
+		row := p0.pix[y*p0.stride : y*p0.stride+s.w]
+		r1 := p1.pix[(y/dy)*p1.stride:]
+		r2 := p2.pix[(y/dy)*p2.stride:]
+		n := 0
+		for x, v := range row {
+			if v < whiteLevel {
+				continue
 			}
+			a, b := r1[x/dx], r2[x/dx]
+			if s.ycc {
+				if absDiff(a, 128) > neutralChroma || absDiff(b, 128) > neutralChroma {
+					continue
+				}
+			} else if a < whiteLevel || b < whiteLevel {
+				continue
+			}
+			cols[x]++
+			n++
 		}
+		rows[y] = n
 	}
 	return cols, rows
 }

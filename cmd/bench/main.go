@@ -1,0 +1,253 @@
+// Command bench measures the service's own work against references in the same run and writes
+// docs/performance.md (make bench). Normalization is timed in-process with testing.Benchmark;
+// Pillow and libvips are timed over a batch inside one process each (pilbench.py, vipsbench.c),
+// so start-up is excluded. Every output is checked: the emulator must find the same tiles.
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"recognizer/internal/emulator"
+	"recognizer/internal/imaging"
+	"recognizer/internal/testimage"
+	"recognizer/internal/token"
+	"recognizer/internal/upstream"
+)
+
+//go:embed ref/pilbench.py
+var pilScript []byte
+
+//go:embed ref/vipsbench.c
+var vipsSource []byte
+
+type benchCase struct {
+	name   string
+	ch     testimage.Challenge
+	format string // png or jpeg
+	grid   imaging.Grid
+}
+
+var cases = []benchCase{
+	{"300×300 PNG, already standard (fast path)", testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{0, 4, 8}, Seed: 31}, "png", imaging.GridAuto},
+	{"450×450 JPEG, already standard (fast path)", testimage.Challenge{Grid: 4, Tile: 112, Margin: 1, Label: "/m/0k4j", Targets: []int{1, 6, 11}, Seed: 32}, "jpeg", imaging.GridAuto},
+	{"1000×1000 JPEG 4×4 → 450", testimage.Challenge{Grid: 4, Tile: 250, Label: "/m/0k4j", Targets: []int{0, 5, 10, 15}, Seed: 33}, "jpeg", imaging.Grid4x4},
+	{"387×387 JPEG screenshot with separators → 450", testimage.Challenge{Grid: 4, Tile: 93, Separator: 5, Label: "/m/0k4j", Targets: []int{2, 7, 13}, Seed: 34}, "jpeg", imaging.GridAuto},
+	{"1200×1200 PNG 3×3 → 300", testimage.Challenge{Grid: 3, Tile: 400, Label: "/m/0k4j", Targets: []int{3, 8}, Seed: 35}, "png", imaging.Grid3x3},
+}
+
+type row struct {
+	name                  string
+	ours                  testing.BenchmarkResult
+	pillow, vips          float64 // ns/op
+	tilesOK               bool
+	inputBytes, outputLen int
+}
+
+func main() {
+	out := flag.String("out", "docs/performance.md", "report to write")
+	refSeconds := flag.Float64("ref-seconds", 2, "seconds each reference batch runs")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "bench")
+	check(err)
+	defer os.RemoveAll(dir)
+
+	vipsBin := filepath.Join(dir, "vipsbench")
+	check(os.WriteFile(vipsBin+".c", vipsSource, 0o644))
+	check(os.WriteFile(filepath.Join(dir, "pilbench.py"), pilScript, 0o644))
+	cflags, err := exec.Command("pkg-config", "--cflags", "--libs", "vips").Output()
+	if err != nil {
+		fail("libvips is needed for the reference: apt-get install libvips-dev (pkg-config vips failed)")
+	}
+	args := append([]string{"-O2", "-o", vipsBin, vipsBin + ".c"}, strings.Fields(string(cflags))...)
+	if b, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
+		fail("compile vipsbench.c: " + string(b))
+	}
+
+	var rows []row
+	for i, c := range cases {
+		var data []byte
+		if c.format == "png" {
+			data = c.ch.PNG()
+		} else {
+			data = c.ch.JPEG(90)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("case%d.%s", i, c.format))
+		check(os.WriteFile(file, data, 0o644))
+		size := c.grid.Size()
+		if size == 0 {
+			size = 450
+			if c.ch.Grid == 3 {
+				size = 300
+			}
+		}
+		r := row{name: c.name, inputBytes: len(data)}
+		n, err := imaging.Normalize(data, c.grid, imaging.DefaultLimits)
+		check(err)
+		img, _, err := image.Decode(bytes.NewReader(n.Image))
+		check(err)
+		_, objects := emulator.Recognize(img, int(n.Grid), c.ch.Label)
+		r.tilesOK, r.outputLen = slices.Equal(objects, c.ch.Targets), len(n.Image)
+		r.ours = testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := imaging.Normalize(data, c.grid, imaging.DefaultLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		r.pillow = reference("/usr/bin/python3", filepath.Join(dir, "pilbench.py"), file, size, *refSeconds)
+		r.vips = reference(vipsBin, "", file, size, *refSeconds)
+		fmt.Fprintf(os.Stderr, "%-50s ours %8.3f ms  Pillow %8.3f ms  libvips %8.3f ms  tiles ok: %v\n",
+			c.name, msOf(float64(r.ours.NsPerOp())), msOf(r.pillow), msOf(r.vips), r.tilesOK)
+		rows = append(rows, r)
+	}
+	sizes := binarySizes(dir)
+	conns, calls := connections(cases[0].ch.PNG())
+	check(os.WriteFile(*out, []byte(report(rows)+extras(sizes, conns, calls)), 0o644))
+	fmt.Fprintln(os.Stderr, "wrote", *out)
+}
+
+func reference(bin, script, file string, size int, seconds float64) float64 {
+	args := []string{file, strconv.Itoa(size), fmt.Sprint(seconds)}
+	if script != "" {
+		args = append([]string{script}, args...)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "VIPS_CONCURRENCY=1")
+	b, err := cmd.Output()
+	if err != nil {
+		fail(fmt.Sprintf("%s %v: %v (is python3-pil installed?)", bin, args, err))
+	}
+	ns, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	check(err)
+	return ns
+}
+
+func msOf(ns float64) float64 { return ns / 1e6 }
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func report(rows []row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Performance\n\nWritten by `make bench` (`go run ./cmd/bench`) on %s.\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Machine: %d cores (%s), %s, %s/%s. Pillow %s (Debian python3-pil), libvips %s (Debian libvips).\n\n",
+		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, version("/usr/bin/python3", "-c", "import PIL; print(PIL.__version__)"), version("pkg-config", "--modversion", "vips"))
+	b.WriteString("## 1. Normalization per image\n\n")
+	b.WriteString("Ours: `imaging.Normalize` (header checks, decode, grid, per-tile resize, JPEG q90 encode), timed with `testing.Benchmark` in-process. ")
+	b.WriteString("References do the nearest job each offers, timed over a batch inside one process (start-up excluded), single-threaded like a one-vCPU Lambda: ")
+	b.WriteString("Pillow decodes with JPEG draft mode (shrink-on-load), resizes bilinear, saves JPEG 90; libvips runs `vips_thumbnail_buffer` (shrink-on-load) to the size and `jpegsave` Q90, with its operation cache off and `VIPS_CONCURRENCY=1`. ")
+	b.WriteString("Neither reference cuts out screenshot separators or skips work for an image already at the upstream's size: those are ours. ")
+	b.WriteString("\"Tiles ok\": the emulator finds exactly the drawn tiles in our output.\n\n")
+	b.WriteString("| image | ours ms/op | allocs/op | KB/op | Pillow ms/op | Pillow ÷ ours | libvips ms/op | libvips ÷ ours | tiles ok |\n|---|---:|---:|---:|---:|---:|---:|---:|:-:|\n")
+	for _, r := range rows {
+		ours := float64(r.ours.NsPerOp())
+		fmt.Fprintf(&b, "| %s (%d KB) | %.3f | %d | %d | %.3f | %.1f× | %.3f | %.1f× | %s |\n",
+			r.name, r.inputBytes/1024, msOf(ours), r.ours.AllocsPerOp(), r.ours.AllocedBytesPerOp()/1024,
+			msOf(r.pillow), r.pillow/ours, msOf(r.vips), r.vips/ours, map[bool]string{true: "yes", false: "**NO**"}[r.tilesOK])
+	}
+	b.WriteString("\nA ratio above 1 means we are faster than the reference by that factor.\n")
+	return b.String()
+}
+
+// binarySizes builds each function as Lambda runs it (linux/arm64, stripped) and returns bytes.
+func binarySizes(dir string) map[string]int64 {
+	sizes := map[string]int64{}
+	for _, fn := range []string{"api", "s3event"} {
+		bin := filepath.Join(dir, fn)
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w", "-o", bin, "./functions/"+fn)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fail("build " + fn + ": " + string(b))
+		}
+		st, err := os.Stat(bin)
+		check(err)
+		sizes[fn] = st.Size()
+	}
+	return sizes
+}
+
+// connections sends 100 sequential requests through the service's upstream client to the
+// emulator and returns how many TCP connections they used.
+func connections(img []byte) (conns, calls int) {
+	srv, err := emulator.New("bench-token").Start("127.0.0.1:0")
+	check(err)
+	defer srv.Close()
+	c := upstream.New(srv.URL, upstream.NewHTTPClient(), token.Static("bench-token"))
+	for i := 0; i < 100; i++ {
+		_, err := c.Recognize(context.Background(), img, "/m/0k4j", 300)
+		check(err)
+	}
+	return srv.Connections(), srv.Requests()
+}
+
+func extras(sizes map[string]int64, conns, calls int) string {
+	var b strings.Builder
+	b.WriteString("\n## 4. Binary size\n\n`CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldflags \"-s -w\"` (what `sam build` ships). Goal: under 12 MB.\n\n| function | size |\n|---|---:|\n")
+	for _, fn := range []string{"api", "s3event"} {
+		fmt.Fprintf(&b, "| %s | %.1f MB |\n", fn, float64(sizes[fn])/1e6)
+	}
+	fmt.Fprintf(&b, "\n## 6. Connections to the upstream\n\n%d sequential requests through `upstream.Client` to the emulator used **%d** TCP connection(s) (goal: one; keep-alive holds).\n", calls, conns)
+	b.WriteString(gaps)
+	return b.String()
+}
+
+// gaps says what this report does not yet show, so nobody reads silence as success.
+const gaps = `
+## Not yet measured, or not yet met
+
+- **Goal not met: 1000×1000 JPEG.** Go's image/jpeg decodes every pixel at full size. Pillow
+  (draft mode) and libvips (shrink-on-load) use libjpeg's DCT scaling to decode at 1/2 or 1/4 of
+  the size, so they never see most of the pixels. Decoding is about half our time on that image
+  (CPU profile: ` + "`go test -bench Normalize/jpeg1000 -cpuprofile`" + `). Closing the gap needs a
+  scaled decode, which the standard library does not offer.
+- **1200×1200 PNG** is faster than Pillow but slower than libvips. Most of the time goes to
+  zlib inflate in image/png.
+- Not yet measured: per-request overhead against a floor program (2), cold start (3), what each
+  dependency adds to the binary (4), peak memory at the largest accepted input (5), and ` + "`make run`" + `
+  under load (7).
+
+What did not pay: nothing has been tried and dropped yet. What paid: in separator detection,
+rejecting on the luma plane before looking at chroma made the 1000×1000 JPEG about 25% faster
+(33 → 25.6 ms on an idle machine) with identical results.
+`
+
+func version(name string, args ...string) string {
+	b, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func check(err error) {
+	if err != nil {
+		fail(err.Error())
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "bench:", msg)
+	os.Exit(1)
+}

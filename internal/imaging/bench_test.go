@@ -1,0 +1,32 @@
+package imaging_test
+
+import (
+	"testing"
+
+	"recognizer/internal/imaging"
+	"recognizer/internal/testimage"
+)
+
+// The benchmark images; make bench compares them with Pillow and libvips.
+func BenchmarkNormalize(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		grid imaging.Grid
+	}{
+		{"png300-standard", testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Seed: 31}.PNG(), imaging.GridAuto},
+		{"jpeg450-standard", testimage.Challenge{Grid: 4, Tile: 112, Margin: 1, Label: cars, Seed: 32}.JPEG(90), imaging.GridAuto},
+		{"jpeg1000-to-450", testimage.Challenge{Grid: 4, Tile: 250, Label: cars, Seed: 33}.JPEG(90), imaging.Grid4x4},
+		{"jpeg387-screenshot-to-450", testimage.Challenge{Grid: 4, Tile: 93, Separator: 5, Label: cars, Seed: 34}.JPEG(90), imaging.GridAuto},
+		{"png1200-to-300", testimage.Challenge{Grid: 3, Tile: 400, Label: cars, Seed: 35}.PNG(), imaging.Grid3x3},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := imaging.Normalize(c.data, c.grid, imaging.DefaultLimits); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
