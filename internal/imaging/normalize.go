@@ -173,18 +173,18 @@ func render(src *source, l layout, size int) image.Image {
 	if src.ycc {
 		dst := image.NewYCbCr(image.Rect(0, 0, size, size), image.YCbCrSubsampleRatio420)
 		cs := (size + 1) / 2
-		resample(plane{dst.Y, size, size, dst.YStride}, src.planes[0],
+		resample(plane{dst.Y, size, size, dst.YStride, 1}, src.planes[0],
 			newKernel(size, l.x, src.planes[0].w), newKernel(size, l.y, src.planes[0].h))
 		kx := newKernel(cs, scaled(l.x, src.divX[1]), src.planes[1].w)
 		ky := newKernel(cs, scaled(l.y, src.divY[1]), src.planes[1].h)
-		resample(plane{dst.Cb, cs, cs, dst.CStride}, src.planes[1], kx, ky)
-		resample(plane{dst.Cr, cs, cs, dst.CStride}, src.planes[2], kx, ky)
+		resample(plane{dst.Cb, cs, cs, dst.CStride, 1}, src.planes[1], kx, ky)
+		resample(plane{dst.Cr, cs, cs, dst.CStride, 1}, src.planes[2], kx, ky)
 		return dst
 	}
 	kx, ky := newKernel(size, l.x, src.w), newKernel(size, l.y, src.h)
 	var out [3]plane
 	for i := range out {
-		out[i] = plane{make([]uint8, size*size), size, size, size}
+		out[i] = plane{make([]uint8, size*size), size, size, size, 1}
 		if i > 0 && &src.planes[i].pix[0] == &src.planes[0].pix[0] { // gray: one plane shared
 			copy(out[i].pix, out[0].pix)
 			continue

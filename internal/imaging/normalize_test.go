@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"image/png"
 	"net/http"
 	"slices"
 	"strings"
@@ -177,5 +178,31 @@ func TestWebP(t *testing.T) {
 			}
 			checkTileCenters(t, f.Challenge, n)
 		})
+	}
+}
+
+// Transparent pixels read as the widget's white, whether the PNG decodes premultiplied or not.
+func TestTransparencyIsWhite(t *testing.T) {
+	sig, _ := emulator.Signature(cars)
+	img := image.NewNRGBA(image.Rect(0, 0, 600, 600)) // all transparent
+	for y := 200; y < 400; y++ {
+		for x := 400; x < 600; x++ { // tile 5 opaque in the label's colour
+			img.Set(x, y, sig)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	n, err := imaging.Normalize(buf.Bytes(), imaging.Grid3x3, imaging.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := image.Decode(bytes.NewReader(n.Image))
+	if _, objects := emulator.Recognize(out, 3, cars); !slices.Equal(objects, []int{5}) {
+		t.Fatalf("objects %v, want [5]", objects)
+	}
+	if r, g, b, _ := out.At(50, 50).RGBA(); r>>8 < 245 || g>>8 < 245 || b>>8 < 245 {
+		t.Fatalf("a transparent tile came out as %d,%d,%d, not white", r>>8, g>>8, b>>8)
 	}
 }

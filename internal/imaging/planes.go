@@ -25,7 +25,7 @@ func sourceOf(img image.Image) source {
 		// The upstream takes opaque images; an alpha plane from lossy WebP is rare and dropped.
 		return yccSource(&m.YCbCr)
 	case *image.Gray:
-		p := plane{pix: m.Pix, w: b.Dx(), h: b.Dy(), stride: m.Stride}
+		p := plane{pix: m.Pix, w: b.Dx(), h: b.Dy(), stride: m.Stride, step: 1}
 		return source{planes: [3]plane{p, p, p}, divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: p.w, h: p.h}
 	case *image.RGBA:
 		return interleaved(m.Pix, m.Stride, b.Dx(), b.Dy(), true)
@@ -56,9 +56,9 @@ func yccSource(m *image.YCbCr) source {
 	return source{
 		ycc: true,
 		planes: [3]plane{
-			{pix: m.Y, w: w, h: h, stride: m.YStride},
-			{pix: m.Cb, w: cw, h: ch, stride: m.CStride},
-			{pix: m.Cr, w: cw, h: ch, stride: m.CStride},
+			{pix: m.Y, w: w, h: h, stride: m.YStride, step: 1},
+			{pix: m.Cb, w: cw, h: ch, stride: m.CStride, step: 1},
+			{pix: m.Cr, w: cw, h: ch, stride: m.CStride, step: 1},
 		},
 		divX: [3]int{1, dx, dx}, divY: [3]int{1, dy, dy}, w: w, h: h,
 	}
@@ -67,36 +67,36 @@ func yccSource(m *image.YCbCr) source {
 func newRGB(w, h int) source {
 	s := source{divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: w, h: h}
 	for i := range s.planes {
-		s.planes[i] = plane{pix: make([]uint8, w*h), w: w, h: h, stride: w}
+		s.planes[i] = plane{pix: make([]uint8, w*h), w: w, h: h, stride: w, step: 1}
 	}
 	return s
 }
 
-// interleaved splits 8-bit RGBA pixels into planes, compositing any transparency over white
-// (a transparent screenshot margin then reads as the widget's white).
+// interleaved uses 8-bit RGBA pixels where they are, as three planes with a step of 4, so a large
+// PNG is never copied (the copy would be 3/4 of its decoded size again). Transparency is
+// composited over white in place, first: a transparent screenshot margin then reads as the
+// widget's white. The decoded image belongs to us, so changing it is safe.
 func interleaved(pix []uint8, stride, w, h int, premultiplied bool) source {
-	s := newRGB(w, h)
-	r, g, bl := s.planes[0].pix, s.planes[1].pix, s.planes[2].pix
 	for y := 0; y < h; y++ {
 		row := pix[y*stride : y*stride+4*w]
-		o := y * w
-		for x := 0; x < w; x++ {
-			p := row[4*x : 4*x+4 : 4*x+4]
-			a := uint32(p[3])
+		for x := 0; x < len(row); x += 4 {
+			a := uint32(row[x+3])
 			if a == 255 {
-				r[o+x], g[o+x], bl[o+x] = p[0], p[1], p[2]
 				continue
 			}
-			if premultiplied {
-				r[o+x] = uint8(uint32(p[0]) + 255 - a)
-				g[o+x] = uint8(uint32(p[1]) + 255 - a)
-				bl[o+x] = uint8(uint32(p[2]) + 255 - a)
-			} else {
-				r[o+x] = uint8((uint32(p[0])*a + 255*(255-a) + 127) / 255)
-				g[o+x] = uint8((uint32(p[1])*a + 255*(255-a) + 127) / 255)
-				bl[o+x] = uint8((uint32(p[2])*a + 255*(255-a) + 127) / 255)
+			for c := x; c < x+3; c++ {
+				if premultiplied {
+					row[c] = uint8(uint32(row[c]) + 255 - a)
+				} else {
+					row[c] = uint8((uint32(row[c])*a + 255*(255-a) + 127) / 255)
+				}
 			}
+			row[x+3] = 255
 		}
+	}
+	s := source{divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: w, h: h}
+	for i := range s.planes {
+		s.planes[i] = plane{pix: pix[i:], w: w, h: h, stride: stride, step: 4}
 	}
 	return s
 }

@@ -2,10 +2,12 @@ package imaging
 
 import "math"
 
-// plane is one 8-bit channel of an image (Y, Cb, Cr, R, G or B).
+// plane is one 8-bit channel of an image (Y, Cb, Cr, R, G or B). Samples are step bytes apart
+// in a row (1 for a plane of its own, 4 for a channel of interleaved RGBA).
 type plane struct {
 	pix          []uint8
 	w, h, stride int
+	step         int
 }
 
 // span is a half-open range of source coordinates, in pixels of the plane it applies to.
@@ -109,15 +111,23 @@ func resample(dst, src plane, kx, ky kernel) {
 		rowHi = max(rowHi, ky.start[d]+ky.offsets[d+1]-ky.offsets[d])
 	}
 	tmp := make([]uint8, (rowHi-rowLo)*dst.w)
+	step := max(src.step, 1)
 	for y := rowLo; y < rowHi; y++ {
-		in := src.pix[y*src.stride : y*src.stride+src.w]
+		in := src.pix[y*src.stride : y*src.stride+(src.w-1)*step+1]
 		out := tmp[(y-rowLo)*dst.w : (y-rowLo+1)*dst.w]
 		for x := range out {
 			ws := kx.weights[kx.offsets[x]:kx.offsets[x+1]]
-			px := in[kx.start[x] : kx.start[x]+len(ws)]
 			var acc int32
-			for i, w := range ws {
-				acc += w * int32(px[i])
+			if step == 1 {
+				px := in[kx.start[x] : kx.start[x]+len(ws)]
+				for i, w := range ws {
+					acc += w * int32(px[i])
+				}
+			} else {
+				px := in[kx.start[x]*step:]
+				for i, w := range ws {
+					acc += w * int32(px[i*step])
+				}
 			}
 			out[x] = clampByte(acc)
 		}

@@ -15,16 +15,17 @@ func whiteProfile(s *source) (cols, rows []int) {
 	cols, rows = make([]int, s.w), make([]int, s.h)
 	p0, p1, p2 := s.planes[0], s.planes[1], s.planes[2]
 	dx, dy := s.divX[1], s.divY[1]
+	step0, step1 := max(p0.step, 1), max(p1.step, 1)
 	for y := 0; y < s.h; y++ {
-		row := p0.pix[y*p0.stride : y*p0.stride+s.w]
+		row := p0.pix[y*p0.stride:]
 		r1 := p1.pix[(y/dy)*p1.stride:]
 		r2 := p2.pix[(y/dy)*p2.stride:]
 		n := 0
-		for x, v := range row {
-			if v < whiteLevel {
+		for x := 0; x < s.w; x++ {
+			if row[x*step0] < whiteLevel {
 				continue
 			}
-			a, b := r1[x/dx], r2[x/dx]
+			a, b := r1[(x/dx)*step1], r2[(x/dx)*step1]
 			if s.ycc {
 				if absDiff(a, 128) > neutralChroma || absDiff(b, 128) > neutralChroma {
 					continue
