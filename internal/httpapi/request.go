@@ -148,17 +148,20 @@ func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 		return nil, dataURL, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
 	}
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		case '-':
-			return '+'
-		case '_':
-			return '/'
-		}
-		return r
-	}, s)
+	clean := s
+	if strings.ContainsAny(s, " \t\r\n-_") { // rare: line breaks, or the URL-safe alphabet
+		clean = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			case '-':
+				return '+'
+			case '_':
+				return '/'
+			}
+			return r
+		}, s)
+	}
 	clean = strings.TrimRight(clean, "=")
 	img, err = base64.RawStdEncoding.DecodeString(clean)
 	if err != nil {

@@ -190,6 +190,9 @@ func (s *Server) StartProcess(binary string, env []string) (*Process, error) {
 	return p, nil
 }
 
+// PID is the process id (to read its resource use from /proc).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Output is everything the process printed so far.
 func (p *Process) Output() string { return p.output.String() }
 
