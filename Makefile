@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke bench test lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke bench fuzz test lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,17 @@ invoke: ## run one event through a function's real bootstrap: make invoke FUNCTI
 bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs python3-pil, libvips-dev)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(GO) run ./cmd/bench -out docs/performance.md
+
+# Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
+FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString \
+	internal/imaging:FuzzNormalize internal/upstream:FuzzAnswer internal/uploads:FuzzEvent internal/auth:FuzzAuthorization
+FUZZTIME ?= 30s
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved under its package's testdata/fuzz
+	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t##*:} (./$${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1 | grep -v '^fuzz: elapsed: [0-9]*s, gathering' | tail -4 || exit 1; \
+	done
 
 test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server), with the race detector
 	$(GO) test -race -count=1 ./...

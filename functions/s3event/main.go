@@ -51,16 +51,7 @@ func (h handler) Handle(ctx context.Context, ev events.S3Event) error {
 	var retry []error
 	for i, rec := range ev.Records {
 		start := time.Now()
-		r := uploads.Record{
-			Bucket:    rec.S3.Bucket.Name,
-			Key:       rec.S3.Object.URLDecodedKey,
-			ETag:      rec.S3.Object.ETag,
-			VersionID: rec.S3.Object.VersionID,
-			Size:      rec.S3.Object.Size,
-		}
-		if r.Key == "" && rec.S3.Object.Key != "" {
-			r.Key = rec.S3.Object.Key // an event not decoded by the library (hand-written fixtures)
-		}
+		r := uploads.RecordOf(rec)
 		traceID := apierr.NewTraceID()
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			traceID = fmt.Sprintf("%s-%d", lc.AwsRequestID, i)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"recognizer/internal/apierr"
 	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
@@ -50,6 +52,21 @@ type Record struct {
 	ETag        string // from the event; may be empty
 	VersionID   string
 	Size        int64
+}
+
+// RecordOf reads one record of an S3 event notification.
+func RecordOf(rec events.S3EventRecord) Record {
+	r := Record{
+		Bucket:    rec.S3.Bucket.Name,
+		Key:       rec.S3.Object.URLDecodedKey,
+		ETag:      rec.S3.Object.ETag,
+		VersionID: rec.S3.Object.VersionID,
+		Size:      rec.S3.Object.Size,
+	}
+	if r.Key == "" && rec.S3.Object.Key != "" {
+		r.Key = rec.S3.Object.Key // an event not decoded by the library (hand-written fixtures)
+	}
+	return r
 }
 
 // Outcome is what happened to one record.

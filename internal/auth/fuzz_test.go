@@ -1,0 +1,46 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/token"
+)
+
+// FuzzAuthorization: a header lets a caller in only if it carries a configured key exactly
+// (after "Bearer " and surrounding spaces); anything else is a 401 that never echoes a key.
+func FuzzAuthorization(f *testing.F) {
+	keys := map[string]string{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}
+	for _, h := range []string{"Bearer alice-key-0123456789", "bearer bob-key-abcdefghijkl", "Bearer  bob-key-abcdefghijkl ",
+		"", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer alice-key-012345678", "Bearer alice-key-0123456789\x00", "BEARER alice-key-0123456789"} {
+		f.Add(h)
+	}
+	c, err := New(ModeKeys, token.NewSecret(fakeSecrets{`{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`}, "keys", time.Hour))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		caller, err := c.Authenticate(context.Background(), header, "")
+		presented, _ := strings.CutPrefix(strings.TrimPrefix(header, "Bearer "), "bearer ")
+		presented = strings.TrimSpace(presented)
+		if err == nil {
+			if keys[caller] == "" || keys[caller] != presented || !strings.HasPrefix(strings.ToLower(header), "bearer ") {
+				t.Fatalf("header %q let in %q", header, caller)
+			}
+			return
+		}
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Status != 401 || e.Code != apierr.CodeInvalidToken {
+			t.Fatalf("header %q: %v, want a 401", header, err)
+		}
+		for _, k := range keys {
+			if strings.Contains(e.Message, k) {
+				t.Fatalf("message %q holds a key", e.Message)
+			}
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"recognizer/internal/apierr"
+)
+
+const fuzzMaxImage = 64 << 10
+
+// FuzzParseCall: whatever the content type, query and body, parseCall either returns a call with
+// an image (within the limit) or an S3 reference, or refuses with a 4xx in the error shape.
+func FuzzParseCall(f *testing.F) {
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n" +
+		"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n" +
+		"--b\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\ndata:image/png;base64,iVBORw0K\r\n--b--\r\n"
+	for _, s := range []struct{ ct, query, body string }{
+		{"application/json", "", `{"image":"iVBORw0KGgo=","question":"cars","grid":"3x3","store":false}`},
+		{"", "question=bus", ` {"image":"data:image/jpeg;base64,/9j/4AAQ","grid":4}`},
+		{"application/json; charset=utf-8", "", `{"s3":"s3://bucket/in/x.png","question":"/m/0k4j"}`},
+		{"application/problem+json", "", `{"s3":{"bucket":"b","key":"k"},"image":"AA"}`},
+		{"multipart/form-data; boundary=b", "", multipart},
+		{"multipart/form-data; boundary=\"b\"", "store=true", "--b--\r\n"},
+		{"image/png", "question=cars&grid=3x3&store=1", "\x89PNG\r\n\x1a\n"},
+		{"application/octet-stream", "store=maybe", "x"},
+		{"text/plain", "", "hello"},
+		{"", "", ""},
+		{"image/png; q=\"", "", "x"},
+		{"application/json", "", `{"image":[[[[[[[[[[]]]]]]]]]]}`},
+		{"application/json", "", `{"image":"-_-_\r\nAA E"}`},
+	} {
+		f.Add(s.ct, s.query, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, contentType, query string, body []byte) {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return // net/http refuses such a query before we see it
+		}
+		h := http.Header{}
+		if contentType != "" {
+			h.Set("Content-Type", contentType)
+		}
+		c, err := parseCall(Request{Header: h, Query: q, Body: body}, fuzzMaxImage)
+		if err != nil {
+			var e *apierr.Error
+			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+				t.Fatalf("error %v is not a 4xx in the error shape", err)
+			}
+			if !utf8.ValidString(e.Message) || len(e.Message) > 1024 {
+				t.Fatalf("message %q: not short, valid UTF-8", e.Message)
+			}
+			return
+		}
+		if (c.image == nil) == (c.s3 == nil) {
+			t.Fatalf("want exactly one of image and s3: %+v", c)
+		}
+		if c.image != nil && (len(c.image) == 0 || c.form != "binary" && len(c.image) > fuzzMaxImage) {
+			t.Fatalf("image of %d bytes from the %s form", len(c.image), c.form)
+		}
+		if c.s3 != nil && (c.s3.Bucket == "" || c.s3.Key == "" || strings.ContainsAny(c.s3.Bucket, "/ ")) {
+			t.Fatalf("s3 reference %+v", c.s3)
+		}
+	})
+}
+
+// FuzzImageString: any bytes, written in every form a caller may use, read back exactly.
+func FuzzImageString(f *testing.F) {
+	f.Add([]byte("\x89PNG\r\n\x1a\n"), 0)
+	f.Add([]byte{0xfb, 0xff, 0xbf, 0x00, 0x01}, 3)
+	f.Add([]byte{}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, wrap int) {
+		if len(data) == 0 || len(data) > fuzzMaxImage {
+			return
+		}
+		std := base64.StdEncoding.EncodeToString(data)
+		forms := []string{
+			std,
+			base64.RawStdEncoding.EncodeToString(data),
+			base64.URLEncoding.EncodeToString(data),
+			base64.RawURLEncoding.EncodeToString(data),
+			"data:image/png;base64," + std,
+		}
+		if n := 1 + (wrap&0xff)%76; n < len(std) { // MIME-style line breaks and stray spaces
+			var b strings.Builder
+			for i := 0; i < len(std); i += n {
+				b.WriteString(std[i:min(i+n, len(std))])
+				b.WriteString("\r\n ")
+			}
+			forms = append(forms, b.String())
+		}
+		for _, s := range forms {
+			got, _, err := decodeImageString(s, fuzzMaxImage)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("decodeImageString(%.40q) = %d bytes, %v; want the %d bytes back", s, len(got), err, len(data))
+			}
+		}
+	})
+}

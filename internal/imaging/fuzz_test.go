@@ -1,0 +1,70 @@
+package imaging_test
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"testing"
+
+	"recognizer/internal/apierr"
+	"recognizer/internal/imaging"
+	"recognizer/internal/testimage"
+)
+
+// fuzzLimits keep each execution small; the checks are the same at any limit.
+var fuzzLimits = imaging.Limits{MaxBytes: 256 << 10, MaxPixels: 600 * 600}
+
+// FuzzNormalize: any bytes and grid give either a 4xx in the error shape, or a picture the
+// upstream accepts (the caller's own PNG/JPEG bytes on the fast path, else a decodable square of
+// the grid's size) with one tile per cell, each inside the caller's picture.
+func FuzzNormalize(f *testing.F) {
+	small := testimage.Challenge{Grid: 3, Tile: 12, Label: cars, Targets: []int{4}}
+	shot := testimage.Challenge{Grid: 4, Tile: 20, Separator: 2, Margin: 1, Label: cars, Targets: []int{1}}
+	for _, seed := range [][]byte{
+		small.PNG(), small.JPEG(80), small.GIF(), shot.PNG(), shot.JPEG(90),
+		testimage.Challenge{Grid: 1, Tile: 100, Label: cars}.PNG(),
+		testimage.PNGHeader(100000, 100000), testimage.PNGHeader(0, 5), testimage.PNGHeader(1<<31-1, 1),
+		[]byte("GIF89a\x01\x00\x01\x00"), []byte("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03"),
+		[]byte("RIFF\x00\x00\x00\x00WEBPVP8 "), []byte("not an image"),
+	} {
+		for _, grid := range []int{0, 1, 3, 4} {
+			f.Add(seed, grid)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, gridNumber int) {
+		grid := imaging.Grid(gridNumber)
+		if grid != imaging.GridAuto && grid != imaging.GridSingle && grid != imaging.Grid3x3 && grid != imaging.Grid4x4 {
+			return // ParseGrid lets no other value through
+		}
+		n, err := imaging.Normalize(data, grid, fuzzLimits)
+		if err != nil {
+			var e *apierr.Error
+			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 {
+				t.Fatalf("error %v is not a 4xx in the error shape", err)
+			}
+			return
+		}
+		size := n.Grid.Size()
+		if size == 0 || grid != imaging.GridAuto && n.Grid != grid {
+			t.Fatalf("grid %v for a request of %v", n.Grid, grid)
+		}
+		if n.Passthrough {
+			if !bytes.Equal(n.Image, data) || n.Width != size || n.Height != size || n.Format != "png" && n.Format != "jpeg" {
+				t.Fatalf("passthrough of a %s %dx%d picture for size %d", n.Format, n.Width, n.Height, size)
+			}
+		} else {
+			img, format, err := image.Decode(bytes.NewReader(n.Image))
+			if err != nil || format != "jpeg" || img.Bounds() != image.Rect(0, 0, size, size) {
+				t.Fatalf("output: %v, %s, %v; want a %dx%d JPEG", err, format, img, size, size)
+			}
+		}
+		if want := int(n.Grid) * int(n.Grid); len(n.Tiles) != want {
+			t.Fatalf("%d tiles, want %d", len(n.Tiles), want)
+		}
+		for i, r := range n.Tiles {
+			if r.X0 < 0 || r.Y0 < 0 || r.X1 > float64(n.Width) || r.Y1 > float64(n.Height) || r.X0 >= r.X1 || r.Y0 >= r.Y1 {
+				t.Fatalf("tile %d %+v is not inside the %dx%d picture", i, r, n.Width, n.Height)
+			}
+		}
+	})
+}
