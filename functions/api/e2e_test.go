@@ -14,12 +14,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,15 +34,8 @@ import (
 var (
 	bootstrap string
 	moto      *testenv.Moto
-	awsProxy  *countingProxy
+	awsProxy  *testenv.AWSProxy
 )
-
-// countingProxy sits between the function and moto_server and counts Secrets Manager reads, so a
-// test can see whether a warm invocation read the secret again.
-type countingProxy struct {
-	*httptest.Server
-	secretReads atomic.Int64
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(proxied{m}, "recognizer/functions/api", &bootstrap, &moto))
@@ -55,15 +45,7 @@ func TestMain(m *testing.M) {
 type proxied struct{ m *testing.M }
 
 func (p proxied) Run() int {
-	target, _ := url.Parse(moto.URL)
-	awsProxy = &countingProxy{}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	awsProxy.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") == "secretsmanager.GetSecretValue" {
-			awsProxy.secretReads.Add(1)
-		}
-		rp.ServeHTTP(w, r)
-	}))
+	awsProxy = testenv.StartAWSProxy(moto.URL)
 	defer awsProxy.Close()
 	return p.m.Run()
 }
@@ -93,7 +75,8 @@ func start(t *testing.T, extraEnv ...string) *fn {
 	if err := moto.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	awsProxy.secretReads.Store(0)
+	awsProxy.SecretReads.Store(0)
+	awsProxy.Clear()
 	cfg := testenv.AWSConfig(moto.URL)
 	f := &fn{t: t,
 		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
@@ -519,13 +502,13 @@ func TestTokenCachingAndRotation(t *testing.T) {
 	ev := func() events.APIGatewayV2HTTPRequest {
 		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 	}
-	if n := awsProxy.secretReads.Load(); n != 0 {
+	if n := awsProxy.SecretReads.Load(); n != 0 {
 		t.Fatalf("the function read the secret %d times at init; it must read it on first use", n)
 	}
 	wantSolved(t, f.invoke(ev()), std3x3)
 	wantSolved(t, f.invoke(ev()), std3x3)
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.secretReads.Load(); n != 1 {
+	if n := awsProxy.SecretReads.Load(); n != 1 {
 		t.Fatalf("three invocations read the secret %d times; warm invocations must use the cache", n)
 	}
 
@@ -536,11 +519,11 @@ func TestTokenCachingAndRotation(t *testing.T) {
 	}
 	f.emu.SetTokens(rotated)
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.secretReads.Load(); n != 2 {
+	if n := awsProxy.SecretReads.Load(); n != 2 {
 		t.Fatalf("after rotation the secret was read %d times in all, want 2", n)
 	}
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.secretReads.Load(); n != 2 {
+	if n := awsProxy.SecretReads.Load(); n != 2 {
 		t.Fatalf("the rotated token was not cached (%d reads)", n)
 	}
 

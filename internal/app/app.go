@@ -72,7 +72,12 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 	if cfgErr != nil {
 		log.Error("invalid configuration", "error", cfgErr.Error())
 	}
-	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.EndpointSet })
+	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.UsePathStyle = cfg.EndpointSet
+		// Objects uploaded without a checksum are normal here; the SDK would log a plain-text
+		// line for each among our JSON logs.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 	secrets := secretsmanager.NewFromConfig(awsCfg)
 	var tokens token.Source = token.Static(cfg.RecognitionToken)
 	tokenReads := func() int64 { return 0 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,11 @@ type Fault struct {
 	Delay      time.Duration // wait this long (or until the client gives up) before answering
 	Body       string        // raw body to send instead of the error shape (malformed answers)
 	Drop       bool          // close the connection without any answer
+	// CutBody sends the real answer's headers and half its body, then closes the connection.
+	CutBody bool
+	// StallBody sends the real answer's first bytes, then stops for this long (or until the
+	// client gives up) before the rest.
+	StallBody time.Duration
 }
 
 // Emulator is an http.Handler that behaves like the upstream.
@@ -142,6 +148,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.fault(w, r, f)
 		return
 	}
+	e.answer(w, r)
+}
+
+func (e *Emulator) answer(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
 		writeError(w, http.StatusNotFound, "not_found", "no such API")
 		return
@@ -213,6 +223,26 @@ func (e *Emulator) fault(w http.ResponseWriter, r *http.Request, f Fault) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if f.CutBody || f.StallBody > 0 {
+		rec := httptest.NewRecorder()
+		e.answer(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		if f.CutBody {
+			panic(http.ErrAbortHandler) // net/http closes the connection mid-body
+		}
+		select {
+		case <-time.After(f.StallBody):
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(body[len(body)/2:])
+		return
 	}
 	if f.Drop {
 		if hj, ok := w.(http.Hijacker); ok {

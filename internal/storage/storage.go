@@ -76,8 +76,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]by
 	defer out.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(out.Body, int64(maxBytes)+1))
 	if err != nil {
-		return nil, apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
-			"reading the image from S3 failed; try again")
+		return nil, classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
 	}
 	if len(data) > maxBytes { // replaced by a larger object after it was checked
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
