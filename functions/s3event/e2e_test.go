@@ -28,10 +28,19 @@ import (
 var (
 	bootstrap string
 	moto      *testenv.Moto
+	awsProxy  *testenv.AWSProxy // between the function and moto, to inject AWS faults
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m, "recognizer/functions/s3event", &bootstrap, &moto))
+	os.Exit(testenv.Main(proxied{m}, "recognizer/functions/s3event", &bootstrap, &moto))
+}
+
+type proxied struct{ m *testing.M }
+
+func (p proxied) Run() int {
+	awsProxy = testenv.StartAWSProxy(moto.URL)
+	defer awsProxy.Close()
+	return p.m.Run()
 }
 
 const (
@@ -46,13 +55,15 @@ type fn struct {
 	proc *runtimeapi.Process
 	emu  *emulator.Server
 	s3   *s3.Client
+	env  []string
 }
 
-func start(t *testing.T) *fn {
+func start(t *testing.T, extraEnv ...string) *fn {
 	t.Helper()
 	if err := moto.Reset(); err != nil {
 		t.Fatal(err)
 	}
+	awsProxy.Clear()
 	cfg := testenv.AWSConfig(moto.URL)
 	f := &fn{t: t, s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })}
 	ctx := context.Background()
@@ -69,8 +80,8 @@ func start(t *testing.T) *fn {
 	if f.rt, err = runtimeapi.Start(); err != nil {
 		t.Fatal(err)
 	}
-	env := append(testenv.AWSEnv(moto.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL)
-	if f.proc, err = f.rt.StartProcess(bootstrap, env); err != nil {
+	f.env = append(append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL), extraEnv...)
+	if f.proc, err = f.rt.StartProcess(bootstrap, f.env); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -86,7 +86,8 @@ func (c *Checker) Authenticate(ctx context.Context, authorization, iamCaller str
 		return "", err
 	}
 	keys, err := parseKeys(raw)
-	if err != nil {
+	if err != nil { // not cached: the fix an operator makes must be read on the next request
+		c.keys.Forget(func(v string) bool { return v == raw })
 		return "", err
 	}
 	if name := match(keys, presented); name != "" {

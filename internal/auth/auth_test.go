@@ -77,3 +77,30 @@ func TestIAMAndOff(t *testing.T) {
 		t.Error("keys mode without a secret accepted")
 	}
 }
+
+type countingSecrets struct {
+	value *string
+	reads int
+}
+
+func (c *countingSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.reads++
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(*c.value)}, nil
+}
+
+// A keys secret that does not parse is not cached: the operator's fix works on the next request.
+func TestBadKeySecretIsReadAgain(t *testing.T) {
+	value := `{"alice": "short"}`
+	src := &countingSecrets{value: &value}
+	c, err := New(ModeKeys, token.NewSecret(src, "keys", time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Authenticate(context.Background(), "Bearer alice-key-0123456789", ""); err == nil {
+		t.Fatal("a bad keys secret let a caller in")
+	}
+	value = `{"alice": "alice-key-0123456789"}`
+	if got, err := c.Authenticate(context.Background(), "Bearer alice-key-0123456789", ""); err != nil || got != "alice" || src.reads != 2 {
+		t.Fatalf("after the fix: %q, %v, %d reads", got, err, src.reads)
+	}
+}

@@ -79,6 +79,13 @@ func (e *Emulator) Inject(faults ...Fault) {
 	e.faults = append(e.faults, faults...)
 }
 
+// ClearFaults drops the faults not yet used.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
+}
+
 // Requests is how many requests reached the emulator.
 func (e *Emulator) Requests() int { return int(e.requests.Load()) }
 

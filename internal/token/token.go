@@ -120,7 +120,11 @@ func (s *SecretsManager) Token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return parse(raw)
+	tok, err := parse(raw)
+	if err != nil { // not cached: the fix an operator makes must be read on the next try
+		s.Forget(func(v string) bool { return v == raw })
+	}
+	return tok, err
 }
 
 // Refused drops the cached secret if it still holds tok.

@@ -115,3 +115,16 @@ func TestCachingAndRefusal(t *testing.T) {
 		t.Fatalf("after TTL: %q after %d reads, want three after 3", tok, f.calls)
 	}
 }
+
+// A secret that does not parse is not cached: once an operator fixes it, the next try reads it.
+func TestBadSecretIsReadAgain(t *testing.T) {
+	f := &fakeSecrets{value: str(`{"other":"x"}`)}
+	src := NewSecretsManager(f, "svc/token", time.Hour)
+	if _, err := src.Token(context.Background()); err == nil {
+		t.Fatal("a secret without a token was accepted")
+	}
+	f.value = str(`{"token":"fixed"}`)
+	if got, err := src.Token(context.Background()); err != nil || got != "fixed" || f.calls != 2 {
+		t.Fatalf("after the fix: %q, %v, %d reads", got, err, f.calls)
+	}
+}
