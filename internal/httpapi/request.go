@@ -85,16 +85,13 @@ func (c *call) parseJSON(body []byte, maxImageBytes int) error {
 		S3       json.RawMessage `json:"s3"`
 		Store    *bool           `json:"store"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&doc); err != nil {
+	// Unmarshal reads the body in place; a Decoder would first copy it into its own buffer.
+	if err := json.Unmarshal(body, &doc); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return badRequest("field %q has the wrong type", typeErr.Field)
 		}
-		return badRequest("the body is not a JSON object")
-	}
-	if dec.More() {
-		return badRequest("the body holds more than one JSON value")
+		return badRequest("the body is not one JSON object")
 	}
 	c.form = "json"
 	if doc.Question != nil {

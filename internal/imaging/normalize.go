@@ -74,6 +74,13 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"image is %dx%d pixels; the limit is %d pixels in all", w, h, lim.MaxPixels)
 	}
+	if format == "gif" {
+		// A challenge is one still picture. An animated GIF could hold thousands of frames;
+		// counting them reads block headers only.
+		if n, _ := gifFrames(data, 2); n > 1 {
+			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
+		}
+	}
 	if grid == GridAuto {
 		grid = GridForSize(w, h)
 	}

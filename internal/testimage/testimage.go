@@ -9,6 +9,8 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/color/palette"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -118,4 +120,31 @@ func PNGHeader(w, h uint32) []byte {
 	b.Write(chunk)
 	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
 	return b.Bytes()
+}
+
+// AnimatedGIF is the picture as the first of frames GIF frames, the rest 1×1: thousands of
+// frames in a few tens of kilobytes.
+func (c Challenge) AnimatedGIF(frames int) []byte {
+	first := image.NewPaletted(image.Rect(0, 0, c.Side(), c.Side()), palette.Plan9)
+	draw.Draw(first, first.Bounds(), c.Image(), image.Point{}, draw.Src)
+	anim := &gif.GIF{Image: []*image.Paletted{first}, Delay: []int{0},
+		Config: image.Config{ColorModel: color.Palette(palette.Plan9), Width: c.Side(), Height: c.Side()}}
+	dot := image.NewPaletted(image.Rect(0, 0, 1, 1), palette.Plan9)
+	for i := 1; i < frames; i++ {
+		anim.Image, anim.Delay = append(anim.Image, dot), append(anim.Delay, 0)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, anim); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// JPEGHeader is a JPEG start, JFIF marker and frame header (SOF0) claiming any size, with no
+// pixel data.
+func JPEGHeader(w, h uint16) []byte {
+	sof := []byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+		0xFF, 0xC0, 0x00, 0x11, 0x08, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 0x03,
+		0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01}
+	return sof
 }
