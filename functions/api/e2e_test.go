@@ -272,6 +272,9 @@ func wantError(t *testing.T, resp events.APIGatewayV2HTTPResponse, status int, c
 	if a.Error.Message == "" {
 		t.Errorf("no message")
 	}
+	if internals.MatchString(a.Error.Message) {
+		t.Errorf("message shows internals: %q", a.Error.Message)
+	}
 	return a
 }
 
