@@ -107,11 +107,10 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "S3 object missing", ev: func() events.APIGatewayV2HTTPRequest {
 			return jsonEvent("/recognize", map[string]any{"s3": "s3://" + inBucket + "/in/none.png", "question": "cars"})
 		}, status: 404, code: "s3_object_not_found", calls: 0},
-		{name: "S3 access denied", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.HeadObject", Status: 403}}, status: 403, code: "s3_forbidden", calls: 0},
-		{name: "S3 read denied after the head", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.GetObject", Status: 403, Code: "AccessDenied"}}, status: 403, code: "s3_forbidden", calls: 0},
+		{name: "S3 access denied", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.GetObject", Status: 403, Code: "AccessDenied"}}, status: 403, code: "s3_forbidden", calls: 0},
 		{name: "S3 slow read (1.5 s stall)", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.GetObject", StallBody: 1500 * time.Millisecond}}, status: 200, calls: 1},
 		{name: "S3 read stalls past the deadline", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.GetObject", StallBody: time.Minute}}, deadline: 3 * time.Second, status: 504, code: "storage_unavailable", calls: 0},
-		{name: "S3 unavailable", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.HeadObject", Status: 503}}, status: 503, code: "storage_unavailable", calls: 0},
+		{name: "S3 unavailable", ev: fromS3, aws: []testenv.AWSFault{{Op: "s3.GetObject", Status: 503, Code: "ServiceUnavailable"}}, status: 503, code: "storage_unavailable", calls: 0},
 		{name: "S3 result write fails", ev: stored, aws: []testenv.AWSFault{{Op: "s3.PutObject", Status: 500, Code: "InternalError"}}, status: 503, code: "storage_unavailable", calls: 1},
 	}
 	for _, row := range rows {

@@ -45,7 +45,7 @@ type Response struct {
 
 // ObjectStore is the S3 access the API needs.
 type ObjectStore interface {
-	Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error)
+	Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error)
 	Write(ctx context.Context, bucket, key string, body []byte) error
 }
 
@@ -178,7 +178,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 		if _, err := h.Service.Questions.Resolve(c.question); err != nil {
 			return nil, err
 		}
-		if c.image, err = h.Store.Read(ctx, c.s3.Bucket, c.s3.Key, h.Service.Limits.MaxBytes); err != nil {
+		if c.image, err = h.Store.Get(ctx, c.s3.Bucket, c.s3.Key, h.Service.Limits.MaxBytes); err != nil {
 			return nil, err
 		}
 	}

@@ -54,31 +54,23 @@ func (s *Store) Stat(ctx context.Context, bucket, key string) (*Object, error) {
 	return &Object{Size: aws.ToInt64(head.ContentLength), ETag: aws.ToString(head.ETag), VersionID: aws.ToString(head.VersionId), Metadata: meta}, nil
 }
 
-// Read returns the object's bytes, refusing before download anything over maxBytes.
-func (s *Store) Read(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
-	obj, err := s.Stat(ctx, bucket, key)
-	if err != nil {
-		return nil, err
-	}
-	if obj.Size > int64(maxBytes) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
-			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, obj.Size, maxBytes)
-	}
-	return s.Get(ctx, bucket, key, maxBytes)
-}
-
-// Get downloads at most maxBytes of an object.
+// Get downloads at most maxBytes of an object. A larger one is refused from the answer's
+// Content-Length, before its body is read: one round trip, nothing large downloaded.
 func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return nil, classify(err, bucket, key)
 	}
 	defer out.Body.Close()
+	if n := aws.ToInt64(out.ContentLength); n > int64(maxBytes) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, n, maxBytes)
+	}
 	data, err := io.ReadAll(io.LimitReader(out.Body, int64(maxBytes)+1))
 	if err != nil {
 		return nil, classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
 	}
-	if len(data) > maxBytes { // replaced by a larger object after it was checked
+	if len(data) > maxBytes { // no Content-Length, and more than the limit
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"s3://%s/%s is larger than %d bytes", bucket, key, maxBytes)
 	}
