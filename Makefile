@@ -22,7 +22,7 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 	$(GO) run ./cmd/bench -out docs/performance.md
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
-FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString \
+FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
 	internal/imaging:FuzzNormalize internal/upstream:FuzzAnswer internal/uploads:FuzzEvent internal/auth:FuzzAuthorization
 FUZZTIME ?= 30s
 

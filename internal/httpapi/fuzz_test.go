@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -100,6 +101,42 @@ func FuzzImageString(f *testing.F) {
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("decodeImageString(%.40q) = %d bytes, %v; want the %d bytes back", s, len(got), err, len(data))
 			}
+		}
+	})
+}
+
+// FuzzJSONBody: the shortcut that keeps the image out of encoding/json's scan reads every body
+// exactly as encoding/json does: both refuse it, or both find the same fields.
+func FuzzJSONBody(f *testing.F) {
+	for _, s := range []string{
+		`{"image":"iVBORw0KGgo=","question":"cars"}`,
+		` { "question" : "bus" , "IMAGE" : "AAAA" , "grid" : 4 } `,
+		`{"image":"AA\nAA"}`, `{"image":"AA\\nAA"}`, `{"im\u0061ge":"AAAA"}`, `{"image":"a","image":"b"}`,
+		`{"s3":{"bucket":"b","key":"k\"}"},"image":"AAAA","store":true}`, `{"grid":[1,{"x":"]"}],"image":"AAAA"}`,
+		`{"image":"AAAA"} {}`, `{"image":"AAAA",}`, `{"image":null}`, `{"image":5}`, `{"ımage":"AAAA"}`, `{"\u017fx":"y","image":"AAAA"}`,
+		`{"image":"AAAA"`, `{"question":"x" "image":"AAAA"}`, `[{"image":"AAAA"}]`, `{"image":"\xff\xfe"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast, slow requestDoc
+		errFast, errSlow := unmarshalRequest(body, &fast), json.Unmarshal(body, &slow)
+		if (errFast == nil) != (errSlow == nil) {
+			t.Fatalf("%q: shortcut %v, encoding/json %v", body, errFast, errSlow)
+		}
+		if errFast != nil {
+			return
+		}
+		str := func(p *string) string {
+			if p == nil {
+				return "<nil>"
+			}
+			return *p
+		}
+		if str(fast.Image) != str(slow.Image) || str(fast.Question) != str(slow.Question) ||
+			!bytes.Equal(fast.Grid, slow.Grid) || !bytes.Equal(fast.S3, slow.S3) || (fast.Store == nil) != (slow.Store == nil) ||
+			fast.Store != nil && *fast.Store != *slow.Store {
+			t.Fatalf("%q: shortcut %+v, encoding/json %+v", body, fast, slow)
 		}
 	})
 }

@@ -77,16 +77,18 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 	return c, nil
 }
 
+// requestDoc is the JSON request body.
+type requestDoc struct {
+	Image    *string         `json:"image"`
+	Question *string         `json:"question"`
+	Grid     json.RawMessage `json:"grid"`
+	S3       json.RawMessage `json:"s3"`
+	Store    *bool           `json:"store"`
+}
+
 func (c *call) parseJSON(body []byte, maxImageBytes int) error {
-	var doc struct {
-		Image    *string         `json:"image"`
-		Question *string         `json:"question"`
-		Grid     json.RawMessage `json:"grid"`
-		S3       json.RawMessage `json:"s3"`
-		Store    *bool           `json:"store"`
-	}
-	// Unmarshal reads the body in place; a Decoder would first copy it into its own buffer.
-	if err := json.Unmarshal(body, &doc); err != nil {
+	var doc requestDoc
+	if err := unmarshalRequest(body, &doc); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return badRequest("field %q has the wrong type", typeErr.Field)
@@ -145,22 +147,24 @@ func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 		return nil, dataURL, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
 	}
-	clean := s
-	if strings.ContainsAny(s, " \t\r\n-_") { // rare: line breaks, or the URL-safe alphabet
-		clean = strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', '\r', '\n':
-				return -1
-			case '-':
-				return '+'
-			case '_':
-				return '/'
-			}
-			return r
-		}, s)
+	// The usual string is standard base64 with nothing to clean up: decode it as it is, and look
+	// for line breaks or the URL-safe alphabet only when that fails.
+	img, err = base64.StdEncoding.DecodeString(s)
+	if err == nil {
+		return img, dataURL, nil
 	}
-	clean = strings.TrimRight(clean, "=")
-	img, err = base64.RawStdEncoding.DecodeString(clean)
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		case '-':
+			return '+'
+		case '_':
+			return '/'
+		}
+		return r
+	}, s)
+	img, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "="))
 	if err != nil {
 		return nil, dataURL, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not valid base64")
 	}
