@@ -159,3 +159,17 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// A picture of the upstream's size whose ends are intact goes through undecoded; when its middle
+// is broken the upstream refuses it, and the caller hears it as a bad image, not our failure.
+func TestCorruptStandardImage(t *testing.T) {
+	f := start(t)
+	png := std3x3.PNG()
+	for i := len(png) / 3; i < len(png)/3+64; i++ {
+		png[i] ^= 0x5a
+	}
+	wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(png), "question": "cars"})), 400, "invalid_image")
+	if f.emu.Requests() != 1 {
+		t.Fatalf("%d upstream requests, want 1 (the fast path forwards, the refusal is checked)", f.emu.Requests())
+	}
+}

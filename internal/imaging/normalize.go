@@ -113,6 +113,15 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	return out, nil
 }
 
+// CheckDecodes decodes data in full, for a picture the fast path forwarded without decoding: a
+// standard-size file whose ends are intact but whose middle is not.
+func CheckDecodes(data []byte) error {
+	if _, format, err := image.Decode(bytes.NewReader(data)); err != nil {
+		return apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
+	}
+	return nil
+}
+
 // chooseLayout finds where the tiles are: between the white separators of a widget screenshot
 // when there are any, else an even split. With no grid given, only separators can tell 3×3 from
 // 4×4, so a picture without them needs the caller to say.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -78,6 +79,13 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 	normalized := time.Now()
 	sol, err := s.Upstream.Recognize(ctx, img.Image, label.ID, img.Grid.Size())
 	if err != nil {
+		// A refusal of bytes we forwarded undecoded is most likely the caller's broken picture:
+		// find out, and say so as the caller's error.
+		if img.Passthrough && errors.Is(err, upstream.ErrRejected) {
+			if bad := imaging.CheckDecodes(img.Image); bad != nil {
+				return nil, bad
+			}
+		}
 		return nil, err
 	}
 	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects,

@@ -199,9 +199,13 @@ func finalError(ctx context.Context, r attemptResult) error {
 		return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamError,
 			"the recognition API failed (status %d)", r.status)
 	}
-	return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamError,
-		"the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body))
+	return apierr.Wrap(ErrRejected, http.StatusBadGateway, apierr.CodeUpstreamError,
+		fmt.Sprintf("the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body)))
 }
+
+// ErrRejected is the cause of an error for an answer in the 4xx range (other than 401, 403 and
+// 429): the upstream refused what we sent.
+var ErrRejected = errors.New("upstream: request rejected")
 
 // upstreamCode quotes the upstream's own error code, if its body is the documented error shape.
 func upstreamCode(body []byte) string {
