@@ -73,7 +73,7 @@ type adapter struct{ api *httpapi.Handler }
 
 func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Read one byte past the limit so the API can answer 413 itself.
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(a.api.Config.MaxBodyBytes)+1))
+	body, err := readBody(r.Body, r.ContentLength, int64(a.api.Config.MaxBodyBytes)+1)
 	if err != nil {
 		body = nil
 	}
@@ -85,4 +85,27 @@ func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
+}
+
+// readBody reads at most limit bytes; with a Content-Length (sizeHint) the buffer is allocated
+// once at its size, where io.ReadAll would grow it by doubling.
+func readBody(r io.Reader, sizeHint, limit int64) ([]byte, error) {
+	if sizeHint < 0 || sizeHint >= limit {
+		sizeHint = 0
+	}
+	buf := make([]byte, 0, sizeHint+1) // +1: room to see the end without growing
+	r = io.LimitReader(r, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

@@ -8,6 +8,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,13 +91,7 @@ type attemptResult struct {
 
 // Recognize sends a normalized image (PNG/JPEG of size pixels square) and a label id.
 func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, size int) (*Solution, error) {
-	payload, err := json.Marshal(struct {
-		Image    []byte `json:"image"` // encoding/json writes []byte as standard base64
-		Question string `json:"question"`
-	}{image, labelID})
-	if err != nil {
-		return nil, err
-	}
+	payload := requestBody(image, labelID)
 	refreshed := false
 	for attempt := 1; ; {
 		tok, err := c.tokens.Token(ctx)
@@ -135,6 +130,19 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 		}
 		attempt++
 	}
+}
+
+// requestBody is the upstream's JSON request, built in one allocation of its exact size: the
+// image's base64 is most of it, and encoding/json would grow and copy its buffer several times.
+func requestBody(image []byte, labelID string) []byte {
+	question, _ := json.Marshal(labelID)
+	const head, mid, tail = `{"image":"`, `","question":`, `}`
+	b := make([]byte, 0, len(head)+base64.StdEncoding.EncodedLen(len(image))+len(mid)+len(question)+len(tail))
+	b = append(b, head...)
+	b = base64.StdEncoding.AppendEncode(b, image)
+	b = append(b, mid...)
+	b = append(b, question...)
+	return append(b, tail...)
 }
 
 // minAttempt is the least time worth starting another try with.
