@@ -65,7 +65,9 @@ func loadFigures(dir string) string {
 	return head + fmt.Sprintf("`wrk -t2 -c32 -d10s --latency` on this machine, wrk sharing its cores. Ours: the local server "+
 		"(`cmd/local`, as `make run` builds it) taking a 300×300 PNG as a binary body (the fast path), calling the emulator. "+
 		"Reference: that same emulator loaded directly with the JSON request our server sends it. Both answer every request "+
-		"with a full recognition, so the ratio is the throughput left once our layer is added.\n\n"+
+		"with a full recognition, so the ratio is the throughput left once our layer is added; on two cores shared by wrk, "+
+		"the server and the emulator, every CPU millisecond our layer spends is taken from the emulator. Our layer's own cost "+
+		"per request, against an upstream that answers at once: `go test -run '^$' -bench Serve -benchmem ./cmd/local/`.\n\n"+
 		"| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n"+
 		"| ours (server + emulator) | %s | %s | %s | %d |\n| emulator alone | %s | %s | %s | %d |\n| ratio ours / emulator | %s | | | |\n\n"+
 		"wrk's summary for ours:\n\n```\n%s\n```\n",
