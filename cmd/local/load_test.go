@@ -111,10 +111,7 @@ func TestLoad(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		<-exited
-	}()
+	defer cmd.Process.Kill()
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -183,6 +180,8 @@ func TestLoad(t *testing.T) {
 	if growth := rss[total] - rss[1000]; growth > 16<<10 {
 		t.Fatalf("RSS grew by %d KB from request 1000 to %d", growth, total)
 	}
+	cmd.Process.Kill()
+	<-exited // the log is complete, and no longer written, once Wait has returned
 	if strings.Contains(logs.String(), "panic") {
 		t.Fatalf("the server logged a panic:\n%s", logs.String())
 	}
