@@ -7,12 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,12 +34,7 @@ func loadMix() []loadCase {
 	std := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/015qff", Targets: []int{2, 6}, Seed: 72}
 	grid4 := testimage.Challenge{Grid: 4, Tile: 112, Margin: 1, Label: "/m/01bjv", Targets: []int{0, 15}, Seed: 73}
 	shot := testimage.Challenge{Grid: 3, Tile: 126, Separator: 4, Label: "/m/0k4j", Targets: []int{4}, Seed: 74}
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	mw.WriteField("question", "Select all images with <strong>cars</strong>")
-	p, _ := mw.CreateFormFile("image", "shot.jpg")
-	p.Write(shot.JPEG(85))
-	mw.Close()
+	form, formType := carsForm(shot.JPEG(85))
 	js := func(doc map[string]any) []byte { b, _ := json.Marshal(doc); return b }
 	var parts bytes.Buffer
 	for i := 0; i < 2000; i++ {
@@ -54,7 +45,7 @@ func loadMix() []loadCase {
 		{"binary single tile", "/recognize?question=cars", "image/png", single.PNG(), 200, "", []int{0}},
 		{"JSON 3x3", "/recognize", "application/json", js(map[string]any{"image": base64.StdEncoding.EncodeToString(std.PNG()), "question": "traffic lights"}), 200, "", []int{2, 6}},
 		{"data URL 4x4", "/captcha/recognition/recaptcha2", "application/json", js(map[string]any{"image": "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(grid4.JPEG(90)), "question": "/m/01bjv"}), 200, "", []int{0, 15}},
-		{"multipart screenshot", "/recognize", mw.FormDataContentType(), form.Bytes(), 200, "", []int{4}},
+		{"multipart screenshot", "/recognize", formType, form, 200, "", []int{4}},
 		{"unknown question", "/recognize?question=llamas", "image/png", single.PNG(), 400, "unsupported_question", nil},
 		{"not an image", "/recognize?question=cars", "image/png", []byte("this is plain text, not a picture"), 400, "invalid_image", nil},
 		{"pixel bomb", "/recognize?question=cars", "image/png", testimage.PNGHeader(50000, 50000), 413, "payload_too_large", nil},
@@ -92,35 +83,8 @@ func TestLoad(t *testing.T) {
 		t.Skip("10,000 requests")
 	}
 	const total, clients = 10000, 32
-	bin := filepath.Join(t.TempDir(), "local")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "-addr", addr)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatal("the local server did not start")
-		}
-	}
+	srv := startLocal(t)
+	addr := srv.addr
 
 	mix := loadMix()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
@@ -154,7 +118,7 @@ func TestLoad(t *testing.T) {
 					wrong = append(wrong, problem)
 				}
 				if n%1000 == 0 {
-					rss[n] = rssKB(t, cmd.Process.Pid)
+					rss[n] = rssKB(t, srv.cmd.Process.Pid)
 				}
 				mu.Unlock()
 			}
@@ -162,8 +126,8 @@ func TestLoad(t *testing.T) {
 	}
 	wg.Wait()
 	select {
-	case err := <-exited:
-		t.Fatalf("the server exited under load: %v\n%s", err, logs.String())
+	case err := <-srv.exited:
+		t.Fatalf("the server exited under load: %v\n%s", err, srv.log.String())
 	default:
 	}
 	if len(wrong) > 0 {
@@ -180,10 +144,8 @@ func TestLoad(t *testing.T) {
 	if growth := rss[total] - rss[1000]; growth > 16<<10 {
 		t.Fatalf("RSS grew by %d KB from request 1000 to %d", growth, total)
 	}
-	cmd.Process.Kill()
-	<-exited // the log is complete, and no longer written, once Wait has returned
-	if strings.Contains(logs.String(), "panic") {
-		t.Fatalf("the server logged a panic:\n%s", logs.String())
+	if strings.Contains(srv.log.String(), "panic") {
+		t.Fatalf("the server logged a panic:\n%s", srv.log.String())
 	}
 }
 

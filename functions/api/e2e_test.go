@@ -38,16 +38,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(proxied{m}, "recognizer/functions/api", &bootstrap, &moto))
-}
-
-// proxied runs the tests with awsProxy in front of moto.
-type proxied struct{ m *testing.M }
-
-func (p proxied) Run() int {
-	awsProxy = testenv.StartAWSProxy(moto.URL)
-	defer awsProxy.Close()
-	return p.m.Run()
+	os.Exit(testenv.Main(m, "recognizer/functions/api", &bootstrap, &moto, &awsProxy))
 }
 
 const (

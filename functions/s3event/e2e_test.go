@@ -32,15 +32,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(proxied{m}, "recognizer/functions/s3event", &bootstrap, &moto))
-}
-
-type proxied struct{ m *testing.M }
-
-func (p proxied) Run() int {
-	awsProxy = testenv.StartAWSProxy(moto.URL)
-	defer awsProxy.Close()
-	return p.m.Run()
+	os.Exit(testenv.Main(m, "recognizer/functions/s3event", &bootstrap, &moto, &awsProxy))
 }
 
 const (

@@ -94,9 +94,10 @@ func Build(ctx context.Context, pkg, dir string) (string, error) {
 	return out, nil
 }
 
-// Main is TestMain for a function's end-to-end tests: it builds pkg as a bootstrap and starts
-// moto_server, runs the tests, and cleans up. A missing moto_server fails loudly.
-func Main(m interface{ Run() int }, pkg string, bootstrap *string, moto **Moto) int {
+// Main is TestMain for a function's end-to-end tests: it builds pkg as a bootstrap, starts
+// moto_server and an AWSProxy in front of it, runs the tests, and cleans up. A missing
+// moto_server fails loudly.
+func Main(m interface{ Run() int }, pkg string, bootstrap *string, moto **Moto, proxy **AWSProxy) int {
 	dir, err := os.MkdirTemp("", "e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -112,5 +113,7 @@ func Main(m interface{ Run() int }, pkg string, bootstrap *string, moto **Moto) 
 		return 1
 	}
 	defer (*moto).Close()
+	*proxy = StartAWSProxy((*moto).URL)
+	defer (*proxy).Close()
 	return m.Run()
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// localServer is `make run`'s binary, built and started as a user would: no token, no AWS.
+type localServer struct {
+	addr   string
+	cmd    *exec.Cmd
+	exited chan error // receives Wait's result once the process has ended
+	log    *lockedBuffer
+}
+
+func startLocal(t *testing.T) *localServer {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "local")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &localServer{addr: ln.Addr().String(), exited: make(chan error, 1), log: &lockedBuffer{}}
+	ln.Close()
+	s.cmd = exec.Command(bin, "-addr", s.addr)
+	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", s.addr); err == nil {
+			c.Close()
+			return s
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("the local server did not start:\n%s", s.log.String())
+		}
+	}
+}
+
+// lockedBuffer is a log the process writes while a test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// carsForm is a multipart form asking the widget's cars question about image.
+func carsForm(image []byte) (body []byte, contentType string) {
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("question", "Select all images with <strong>cars</strong>")
+	p, _ := mw.CreateFormFile("image", "shot.jpg")
+	p.Write(image)
+	mw.Close()
+	return form.Bytes(), mw.FormDataContentType()
+}
