@@ -146,7 +146,7 @@ func (t *Table) Resolve(q string) (Label, error) {
 		return t.labels[i], nil
 	}
 	n := normalize(q)
-	words := strings.Fields(wordSeparators.ReplaceAllString(n, " "))
+	words := strings.FieldsFunc(n, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 	compact := strings.Join(strings.Fields(n), "")
 
 	var found []match
@@ -252,15 +252,16 @@ func wordForms(w string) []string {
 	return forms
 }
 
-var (
-	htmlTag        = regexp.MustCompile(`<[^>]*>`)
-	wordSeparators = regexp.MustCompile(`[^\p{L}\p{N}]+`)
-)
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
 
 // normalize drops HTML markup and entities, case, and punctuation-adjacent spacing differences.
 func normalize(s string) string {
-	s = htmlTag.ReplaceAllString(s, " ")
-	s = html.UnescapeString(s)
+	if strings.Contains(s, "<") {
+		s = htmlTag.ReplaceAllString(s, " ")
+	}
+	if strings.Contains(s, "&") { // html builds its table of 2,000 entities on first use
+		s = html.UnescapeString(s)
+	}
 	s = strings.ToLower(s)
 	return strings.Join(strings.Fields(s), " ")
 }
