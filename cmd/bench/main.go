@@ -128,8 +128,9 @@ func main() {
 	load := loadFigures(dir)
 	sizes := binarySizes(dir)
 	deps := dependencySizes(dir)
+	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
-	check(os.WriteFile(*out, []byte(report(rows)+lambda+peaks+extras(sizes, deps, conns, calls)+load), 0o644))
+	check(os.WriteFile(*out, []byte(report(rows)+lambda+peaks+extras(sizes, deps, conns, calls)+decode+load), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 
