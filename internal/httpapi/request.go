@@ -153,17 +153,20 @@ func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 	if err == nil {
 		return img, dataURL, nil
 	}
-	clean := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		case '-':
-			return '+'
-		case '_':
-			return '/'
-		}
-		return r
-	}, s)
+	clean := s
+	if strings.ContainsAny(s, " \t\r\n-_") { // line breaks, spaces or the URL-safe alphabet
+		clean = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			case '-':
+				return '+'
+			case '_':
+				return '/'
+			}
+			return r
+		}, s)
+	}
 	img, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "="))
 	if err != nil {
 		return nil, dataURL, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not valid base64")

@@ -30,3 +30,24 @@ func BenchmarkNormalize(b *testing.B) {
 		})
 	}
 }
+
+// How long refusing each bomb takes (TestBombs checks the answers and the memory).
+func BenchmarkRefuseBomb(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"png-header-100000x100000", testimage.PNGHeader(100000, 100000)},
+		{"jpeg-header-65535x65535", testimage.JPEGHeader(65535, 65535)},
+		{"gif-5000-frames", testimage.Challenge{Grid: 3, Tile: 100, Label: cars}.AnimatedGIF(5000)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := imaging.Normalize(c.data, imaging.GridAuto, imaging.DefaultLimits); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
