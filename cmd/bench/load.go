@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"recognizer/internal/emulator"
+	"recognizer/internal/testenv"
 	"recognizer/internal/testimage"
 )
 
@@ -41,12 +41,13 @@ func loadFigures(dir string) string {
 	if b, err := exec.Command("go", "build", "-o", bin, "./cmd/local").CombinedOutput(); err != nil {
 		fail("build cmd/local: " + string(b))
 	}
-	addr := freeAddr()
+	addr, err := testenv.FreeAddr()
+	check(err)
 	srv := exec.Command(bin, "-addr", addr)
 	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "RECOGNITION_TOKEN=" + tok, "RECOGNITION_API_URL=" + emu.URL}
 	check(srv.Start())
 	defer func() { srv.Process.Kill(); srv.Wait() }()
-	waitListening(addr)
+	check(testenv.WaitListening(addr, 20*time.Second))
 
 	png := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{1}, Seed: 61}.PNG()
 	upstreamBody, err := json.Marshal(map[string]string{"image": base64.StdEncoding.EncodeToString(png), "question": "/m/0k4j"})
@@ -72,25 +73,6 @@ func loadFigures(dir string) string {
 		"| ours (server + emulator) | %s | %s | %s | %d |\n| emulator alone | %s | %s | %s | %d |\n| ratio ours / emulator | %s | | | |\n\n"+
 		"wrk's summary for ours:\n\n```\n%s\n```\n",
 		ours.rps, ours.p50, ours.p99, ours.non2xx, ref.rps, ref.p50, ref.p99, ref.non2xx, ratio, ours.summary)
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitListening(addr string) {
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Since(start) > 20*time.Second {
-			fail("the local server did not start on " + addr)
-		}
-	}
 }
 
 func runWrk(wrk, dir, name, url, contentType, authorization string, body []byte) wrkRun {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -93,19 +94,10 @@ func readBody(r io.Reader, sizeHint, limit int64) ([]byte, error) {
 	if sizeHint < 0 || sizeHint >= limit {
 		sizeHint = 0
 	}
-	buf := make([]byte, 0, sizeHint+1) // +1: room to see the end without growing
-	r = io.LimitReader(r, limit)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	// ReadFrom grows the buffer only when less than MinRead bytes are free.
+	buf := bytes.NewBuffer(make([]byte, 0, sizeHint+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit)); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
 }

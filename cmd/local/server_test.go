@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"mime/multipart"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"recognizer/internal/testenv"
 )
 
 // localServer is `make run`'s binary, built and started as a user would: no token, no AWS.
@@ -26,12 +27,11 @@ func startLocal(t *testing.T) *localServer {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &localServer{addr: ln.Addr().String(), exited: make(chan error, 1), log: &lockedBuffer{}}
-	ln.Close()
+	s := &localServer{addr: addr, exited: make(chan error, 1), log: &lockedBuffer{}}
 	s.cmd = exec.Command(bin, "-addr", s.addr)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	s.cmd.Stderr = s.log
@@ -40,15 +40,10 @@ func startLocal(t *testing.T) *localServer {
 	}
 	go func() { s.exited <- s.cmd.Wait() }()
 	t.Cleanup(func() { s.cmd.Process.Kill() })
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", s.addr); err == nil {
-			c.Close()
-			return s
-		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("the local server did not start:\n%s", s.log.String())
-		}
+	if err := testenv.WaitListening(s.addr, 20*time.Second); err != nil {
+		t.Fatalf("the local server did not start: %v\n%s", err, s.log.String())
 	}
+	return s
 }
 
 // lockedBuffer is a log the process writes while a test reads it.

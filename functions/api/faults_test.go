@@ -56,7 +56,10 @@ func TestNoURLFetch(t *testing.T) {
 // The fault matrix: every way the upstream, Secrets Manager and S3 misbehave, through the real
 // bootstrap, the real SDK and moto, each with its documented answer (docs/reliability.md).
 func TestFaultMatrix(t *testing.T) {
-	closed := closedPort(t)
+	closed, err := testenv.FreeAddr() // nothing listens there: connections are refused
+	if err != nil {
+		t.Fatal(err)
+	}
 	inline := func() events.APIGatewayV2HTTPRequest {
 		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 	}
@@ -147,17 +150,6 @@ func TestFaultMatrix(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedPort is an address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // A picture of the upstream's size whose ends are intact goes through undecoded; when its middle

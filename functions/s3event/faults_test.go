@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -50,12 +49,10 @@ func (f *fn) resultKeys() []string {
 // The S3 path's fault matrix: every row ends with a result, an error result, or a failed
 // invocation whose retry (the fault gone) ends with exactly one result. Never silence.
 func TestFaultMatrix(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	closed, err := testenv.FreeAddr() // nothing listens there: connections are refused
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := ln.Addr().String()
-	ln.Close()
 	empty, noToken := "", `{"other": "x"}`
 	three := func(f emulator.Fault) []emulator.Fault { return []emulator.Fault{f, f, f} }
 	const (

@@ -47,6 +47,7 @@ func New(mode string, keys *token.Secret) (*Checker, error) {
 		if keys == nil {
 			return nil, errors.New("AUTH_MODE=keys needs CLIENT_KEYS_SECRET_ID")
 		}
+		keys.Check(func(raw string) error { _, err := parseKeys(raw); return err })
 	case ModeIAM, ModeOff:
 	default:
 		return nil, fmt.Errorf("AUTH_MODE must be keys, iam or off, not %q", mode)
@@ -86,8 +87,7 @@ func (c *Checker) Authenticate(ctx context.Context, authorization, iamCaller str
 		return "", err
 	}
 	keys, err := parseKeys(raw)
-	if err != nil { // not cached: the fix an operator makes must be read on the next request
-		c.keys.Forget(func(v string) bool { return v == raw })
+	if err != nil {
 		return "", err
 	}
 	if name := match(keys, presented); name != "" {

@@ -21,15 +21,11 @@ func imageSpan(body []byte) (start, end int, ok bool) {
 	found := false
 	for i = skipSpace(body, i+1); i < len(body) && body[i] != '}'; {
 		ks, ke, next, plain := scanString(body, i)
-		if ke < 0 || !plain {
+		// Keys must be plain ASCII: encoding/json folds some non-ASCII letters onto ASCII ones.
+		if ke < 0 || !plain || !plainASCII(body[ks:ke]) {
 			return 0, 0, false
 		}
 		key := body[ks:ke]
-		for _, c := range key {
-			if c >= 0x80 { // encoding/json folds some non-ASCII letters onto ASCII ones
-				return 0, 0, false
-			}
-		}
 		if i = skipSpace(body, next); i >= len(body) || body[i] != ':' {
 			return 0, 0, false
 		}

@@ -30,18 +30,17 @@ func StartMoto() (*Moto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto_server is not on PATH: install it with pip install 'moto[server]>=5,<6' (.ci/run does)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	m := &Moto{URL: "http://" + addr, cmd: cmd}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if resp, err := http.Get(m.URL + "/moto-api/"); err == nil {
 			resp.Body.Close()
@@ -49,7 +48,7 @@ func StartMoto() (*Moto, error) {
 		}
 	}
 	m.Close()
-	return nil, fmt.Errorf("moto_server did not start on port %d within 30s", port)
+	return nil, fmt.Errorf("moto_server did not start on port %s within 30s", port)
 }
 
 // Reset clears every resource.

@@ -59,6 +59,7 @@ type Secret struct {
 	mu      sync.Mutex
 	value   string
 	fetched time.Time
+	check   func(value string) error
 }
 
 // NewSecret returns a cached reader of the secret id through client. Nothing is read until the
@@ -89,8 +90,21 @@ func (s *Secret) Value(ctx context.Context) (string, error) {
 	if raw = strings.TrimSpace(raw); raw == "" {
 		return "", configError(errors.New("secret is empty"))
 	}
+	if s.check != nil {
+		if err := s.check(raw); err != nil {
+			return "", err
+		}
+	}
 	s.value, s.fetched = raw, s.now()
 	return raw, nil
+}
+
+// Check makes Value refuse, and not cache, a value that check rejects: a malformed secret is
+// read again on the next call, so an operator's fix takes effect at once, not after the TTL.
+func (s *Secret) Check(check func(value string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.check = check
 }
 
 // Forget drops the cached value if stale reports it stale, so the next Value reads it afresh.
@@ -111,7 +125,9 @@ type SecretsManager struct{ *Secret }
 
 // NewSecretsManager returns a token source reading secretID through client, lazily.
 func NewSecretsManager(client SecretReader, secretID string, ttl time.Duration) *SecretsManager {
-	return &SecretsManager{NewSecret(client, secretID, ttl)}
+	s := NewSecret(client, secretID, ttl)
+	s.Check(func(raw string) error { _, err := parse(raw); return err })
+	return &SecretsManager{s}
 }
 
 // Token returns the cached token, reading the secret when there is none or it has expired.
@@ -120,11 +136,7 @@ func (s *SecretsManager) Token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok, err := parse(raw)
-	if err != nil { // not cached: the fix an operator makes must be read on the next try
-		s.Forget(func(v string) bool { return v == raw })
-	}
-	return tok, err
+	return parse(raw)
 }
 
 // Refused drops the cached secret if it still holds tok.
