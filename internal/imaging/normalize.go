@@ -190,26 +190,31 @@ func render(src *source, l layout, size int) image.Image {
 		dst := image.NewYCbCr(image.Rect(0, 0, size, size), image.YCbCrSubsampleRatio420)
 		cs := (size + 1) / 2
 		resample(plane{dst.Y, size, size, dst.YStride, 1}, src.planes[0],
-			newKernel(size, l.x, src.planes[0].w), newKernel(size, l.y, src.planes[0].h))
+			newKernel(size, l.x, src.planes[0].w), newKernel(size, l.y, src.planes[0].h), 1)
 		kx := newKernel(cs, scaled(l.x, src.divX[1]), src.planes[1].w)
 		ky := newKernel(cs, scaled(l.y, src.divY[1]), src.planes[1].h)
-		resample(plane{dst.Cb, cs, cs, dst.CStride, 1}, src.planes[1], kx, ky)
-		resample(plane{dst.Cr, cs, cs, dst.CStride, 1}, src.planes[2], kx, ky)
+		resample(plane{dst.Cb, cs, cs, dst.CStride, 1}, src.planes[1], kx, ky, 1)
+		resample(plane{dst.Cr, cs, cs, dst.CStride, 1}, src.planes[2], kx, ky, 1)
 		return dst
 	}
 	kx, ky := newKernel(size, l.x, src.w), newKernel(size, l.y, src.h)
-	var out [3]plane
-	for i := range out {
-		out[i] = plane{make([]uint8, size*size), size, size, size, 1}
-		if i > 0 && &src.planes[i].pix[0] == &src.planes[0].pix[0] { // gray: one plane shared
-			copy(out[i].pix, out[0].pix)
-			continue
-		}
-		resample(out[i], src.planes[i], kx, ky)
-	}
 	dst := image.NewRGBA(image.Rect(0, 0, size, size))
-	for i := 0; i < size*size; i++ {
-		dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2], dst.Pix[4*i+3] = out[0].pix[i], out[1].pix[i], out[2].pix[i], 255
+	out := plane{dst.Pix, size, size, dst.Stride, 4}
+	switch p := src.planes[0]; {
+	case p.step == 4: // interleaved RGBA: the three channels in one pass
+		resample(out, p, kx, ky, 3)
+	case &src.planes[1].pix[0] == &p.pix[0]: // gray: one plane shared
+		resample(out, p, kx, ky, 1)
+		for i := 0; i < len(dst.Pix); i += 4 {
+			dst.Pix[i+1], dst.Pix[i+2] = dst.Pix[i], dst.Pix[i]
+		}
+	default:
+		for i, p := range src.planes {
+			resample(plane{dst.Pix[i:], size, size, dst.Stride, 4}, p, kx, ky, 1)
+		}
+	}
+	for i := 3; i < len(dst.Pix); i += 4 {
+		dst.Pix[i] = 255
 	}
 	return dst
 }
