@@ -340,7 +340,7 @@ What paid:
   R, G and B of an RGBA picture go through in one pass; and no clamping, as the weights are never
   negative and sum to one. Instructions in the resize over the three decoded benchmark images
   went from 3.91 G to 1.90 G (` + "`valgrind --tool=callgrind`" + ` on the Normalize benchmarks,
-  GODEBUG=asyncpreemptoff=1); the 1200×1200 RGBA → 300 resize from 11.1 to about 5 ms
+  GODEBUG=asyncpreemptoff=1); the 1200×1200 RGBA → 300 resize from 11.1 to 4.9–6.2 ms
   (` + "`go test -run '^$' -bench Resample ./internal/imaging/`" + `). The PNG went from 0.7–0.8× libvips
   to about 1×, and the three output planes an RGB picture used to need are gone.
 - Resizing RGBA straight from the decoder's interleaved buffer, instead of copying it into three
