@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"mime/multipart"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,17 +80,12 @@ type form struct {
 func forms(img []byte) []form {
 	j, _ := json.Marshal(map[string]string{"image": base64.StdEncoding.EncodeToString(img), "question": "/m/0k4j"})
 	d, _ := json.Marshal(map[string]string{"image": "data:image/png;base64," + base64.StdEncoding.EncodeToString(img), "question": "/m/0k4j"})
-	var mp bytes.Buffer
-	w := multipart.NewWriter(&mp)
-	w.WriteField("question", "/m/0k4j")
-	part, _ := w.CreateFormFile("image", "c.png")
-	part.Write(img)
-	w.Close()
+	mp, mpType := testenv.MultipartForm(map[string]string{"question": "/m/0k4j"}, "c.png", img)
 	s, _ := json.Marshal(map[string]string{"s3": "s3://" + benchBucket + "/c.png", "question": "/m/0k4j"})
 	return []form{
 		{"JSON", apiEvent("", "application/json", j, false)},
 		{"data URL", apiEvent("", "application/json", d, false)},
-		{"multipart", apiEvent("", w.FormDataContentType(), mp.Bytes(), true)},
+		{"multipart", apiEvent("", mpType, mp, true)},
 		{"binary", apiEvent("question=%2Fm%2F0k4j", "image/png", img, true)},
 		{"S3 reference", apiEvent("", "application/json", s, false)},
 	}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"mime/multipart"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +15,7 @@ type localServer struct {
 	addr   string
 	cmd    *exec.Cmd
 	exited chan error // receives Wait's result once the process has ended
-	log    *lockedBuffer
+	log    *testenv.SyncBuffer
 }
 
 func startLocal(t *testing.T) *localServer {
@@ -31,7 +28,7 @@ func startLocal(t *testing.T) *localServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &localServer{addr: addr, exited: make(chan error, 1), log: &lockedBuffer{}}
+	s := &localServer{addr: addr, exited: make(chan error, 1), log: &testenv.SyncBuffer{}}
 	s.cmd = exec.Command(bin, "-addr", s.addr)
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	s.cmd.Stderr = s.log
@@ -46,31 +43,7 @@ func startLocal(t *testing.T) *localServer {
 	return s
 }
 
-// lockedBuffer is a log the process writes while a test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // carsForm is a multipart form asking the widget's cars question about image.
 func carsForm(image []byte) (body []byte, contentType string) {
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	mw.WriteField("question", "Select all images with <strong>cars</strong>")
-	p, _ := mw.CreateFormFile("image", "shot.jpg")
-	p.Write(image)
-	mw.Close()
-	return form.Bytes(), mw.FormDataContentType()
+	return testenv.MultipartForm(map[string]string{"question": "Select all images with <strong>cars</strong>"}, "shot.jpg", image)
 }

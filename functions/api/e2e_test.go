@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -186,17 +185,8 @@ func jsonEvent(path string, doc map[string]any) events.APIGatewayV2HTTPRequest {
 }
 
 func multipartEvent(fields map[string]string, image []byte) events.APIGatewayV2HTTPRequest {
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	for k, v := range fields {
-		w.WriteField(k, v)
-	}
-	if image != nil {
-		p, _ := w.CreateFormFile("image", "challenge.bin")
-		p.Write(image)
-	}
-	w.Close()
-	return event("POST", "/recognize", "", w.FormDataContentType(), b.Bytes(), true)
+	body, contentType := testenv.MultipartForm(fields, "challenge.bin", image)
+	return event("POST", "/recognize", "", contentType, body, true)
 }
 
 type answer struct {

@@ -5,7 +5,6 @@
 package runtimeapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"recognizer/internal/testenv"
 )
 
 const prefix = "/2018-06-01/runtime/"
@@ -165,7 +166,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // Process is a function binary running against a Server.
 type Process struct {
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *testenv.SyncBuffer
 	exited chan struct{}
 }
 
@@ -180,7 +181,7 @@ func (s *Server) StartProcess(binary string, env []string) (*Process, error) {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"PATH=" + os.Getenv("PATH"),
 	}, env...)
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -200,21 +201,4 @@ func (p *Process) Output() string { return p.output.String() }
 func (p *Process) Kill() {
 	p.cmd.Process.Kill()
 	<-p.exited
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
