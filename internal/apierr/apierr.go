@@ -67,6 +67,7 @@ const (
 	CodeInvalidGrid         = "invalid_grid"
 	CodeGridRequired        = "grid_required"
 	CodeTooLarge            = "payload_too_large"
+	CodeTooComplex          = "image_too_complex"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeInvalidS3Reference  = "invalid_s3_reference"
 	CodeS3Forbidden         = "s3_forbidden"

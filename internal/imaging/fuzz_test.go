@@ -12,16 +12,23 @@ import (
 )
 
 // fuzzLimits keep each execution small; the checks are the same at any limit.
-var fuzzLimits = imaging.Limits{MaxBytes: 256 << 10, MaxPixels: 600 * 600}
+var fuzzLimits = imaging.Limits{MaxBytes: 256 << 10, MaxPixels: 600 * 600, MaxDecodeBytes: 2 << 20}
+
+// fixedAllocation is what Normalize allocates whatever the picture: the decoders' tables and
+// buffers, the JPEG encoder, the resize kernels.
+const fixedAllocation = 2 << 20
 
 // FuzzNormalize: any bytes and grid give either a 4xx in the error shape, or a picture the
 // upstream accepts (the caller's own PNG/JPEG bytes on the fast path, else a decodable square of
-// the grid's size) with one tile per cell, each inside the caller's picture.
+// the grid's size) with one tile per cell, each inside the caller's picture. Whatever the input,
+// Normalize allocates no more than the decode budget, plus what the input's own size explains.
 func FuzzNormalize(f *testing.F) {
 	small := testimage.Challenge{Grid: 3, Tile: 12, Label: cars, Targets: []int{4}}
 	shot := testimage.Challenge{Grid: 4, Tile: 20, Separator: 2, Margin: 1, Label: cars, Targets: []int{1}}
 	for _, seed := range [][]byte{
 		small.PNG(), small.JPEG(80), small.GIF(), shot.PNG(), shot.JPEG(90),
+		testimage.FlatJPEG{Width: 512, Height: 512, Components: 4, Progressive: true, ExtraScans: 3}.Bytes(),
+		testimage.FlatPNG{Width: 300, Height: 200, Depth: 16, ColorType: 6, Interlaced: true}.Bytes(),
 		testimage.Challenge{Grid: 1, Tile: 100, Label: cars}.PNG(),
 		testimage.PNGHeader(100000, 100000), testimage.PNGHeader(0, 5), testimage.PNGHeader(1<<31-1, 1),
 		[]byte("GIF89a\x01\x00\x01\x00"), []byte("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03"),
@@ -36,7 +43,14 @@ func FuzzNormalize(f *testing.F) {
 		if grid != imaging.GridAuto && grid != imaging.GridSingle && grid != imaging.Grid3x3 && grid != imaging.Grid4x4 {
 			return // ParseGrid lets no other value through
 		}
-		n, err := imaging.Normalize(data, grid, fuzzLimits)
+		var (
+			n   *imaging.Normalized
+			err error
+		)
+		got := allocated(func() { n, err = imaging.Normalize(data, grid, fuzzLimits) })
+		if bound := uint64(fuzzLimits.MaxDecodeBytes) + 2*uint64(len(data)) + fixedAllocation; got > bound {
+			t.Fatalf("Normalize allocated %d bytes for %d bytes of input; the bound is %d", got, len(data), bound)
+		}
 		if err != nil {
 			var e *apierr.Error
 			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 {

@@ -17,16 +17,21 @@ import (
 	"recognizer/internal/apierr"
 )
 
-// Limits bound what Normalize accepts. Both are checked from the header, before any pixel is
+// Limits bound what Normalize accepts. All are checked from the headers, before any pixel is
 // decoded.
 type Limits struct {
 	MaxBytes  int // encoded size
 	MaxPixels int // width × height
+	// MaxDecodeBytes bounds the memory decoding holds at its peak, which depends on the format
+	// as much as on the size: a progressive JPEG keeps 5 bytes a pixel per component, a 16-bit
+	// PNG 8 bytes a pixel, a 4:2:0 baseline JPEG 1.5.
+	MaxDecodeBytes int64
 }
 
-// DefaultLimits fit the 128 MB Lambda size with room to spare: a 16-megapixel picture decodes to
-// at most 64 MB (RGBA), and widget screenshots are a tiny fraction of that.
-var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 16 << 20}
+// DefaultLimits keep a function within 100 MB of memory whatever the picture (docs/performance.md
+// has the peak of every class): 48 MB of decoding covers a 4K screenshot as RGBA PNG (33 MB), a
+// 16-megapixel 4:2:0 baseline JPEG (24 MB) and a 6-megapixel progressive one (45 MB).
+var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 16 << 20, MaxDecodeBytes: 48 << 20}
 
 // jpegQuality keeps tiles recognizable at a third of PNG's size and a fraction of its encode time.
 const jpegQuality = 90
@@ -81,6 +86,9 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
 		}
 	}
+	if err := lim.checkCost(costOf(format, data, w, h), w, h); err != nil {
+		return nil, err
+	}
 	if grid == GridAuto {
 		grid = GridForSize(w, h)
 	}
@@ -111,6 +119,21 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	}
 	out.Image, out.Grid, out.Tiles = buf.Bytes(), grid, l.rects()
 	return out, nil
+}
+
+// checkCost refuses a picture whose decoding would cost more than the limits allow.
+func (lim Limits) checkCost(c decodeCost, w, h int) error {
+	if c.maxScans > 0 && c.scans > c.maxScans {
+		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooComplex,
+			"image is a %s with %d scans; at most %d are accepted", c.kind, c.scans, c.maxScans)
+	}
+	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes {
+		perPixel := float64(c.bytes) / float64(int64(w)*int64(h))
+		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooComplex,
+			"image is a %dx%d %s, which takes %d MB to decode; the limit is %d MB, about %.1f megapixels of this kind: send a smaller picture",
+			w, h, c.kind, (c.bytes+1<<20-1)>>20, lim.MaxDecodeBytes>>20, float64(lim.MaxDecodeBytes)/perPixel/1e6)
+	}
+	return nil
 }
 
 // CheckDecodes decodes data in full, for a picture the fast path forwarded without decoding: a

@@ -25,8 +25,16 @@ func sourceOf(img image.Image) source {
 		// The upstream takes opaque images; an alpha plane from lossy WebP is rare and dropped.
 		return yccSource(&m.YCbCr)
 	case *image.Gray:
-		p := plane{pix: m.Pix, w: b.Dx(), h: b.Dy(), stride: m.Stride, step: 1}
-		return source{planes: [3]plane{p, p, p}, divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: p.w, h: p.h}
+		return graySource(m.Pix, m.Stride, b.Dx(), b.Dy())
+	case *image.Gray16:
+		return graySource(narrow(m.Pix, m.Stride, b.Dx(), b.Dy(), 1), b.Dx(), b.Dx(), b.Dy())
+	case *image.RGBA64:
+		return interleaved(narrow(m.Pix, m.Stride, b.Dx(), b.Dy(), 4), 4*b.Dx(), b.Dx(), b.Dy(), true)
+	case *image.NRGBA64:
+		return interleaved(narrow(m.Pix, m.Stride, b.Dx(), b.Dy(), 4), 4*b.Dx(), b.Dx(), b.Dy(), false)
+	case *image.CMYK:
+		cmykToRGBA(m.Pix, m.Stride, b.Dx(), b.Dy())
+		return interleaved(m.Pix, m.Stride, b.Dx(), b.Dy(), true)
 	case *image.RGBA:
 		return interleaved(m.Pix, m.Stride, b.Dx(), b.Dy(), true)
 	case *image.NRGBA:
@@ -61,6 +69,40 @@ func yccSource(m *image.YCbCr) source {
 			{pix: m.Cr, w: cw, h: ch, stride: m.CStride, step: 1},
 		},
 		divX: [3]int{1, dx, dx}, divY: [3]int{1, dy, dy}, w: w, h: h,
+	}
+}
+
+func graySource(pix []uint8, stride, w, h int) source {
+	p := plane{pix: pix, w: w, h: h, stride: stride, step: 1}
+	return source{planes: [3]plane{p, p, p}, divX: [3]int{1, 1, 1}, divY: [3]int{1, 1, 1}, w: w, h: h}
+}
+
+// narrow turns 16-bit samples (big-endian, as image/png decodes them) into 8-bit ones in the same
+// buffer, rows packed at w×channels bytes: the picture is converted without a second copy of it,
+// which for 16-bit RGBA would be half its decoded size again. Each write lands at or before the
+// sample it replaces, so nothing is overwritten before it is read.
+func narrow(pix []uint8, stride, w, h, channels int) []uint8 {
+	n := w * channels
+	for y := 0; y < h; y++ {
+		in, out := pix[y*stride:][:2*n], pix[y*n:][:n]
+		for i := range out {
+			out[i] = in[2*i]
+		}
+	}
+	return pix[:n*h]
+}
+
+// cmykToRGBA converts CMYK pixels to opaque RGBA in place, as color.CMYKToRGB does.
+func cmykToRGBA(pix []uint8, stride, w, h int) {
+	for y := 0; y < h; y++ {
+		row := pix[y*stride:][:4*w]
+		for x := 0; x < len(row); x += 4 {
+			k := 0xffff - uint32(row[x+3])*0x101
+			for c := x; c < x+3; c++ {
+				row[c] = uint8((0xffff - uint32(row[c])*0x101) * k / 0xffff >> 8)
+			}
+			row[x+3] = 255
+		}
 	}
 }
 
@@ -122,8 +164,7 @@ func paletted(m *image.Paletted) source {
 	return s
 }
 
-// generic handles any other image type (16-bit PNGs, CMYK JPEGs, odd origins) through the slow
-// but universal At method.
+// generic handles any other image type (odd origins) through the slow but universal At method.
 func generic(img image.Image) source {
 	b := img.Bounds()
 	s := newRGB(b.Dx(), b.Dy())

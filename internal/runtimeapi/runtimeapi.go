@@ -194,6 +194,21 @@ func (s *Server) StartProcess(binary string, env []string) (*Process, error) {
 // PID is the process id (to read its resource use from /proc).
 func (p *Process) PID() int { return p.cmd.Process.Pid }
 
+// PeakRSS is the most resident memory the process has had so far (VmHWM), in bytes.
+func (p *Process) PeakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.PID())
+}
+
 // Output is everything the process printed so far.
 func (p *Process) Output() string { return p.output.String() }
 
