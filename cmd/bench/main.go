@@ -11,8 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/gif"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,13 +60,7 @@ type row struct {
 func main() {
 	out := flag.String("out", "docs/performance.md", "report to write")
 	refSeconds := flag.Float64("ref-seconds", 2, "seconds each reference batch runs")
-	peakOf := flag.String("peak-of", "", "internal: normalize this file once and print the peak RSS in KB")
-	peakGrid := flag.Int("peak-grid", 0, "internal: the grid for -peak-of")
 	flag.Parse()
-	if *peakOf != "" {
-		peakRSS(*peakOf, imaging.Grid(*peakGrid))
-		return
-	}
 	dir, err := os.MkdirTemp("", "bench")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -123,14 +115,13 @@ func main() {
 			c.name, msOf(float64(r.ours.NsPerOp())), msOf(r.pillow), msOf(r.vips), r.tilesOK)
 		rows = append(rows, r)
 	}
-	peaks := peakMemory(dir)
 	lambda := lambdaFigures(dir)
 	load := loadFigures(dir)
 	sizes := binarySizes(dir)
 	deps := dependencySizes(dir)
 	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
-	check(os.WriteFile(*out, []byte(report(rows)+lambda+peaks+extras(sizes, deps, conns, calls)+decode+load), 0o644))
+	check(os.WriteFile(*out, []byte(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 
@@ -182,75 +173,6 @@ func report(rows []row) string {
 	}
 	b.WriteString("\nA ratio above 1 means we are faster than the reference by that factor.\n")
 	return b.String()
-}
-
-// peakRSS normalizes one file in this fresh process and prints its peak resident set (VmHWM).
-func peakRSS(file string, grid imaging.Grid) {
-	data, err := os.ReadFile(file)
-	check(err)
-	_, err = imaging.Normalize(data, grid, imaging.DefaultLimits)
-	check(err)
-	status, err := os.ReadFile("/proc/self/status")
-	check(err)
-	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			fmt.Println(strings.Fields(l)[1])
-			return
-		}
-	}
-	fail("no VmHWM")
-}
-
-// peakMemory measures the largest accepted inputs, each in a fresh process of this binary.
-func peakMemory(dir string) string {
-	side := 1
-	for (side+1)*(side+1) <= imaging.DefaultLimits.MaxPixels {
-		side++
-	}
-	ch := testimage.Challenge{Grid: 4, Tile: side / 4, Label: "/m/0k4j", Targets: []int{0, 15}, Seed: 41}
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n## 5. Peak memory at the largest accepted input\n\nThe limit is %d pixels; each picture of %d×%d is normalized once in a fresh process (this binary, default GOGC), and the peak resident set (VmHWM) is read. The Lambda's limit counts the whole process.\n\n| input | bytes | peak RSS |\n|---|---:|---:|\n",
-		imaging.DefaultLimits.MaxPixels, ch.Side(), ch.Side())
-	for _, f := range []struct {
-		name string
-		data func() []byte
-	}{
-		{"JPEG q90, noisy", func() []byte { return ch.JPEG(90) }},
-		{"PNG, noisy", ch.PNG},
-		{"PNG, flat (compresses to almost nothing)", func() []byte { return flat(side, "png") }},
-		{"GIF, flat", func() []byte { return flat(side, "gif") }},
-	} {
-		data := f.data()
-		if len(data) > imaging.DefaultLimits.MaxBytes {
-			fmt.Fprintf(&b, "| %s | %d | over the byte limit, refused before decoding |\n", f.name, len(data))
-			continue
-		}
-		file := filepath.Join(dir, "peak-"+f.name)
-		check(os.WriteFile(file, data, 0o644))
-		out, err := exec.Command(os.Args[0], "-peak-of", file, "-peak-grid", "4").Output()
-		check(err)
-		kb, err := strconv.Atoi(strings.TrimSpace(string(out)))
-		check(err)
-		fmt.Fprintf(&b, "| %s | %d | %.0f MB |\n", f.name, len(data), float64(kb)/1024)
-		fmt.Fprintf(os.Stderr, "peak %s %d bytes: %d KB\n", f.name, len(data), kb)
-	}
-	return b.String()
-}
-
-// flat is a side×side picture of one colour with opaque RGBA pixels: tiny when encoded, as large
-// as any when decoded.
-func flat(side int, format string) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, side, side))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 90, 120, 150, 255
-	}
-	var b bytes.Buffer
-	if format == "gif" {
-		check(gif.Encode(&b, img, nil))
-	} else {
-		check(png.Encode(&b, img))
-	}
-	return b.Bytes()
 }
 
 // binarySizes builds each function as Lambda runs it (linux/arm64, stripped) and returns bytes.

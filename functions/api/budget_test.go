@@ -5,10 +5,9 @@ package main
 // process's peak resident memory are both checked. Times are measured by `make bench`, not here.
 
 import (
-	"os"
-	"regexp"
 	"testing"
 
+	"recognizer/internal/testenv"
 	"recognizer/internal/testimage"
 )
 
@@ -16,22 +15,11 @@ import (
 // 128 MB Lambda is safe.
 const rssBudget = 100 << 20
 
-// templateMemoryLimit is the GOMEMLIMIT the template gives both functions.
-func templateMemoryLimit(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../template.yaml")
+func TestDecodeBudget(t *testing.T) {
+	limit, err := testenv.TemplateMemoryLimit("../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^\s+GOMEMLIMIT: (\S+)`).FindSubmatch(b)
-	if m == nil {
-		t.Fatal("template.yaml sets no GOMEMLIMIT")
-	}
-	return string(m[1])
-}
-
-func TestDecodeBudget(t *testing.T) {
-	limit := templateMemoryLimit(t)
 	for _, c := range testimage.CostClasses {
 		t.Run(c.Name, func(t *testing.T) {
 			img := c.Image()

@@ -31,20 +31,27 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 }
 
-// How long refusing each bomb takes (TestBombs checks the answers and the memory).
+// How long refusing each bomb takes (TestBombs and TestDecodeBudgetRefusesBeforeDecoding check
+// the answers and the memory).
 func BenchmarkRefuseBomb(b *testing.B) {
-	for _, c := range []struct {
+	type bomb struct {
 		name string
 		data []byte
-	}{
+	}
+	bombs := []bomb{
 		{"png-header-100000x100000", testimage.PNGHeader(100000, 100000)},
 		{"jpeg-header-65535x65535", testimage.JPEGHeader(65535, 65535)},
-		{"gif-5000-frames", testimage.Challenge{Grid: 3, Tile: 100, Label: cars}.AnimatedGIF(5000)},
-	} {
+	}
+	for _, c := range testimage.CostClasses {
+		if c.Status != 200 {
+			bombs = append(bombs, bomb{c.Name, c.Image()})
+		}
+	}
+	for _, c := range bombs {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := imaging.Normalize(c.data, imaging.GridAuto, imaging.DefaultLimits); err == nil {
+				if _, err := imaging.Normalize(c.data, imaging.Grid3x3, imaging.DefaultLimits); err == nil {
 					b.Fatal("accepted")
 				}
 			}

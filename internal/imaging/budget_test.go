@@ -125,3 +125,16 @@ func TestScanLimit(t *testing.T) {
 		}
 	}
 }
+
+// A standard-size picture is forwarded undecoded, so its scans cost nothing here; when the
+// upstream refuses it and it is decoded to find out why, the scan limit holds there too.
+func TestScanLimitWhenAForwardedPictureIsChecked(t *testing.T) {
+	standard := testimage.FlatJPEG{Width: 300, Height: 300, Components: 1, Progressive: true, ExtraScans: 7000}.Bytes()
+	if n, err := imaging.Normalize(standard, imaging.GridAuto, imaging.DefaultLimits); err != nil || !n.Passthrough {
+		t.Fatalf("a complete 300x300 JPEG: %v, want it forwarded as it is", err)
+	}
+	var e *apierr.Error
+	if err := imaging.CheckDecodes(standard); !errors.As(err, &e) || e.Code != apierr.CodeTooComplex {
+		t.Errorf("CheckDecodes: %v, want %s", err, apierr.CodeTooComplex)
+	}
+}

@@ -86,9 +86,6 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
 		}
 	}
-	if err := lim.checkCost(costOf(format, data, w, h), w, h); err != nil {
-		return nil, err
-	}
 	if grid == GridAuto {
 		grid = GridForSize(w, h)
 	}
@@ -103,6 +100,10 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 		return out, nil
 	}
 
+	// Only what is decoded costs: the fast path above forwards the bytes as they are.
+	if err := lim.checkCost(costOf(format, data, w, h), w, h); err != nil {
+		return nil, err
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
@@ -137,8 +138,14 @@ func (lim Limits) checkCost(c decodeCost, w, h int) error {
 }
 
 // CheckDecodes decodes data in full, for a picture the fast path forwarded without decoding: a
-// standard-size file whose ends are intact but whose middle is not.
+// standard-size file whose ends are intact but whose middle is not. Such a picture is at most
+// 450×450, so only its scans can make it expensive.
 func CheckDecodes(data []byte) error {
+	if cfg, format, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
+		if err := (Limits{}).checkCost(costOf(format, data, cfg.Width, cfg.Height), cfg.Width, cfg.Height); err != nil {
+			return err
+		}
+	}
 	if _, format, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
 	}
