@@ -66,7 +66,11 @@ func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]by
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
 			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, n, maxBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(out.Body, int64(maxBytes)+1))
+	// Sized from Content-Length, the body is read into one buffer: io.ReadAll's doubling would
+	// hold about twice a large object while reading it.
+	buf := bytes.NewBuffer(make([]byte, 0, min(aws.ToInt64(out.ContentLength), int64(maxBytes))+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(out.Body, int64(maxBytes)+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
 	}
