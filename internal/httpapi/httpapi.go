@@ -157,7 +157,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	rl.caller = caller
 	if len(req.Body) > h.Config.MaxBodyBytes {
 		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
-			"the body is %d bytes; the limit is %d (send larger images by S3 reference)", len(req.Body), h.Config.MaxBodyBytes)
+			"the body is over the limit of %d bytes (send larger images by S3 reference)", h.Config.MaxBodyBytes)
 	}
 	ctx, cancel := h.withDeadline(ctx)
 	defer cancel()

@@ -221,6 +221,9 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 			return badRequest("the multipart body has more than %d parts", maxParts)
 		}
 		name := part.FormName()
+		if name == "file" { // the name most upload forms and HTTP clients give a file part
+			name = "image"
+		}
 		limit := maxFieldBytes
 		if name == "image" {
 			limit = maxImageBytes
@@ -237,6 +240,9 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 		}
 		switch name {
 		case "image":
+			if c.image != nil {
+				return badRequest("the form has more than one image part (image or file): send one")
+			}
 			if part.FileName() == "" { // a text field: base64 or a data URL
 				img, _, err := decodeImageString(string(data), maxImageBytes)
 				if err != nil {

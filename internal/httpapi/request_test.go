@@ -88,3 +88,28 @@ func TestMultipartLimits(t *testing.T) {
 		t.Fatalf("no boundary: %v", err)
 	}
 }
+
+// A file part named "file", the name most upload forms and clients use, is the image; two image
+// parts are refused rather than one silently chosen.
+func TestMultipartFilePart(t *testing.T) {
+	form := func(parts ...string) Request {
+		var b bytes.Buffer
+		b.WriteString("--x\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n")
+		for _, name := range parts {
+			b.WriteString("--x\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"c.png\"\r\nContent-Type: image/png\r\n\r\n")
+			b.Write(bytes.Repeat([]byte{0x89}, 5000)) // over the 4 KB limit of a plain field
+			b.WriteString("\r\n")
+		}
+		b.WriteString("--x--\r\n")
+		return Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}
+	}
+	c, err := parseCall(form("file"), 1<<20)
+	if err != nil || len(c.image) != 5000 || c.question != "cars" {
+		t.Fatalf("a part named file: %d bytes of image, %v", len(c.image), err)
+	}
+	for _, parts := range [][]string{{"file", "image"}, {"image", "image"}} {
+		if _, err := parseCall(form(parts...), 1<<20); apierr.As(err).Status != 400 {
+			t.Errorf("parts %v: %v, want 400", parts, err)
+		}
+	}
+}
