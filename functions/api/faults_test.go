@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"recognizer/internal/emulator"
+	"recognizer/internal/runtimeapi"
 	"recognizer/internal/testenv"
 )
 
@@ -137,7 +138,7 @@ func TestFaultMatrix(t *testing.T) {
 			} else {
 				wantError(t, resp, row.status, row.code) // which also looks for internals
 			}
-			if took := time.Since(began); row.deadline > 0 && took > row.deadline+time.Second {
+			if took := time.Since(began); row.deadline > 0 && took > row.deadline+runtimeapi.Grace {
 				t.Errorf("answered after %v, past the %v deadline", took, row.deadline)
 			}
 			for _, line := range strings.Split(f.proc.Output(), "\n") {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"recognizer/internal/testenv"
@@ -46,6 +47,10 @@ type Server struct {
 	pending map[string]*invocation
 	seq     int
 	initErr []byte
+	// polling counts the /invocation/next requests waiting for an event. A killed process's
+	// request waits on until the server sees its connection close; an event handed to it then
+	// would be lost, so Kill waits for it to go.
+	polling atomic.Int32
 }
 
 // Start listens on a free loopback port.
@@ -73,9 +78,15 @@ func (s *Server) InitError() []byte {
 	return s.initErr
 }
 
-// ErrTimeout is returned when the function did not answer by the deadline (plus a little grace
-// for the answer to travel), as Lambda would time the invocation out.
+// ErrTimeout is returned when the function did not answer by the deadline plus Grace, as Lambda
+// would time the invocation out.
 var ErrTimeout = errors.New("runtimeapi: invocation timed out")
+
+// Grace is how long past its deadline a function's answer is still waited for. It absorbs a
+// starved test machine (a race-instrumented harness under load has been seen to take over a
+// second to read an answer), and it stays far below the minute-long stalls that the tests use to
+// prove a function honours its deadline: a function that ignored it would answer a minute late.
+const Grace = 10 * time.Second
 
 // Invoke hands payload to the next /invocation/next call and waits for the function's answer.
 // The function sees a deadline of timeout from now.
@@ -95,7 +106,7 @@ func (s *Server) Invoke(ctx context.Context, payload []byte, timeout time.Durati
 		delete(s.pending, inv.id)
 		s.mu.Unlock()
 	}()
-	grace := time.NewTimer(timeout + time.Second)
+	grace := time.NewTimer(timeout + Grace)
 	defer grace.Stop()
 	select {
 	case s.queue <- inv:
@@ -123,6 +134,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 7<<20))
 	switch {
 	case path == "invocation/next" && r.Method == http.MethodGet:
+		s.polling.Add(1)
+		defer s.polling.Add(-1)
 		select {
 		case inv := <-s.queue:
 			h := w.Header()
@@ -165,6 +178,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // Process is a function binary running against a Server.
 type Process struct {
+	server *Server
 	cmd    *exec.Cmd
 	output *testenv.SyncBuffer
 	exited chan struct{}
@@ -186,7 +200,7 @@ func (s *Server) StartProcess(binary string, env []string) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &Process{cmd: cmd, output: out, exited: make(chan struct{})}
+	p := &Process{server: s, cmd: cmd, output: out, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.exited) }()
 	return p, nil
 }
@@ -212,8 +226,12 @@ func (p *Process) PeakRSS() (int64, error) {
 // Output is everything the process printed so far.
 func (p *Process) Output() string { return p.output.String() }
 
-// Kill ends the process at once (a crash, or the end of a test).
+// Kill ends the process at once (a crash, or the end of a test). It returns once the server has
+// let go of the process's wait for an event, so the next event goes to the next process.
 func (p *Process) Kill() {
 	p.cmd.Process.Kill()
 	<-p.exited
+	for deadline := time.Now().Add(5 * time.Second); p.server.polling.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 }
