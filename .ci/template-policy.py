@@ -56,6 +56,12 @@ for s in statements("S3EventFunctionRole"):
         if a == "s3:PutObject" and "${ResultsPrefix}*" not in text:
             problems.append(f"S3EventFunctionRole writes outside the results prefix: {text}")
 
+# Issue 12: the API reads references only, never uploads, results or stored answers.
+for s in statements("ApiFunctionRole"):
+    text = json.dumps(s.get("Resource"))
+    if "s3:GetObject" in actions(s) and "${ReferencesPrefix}*" not in text:
+        problems.append(f"ApiFunctionRole reads outside the references prefix: {text}")
+
 for route in ("RecognizeRoute", "UpstreamCompatibleRoute"):
     auth = resources[route]["Properties"]["AuthorizationType"]
     if auth != {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}:

@@ -126,7 +126,7 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 		Auth:    newAuth(cfg, p.secrets, log),
 		Store:   p.store,
 		Config: httpapi.Config{
-			SourceBuckets:  cfg.SourceBuckets,
+			Sources:        cfg.Sources,
 			ResultsBucket:  cfg.ResultsBucket,
 			ResultsPrefix:  cfg.ResultsPrefix,
 			MaxBodyBytes:   maxBodyBytes,

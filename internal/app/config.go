@@ -8,21 +8,22 @@ import (
 	"net/url"
 	"strings"
 
+	"recognizer/internal/s3scope"
 	"recognizer/internal/upstream"
 )
 
 // Config is the service configuration, read from the environment once at start.
 type Config struct {
-	RecognitionAPIURL string   // RECOGNITION_API_URL
-	TokenSecretID     string   // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
-	RecognitionToken  string   // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
-	SourceBuckets     []string // SOURCE_BUCKETS: buckets s3 references may read
-	ResultsBucket     string   // RESULTS_BUCKET: where results are stored
-	ResultsPrefix     string   // RESULTS_PREFIX: key prefix for results (default results/)
-	InputPrefix       string   // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
-	EndpointSet       bool     // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
-	AuthMode          string   // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
-	ClientKeysSecret  string   // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+	RecognitionAPIURL string         // RECOGNITION_API_URL
+	TokenSecretID     string         // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
+	RecognitionToken  string         // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
+	Sources           s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
+	ResultsBucket     string         // RESULTS_BUCKET: where results are stored
+	ResultsPrefix     string         // RESULTS_PREFIX: key prefix for results (default results/)
+	InputPrefix       string         // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
+	EndpointSet       bool           // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
+	AuthMode          string         // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
+	ClientKeysSecret  string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
 }
 
 // FromEnv reads and checks the configuration.
@@ -38,11 +39,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
 	}
-	for _, b := range strings.Split(getenv("SOURCE_BUCKETS"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.SourceBuckets = append(c.SourceBuckets, b)
-		}
+	var problems []string
+	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
+	if err != nil {
+		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
 	}
+	c.Sources = sources
 	if c.RecognitionAPIURL == "" {
 		c.RecognitionAPIURL = upstream.DefaultURL
 	}
@@ -52,7 +54,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.InputPrefix == "" {
 		c.InputPrefix = "incoming/"
 	}
-	var problems []string
 	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
 	}
@@ -68,6 +69,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	// Results written under the input prefix would trigger the function again: a loop.
 	if strings.HasPrefix(c.ResultsPrefix, c.InputPrefix) || strings.HasPrefix(c.InputPrefix, c.ResultsPrefix) {
 		problems = append(problems, "INPUT_PREFIX and RESULTS_PREFIX must not contain one another")
+	}
+	// A reference scope over the bucket where answers are written would let any caller read
+	// other callers' answers (and the S3 path's inputs).
+	for _, sc := range c.Sources {
+		if sc.Bucket != c.ResultsBucket {
+			continue
+		}
+		for _, p := range []struct{ name, prefix string }{{"RESULTS_PREFIX", c.ResultsPrefix}, {"INPUT_PREFIX", c.InputPrefix}} {
+			if s3scope.Overlap(sc.Prefix, p.prefix) {
+				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))
