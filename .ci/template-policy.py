@@ -53,7 +53,7 @@ for s in statements("S3EventFunctionRole"):
     for a in actions(s):
         if a == "s3:GetObject" and "${InputPrefix}*" not in text and "${ResultsPrefix}*" not in text:
             problems.append(f"S3EventFunctionRole reads outside the prefixes: {text}")
-        if a == "s3:PutObject" and "${ResultsPrefix}*" not in text:
+        if a == "s3:PutObject" and ("${ResultsPrefix}*" not in text or "${StorePrefix}" in text):
             problems.append(f"S3EventFunctionRole writes outside the results prefix: {text}")
 
 # Issue 12: the API reads references only, never uploads, results or stored answers.
@@ -61,6 +61,8 @@ for s in statements("ApiFunctionRole"):
     text = json.dumps(s.get("Resource"))
     if "s3:GetObject" in actions(s) and "${ReferencesPrefix}*" not in text:
         problems.append(f"ApiFunctionRole reads outside the references prefix: {text}")
+    if "s3:PutObject" in actions(s) and "${StorePrefix}*" not in text:
+        problems.append(f"ApiFunctionRole writes outside the store prefix: {text}")
 
 for route in ("RecognizeRoute", "UpstreamCompatibleRoute"):
     auth = resources[route]["Properties"]["AuthorizationType"]

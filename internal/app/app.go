@@ -128,7 +128,7 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 		Config: httpapi.Config{
 			Sources:        cfg.Sources,
 			ResultsBucket:  cfg.ResultsBucket,
-			ResultsPrefix:  cfg.ResultsPrefix,
+			StorePrefix:    cfg.StorePrefix,
 			MaxBodyBytes:   maxBodyBytes,
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s

@@ -19,7 +19,8 @@ type Config struct {
 	RecognitionToken  string         // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
 	Sources           s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
 	ResultsBucket     string         // RESULTS_BUCKET: where results are stored
-	ResultsPrefix     string         // RESULTS_PREFIX: key prefix for results (default results/)
+	ResultsPrefix     string         // RESULTS_PREFIX: key prefix for the S3 path's results (default results/)
+	StorePrefix       string         // STORE_PREFIX: key prefix for the HTTPS path's stored answers (default stored/)
 	InputPrefix       string         // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
 	EndpointSet       bool           // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
 	AuthMode          string         // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
@@ -35,6 +36,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
 		ResultsPrefix:     getenv("RESULTS_PREFIX"),
 		InputPrefix:       getenv("INPUT_PREFIX"),
+		StorePrefix:       getenv("STORE_PREFIX"),
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
 		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
@@ -54,21 +56,28 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.InputPrefix == "" {
 		c.InputPrefix = "incoming/"
 	}
+	if c.StorePrefix == "" {
+		c.StorePrefix = "stored/"
+	}
 	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
 	}
 	if c.TokenSecretID == "" && c.RecognitionToken == "" {
 		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
 	}
-	if strings.HasPrefix(c.ResultsPrefix, "/") {
-		problems = append(problems, "RESULTS_PREFIX must not start with /")
-	}
-	if strings.HasPrefix(c.InputPrefix, "/") {
-		problems = append(problems, "INPUT_PREFIX must not start with /")
-	}
-	// Results written under the input prefix would trigger the function again: a loop.
-	if strings.HasPrefix(c.ResultsPrefix, c.InputPrefix) || strings.HasPrefix(c.InputPrefix, c.ResultsPrefix) {
-		problems = append(problems, "INPUT_PREFIX and RESULTS_PREFIX must not contain one another")
+	// Each area is a folder of its own. Results written under the input prefix would trigger the
+	// S3 function again (a loop); an upload or a result landing among the stored answers would
+	// overwrite one.
+	prefixes := []struct{ name, value string }{{"INPUT_PREFIX", c.InputPrefix}, {"RESULTS_PREFIX", c.ResultsPrefix}, {"STORE_PREFIX", c.StorePrefix}}
+	for i, p := range prefixes {
+		if err := s3scope.CheckPrefix(p.value); err != nil {
+			problems = append(problems, p.name+": "+err.Error())
+		}
+		for _, q := range prefixes[i+1:] {
+			if s3scope.Overlap(p.value, q.value) {
+				problems = append(problems, fmt.Sprintf("%s (%s) and %s (%s) must not contain one another", p.name, p.value, q.name, q.value))
+			}
+		}
 	}
 	// A reference scope over the bucket where answers are written would let any caller read
 	// other callers' answers (and the S3 path's inputs).
@@ -76,8 +85,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if sc.Bucket != c.ResultsBucket {
 			continue
 		}
-		for _, p := range []struct{ name, prefix string }{{"RESULTS_PREFIX", c.ResultsPrefix}, {"INPUT_PREFIX", c.InputPrefix}} {
-			if s3scope.Overlap(sc.Prefix, p.prefix) {
+		for _, p := range prefixes {
+			if s3scope.Overlap(sc.Prefix, p.value) {
 				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
 			}
 		}

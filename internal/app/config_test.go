@@ -45,7 +45,7 @@ func TestSourcesScope(t *testing.T) {
 		}
 		return m
 	}
-	for _, bad := range []string{"stack", "stack/results/", "stack/results/x/", "stack/incoming/", "stack/refs", "stack/a//b/", "stack/../x/"} {
+	for _, bad := range []string{"stack", "stack/results/", "stack/stored/", "stack/results/x/", "stack/incoming/", "stack/refs", "stack/a//b/", "stack/../x/"} {
 		if _, err := FromEnv(env(with("SOURCE_BUCKETS", bad))); err == nil || !strings.Contains(err.Error(), "SOURCE_BUCKETS") {
 			t.Errorf("SOURCE_BUCKETS=%s: %v", bad, err)
 		}
@@ -54,5 +54,28 @@ func TestSourcesScope(t *testing.T) {
 		if _, err := FromEnv(env(with("SOURCE_BUCKETS", good))); err != nil {
 			t.Errorf("SOURCE_BUCKETS=%s: %v", good, err)
 		}
+	}
+}
+
+// The three areas are folders of their own: none contains another.
+func TestPrefixesApart(t *testing.T) {
+	for _, c := range []map[string]string{
+		{"INPUT_PREFIX": "data/", "RESULTS_PREFIX": "data/out/"},
+		{"INPUT_PREFIX": "data/out/", "RESULTS_PREFIX": "data/"},
+		{"STORE_PREFIX": "incoming/"},
+		{"STORE_PREFIX": "results/old/"},
+		{"RESULTS_PREFIX": "results"},
+		{"INPUT_PREFIX": "/incoming/"},
+		{"INPUT_PREFIX": "in//coming/"},
+		{"STORE_PREFIX": "../stored/"},
+	} {
+		c["RECOGNITION_TOKEN"] = "t"
+		if _, err := FromEnv(env(c)); err == nil || !strings.Contains(err.Error(), "PREFIX") {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
+	c, err := FromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "INPUT_PREFIX": "data/in/", "RESULTS_PREFIX": "data/out/"}))
+	if err != nil || c.StorePrefix != "stored/" {
+		t.Fatalf("%+v %v", c, err)
 	}
 }

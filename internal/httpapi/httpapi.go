@@ -58,7 +58,7 @@ type Authenticator interface {
 type Config struct {
 	Sources       s3scope.Scopes // where an s3 reference may point
 	ResultsBucket string         // where store=true writes; empty disables store
-	ResultsPrefix string
+	StorePrefix   string         // where store=true writes; no upload or S3 result can land there
 	MaxBodyBytes  int
 	// ResponseMargin is kept back from the caller's deadline to send the answer in time.
 	ResponseMargin time.Duration
@@ -185,7 +185,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	}
 	a := answer{Solution: res.Solution, TraceID: traceID}
 	if c.store {
-		key := h.Config.ResultsPrefix + traceID + ".json"
+		key := h.Config.StorePrefix + traceID + ".json"
 		stored, _ := json.Marshal(a)
 		if err := h.Store.Write(ctx, h.Config.ResultsBucket, key, stored); err != nil {
 			return nil, err
