@@ -4,6 +4,7 @@ Manager on "*", the S3 function reads only the input prefix and writes only the 
 and both routes take their authorization type from AuthMode (never plainly NONE)."""
 import json
 import os
+import re
 import sys
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -63,6 +64,59 @@ for s in statements("ApiFunctionRole"):
         problems.append(f"ApiFunctionRole reads outside the references prefix: {text}")
     if "s3:PutObject" in actions(s) and "${StorePrefix}*" not in text:
         problems.append(f"ApiFunctionRole writes outside the store prefix: {text}")
+
+# Issue 12: overlapping prefixes are refused at deploy time. The parameters' patterns must refuse
+# nested folders (so overlap means equality), and the Rules must fail for every equal pair.
+PREFIXES = ["InputPrefix", "ResultsPrefix", "StorePrefix", "ReferencesPrefix"]
+params = out.get("Parameters", {})
+
+
+def evaluate(node, values):
+    if isinstance(node, list):
+        return [evaluate(n, values) for n in node]
+    if not isinstance(node, dict):
+        return node
+    (fn, arg), = node.items()
+    if fn == "Ref":
+        return values[arg]
+    arg = evaluate(arg, values)
+    if fn == "Fn::Not":
+        return not arg[0]
+    if fn == "Fn::Equals":
+        return arg[0] == arg[1]
+    if fn == "Fn::Contains":
+        return arg[1] in arg[0]
+    if fn == "Fn::And":
+        return all(arg)
+    if fn == "Fn::Or":
+        return any(arg)
+    raise ValueError(f"rule function {fn} is not understood by this check")
+
+
+def deploy_refuses(values):
+    for name, p in params.items():
+        if name in values and not re.fullmatch(p.get("AllowedPattern", ".*"), values[name]):
+            return True
+    for rule in out.get("Rules", {}).values():
+        for a in rule.get("Assertions", []):
+            if not evaluate(a["Assert"], values):
+                return True
+    return False
+
+
+missing = [p for p in PREFIXES if p not in params]
+if missing:
+    problems.append(f"parameters missing: {missing}")
+else:
+    defaults = {p: params[p]["Default"] for p in PREFIXES}
+    if deploy_refuses(defaults):
+        problems.append(f"the default prefixes are refused: {defaults}")
+    for i, a in enumerate(PREFIXES):
+        for b in PREFIXES[i + 1:]:
+            for va, vb in (("data/", "data/"), ("data/", "data/out/"), ("data/out/", "data/")):
+                values = dict(defaults, **{a: va, b: vb})
+                if not deploy_refuses(values):
+                    problems.append(f"a deploy with {a}={va} and {b}={vb} (overlapping) is not refused")
 
 for route in ("RecognizeRoute", "UpstreamCompatibleRoute"):
     auth = resources[route]["Properties"]["AuthorizationType"]

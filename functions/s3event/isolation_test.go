@@ -90,3 +90,51 @@ func TestUploadCannotOverwriteStoredAnswer(t *testing.T) {
 		t.Fatalf("results %v", keys)
 	}
 }
+
+func (f *fn) allKeys() []string {
+	f.t.Helper()
+	out, err := f.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys
+}
+
+// Row: INPUT_PREFIX=data/, RESULTS_PREFIX=data/out/, then an upload under data/out/. It used to
+// write data/out/out/x.json.json and so on, about 110 invocations per upload. Now every
+// delivery (the first and Lambda's two retries) fails and writes nothing; so does any other
+// configuration error, even for a record that would otherwise be a permanent error result.
+func TestLoopGuardFailsClosed(t *testing.T) {
+	for name, env := range map[string][]string{
+		"overlapping prefixes": {"INPUT_PREFIX=data/", "RESULTS_PREFIX=data/out/"},
+		"another error":        {"INPUT_PREFIX=data/", "RESULTS_PREFIX=results/", "RECOGNITION_API_URL=ftp://nowhere"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := start(t, env...)
+			recs := []events.S3EventRecord{
+				f.put("data/out/x.json", []byte(`{"not":"an image"}`), nil),
+				f.put("data/cars/x.png", cars3.PNG(), nil),
+				f.put("data/giraffes/x.png", cars3.PNG(), nil),
+			}
+			for delivery := 1; delivery <= 3; delivery++ {
+				if !f.invoke(recs...) {
+					t.Fatalf("delivery %d succeeded; a configuration error must fail the invocation", delivery)
+				}
+			}
+			if keys := f.allKeys(); len(keys) != 3 {
+				t.Fatalf("the bucket holds %v: something was written", keys)
+			}
+			if f.emu.Requests() != 0 {
+				t.Fatal("the upstream was called")
+			}
+			out := f.proc.Output()
+			if !bytes.Contains([]byte(out), []byte("configuration_error")) || !bytes.Contains([]byte(out), []byte("invalid configuration")) {
+				t.Fatalf("the log does not say the configuration is wrong:\n%s", out)
+			}
+		})
+	}
+}

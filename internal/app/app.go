@@ -145,6 +145,7 @@ func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
+		Broken:  cfgErr,
 	}, metrics.New(metricsOut, "s3event", p.tokenReads)
 }
 

@@ -1,8 +1,11 @@
 package uploads
 
 import (
+	"context"
+	"errors"
 	"testing"
 
+	"recognizer/internal/apierr"
 	"recognizer/internal/storage"
 )
 
@@ -25,5 +28,46 @@ func TestVersionTag(t *testing.T) {
 	}
 	if got := versionTag(&storage.Object{ETag: `"abc"`, VersionID: "v7"}); got != "v:v7" {
 		t.Errorf("versioned: %q", got)
+	}
+}
+
+// countingStore fails the test on any S3 call: a broken configuration must read and write nothing.
+type countingStore struct{ calls int }
+
+func (c *countingStore) Stat(context.Context, string, string) (*storage.Object, error) {
+	c.calls++
+	return &storage.Object{}, nil
+}
+
+func (c *countingStore) Get(context.Context, string, string, int) ([]byte, error) {
+	c.calls++
+	return nil, nil
+}
+
+func (c *countingStore) WriteConditional(context.Context, string, string, []byte, map[string]string, string) error {
+	c.calls++
+	return nil
+}
+
+func TestBrokenConfigurationFailsClosed(t *testing.T) {
+	for name, p := range map[string]*Processor{
+		"overlapping prefixes":   {Config: Config{InputPrefix: "data/", ResultsPrefix: "data/out/"}},
+		"results contain inputs": {Config: Config{InputPrefix: "data/out/", ResultsPrefix: "data/"}},
+		"empty input prefix":     {Config: Config{InputPrefix: "", ResultsPrefix: "results/"}},
+		"configuration error":    {Config: Config{InputPrefix: "incoming/", ResultsPrefix: "results/"}, Broken: errors.New("TOKEN_SECRET_ID must be set")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := &countingStore{}
+			p.Store = store
+			for _, key := range []string{"data/out/x.json", "data/x.png", "incoming/cars/x.png", "elsewhere/x"} {
+				out := p.Process(context.Background(), Record{Bucket: "b", Key: key}, "trace")
+				if out.Status != "retry" || out.Code != apierr.CodeConfiguration || out.Err == nil {
+					t.Fatalf("%s: %+v, want a retry with configuration_error", key, out)
+				}
+			}
+			if store.calls != 0 {
+				t.Fatalf("%d S3 calls with a broken configuration", store.calls)
+			}
+		})
 	}
 }
