@@ -4,10 +4,14 @@ package main
 // tried as a key holder would, through the real bootstrap and moto.
 
 import (
+	"encoding/base64"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"recognizer/internal/emulator"
 )
 
 // stackEnv configures the function as the template does: one bucket, references readable only
@@ -72,4 +76,33 @@ func TestOutsideTheScopeNothingLeaks(t *testing.T) {
 	if n := awsProxy.S3Requests.Load() - before; n != 0 {
 		t.Fatalf("invalid references made %d S3 requests", n)
 	}
+}
+
+// Row: an upstream (or a proxy in front of it) answering 400 with our Authorization header as
+// its error code. The caller used to receive (status 400, "Bearer <our token>").
+func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
+	f := start(t)
+	header := "Bearer " + token
+	ev := func() events.APIGatewayV2HTTPRequest {
+		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
+	}
+	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"` + header + `","message":"` + header + `"}}`})
+	a := wantError(t, f.invoke(ev()), 502, "upstream_error") // wantError refuses the token in the message
+	if !strings.Contains(a.Error.Message, "status 400") {
+		t.Errorf("message %q", a.Error.Message)
+	}
+	// A documented code is passed on, its message never.
+	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"token_mismatched","message":"` + header + `"}}`})
+	a = wantError(t, f.invoke(ev()), 502, "upstream_error")
+	if !strings.Contains(a.Error.Message, `"token_mismatched"`) {
+		t.Errorf("message %q does not pass on the documented code", a.Error.Message)
+	}
+	// In a 200, only the contract's checked fields reach the caller.
+	f.emu.Inject(emulator.Fault{Body: `{"solution":{"size":300,"label":"` + header + `","confidences":[1,0,0,0,1,0,0,0,1],"objects":[0,4,8],"type":"multi","debug":"` + header + `"}}`})
+	resp := f.invoke(ev())
+	wantSolved(t, resp, withLabel(std3x3, ""))
+	if strings.Contains(resp.Body, token) || strings.Contains(resp.Body, "debug") {
+		t.Fatalf("the answer passes on what the upstream echoed: %s", resp.Body)
+	}
+	// The deferred check in start looks for the token in every log line.
 }
