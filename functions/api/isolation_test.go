@@ -4,12 +4,16 @@ package main
 // tried as a key holder would, through the real bootstrap and moto.
 
 import (
+	"context"
 	"encoding/base64"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"recognizer/internal/emulator"
 )
@@ -105,4 +109,45 @@ func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 		t.Fatalf("the answer passes on what the upstream echoed: %s", resp.Body)
 	}
 	// The deferred check in start looks for the token in every log line.
+}
+
+// Row: 20 requests with a junk key while the client-keys secret is malformed used to make 20
+// Secrets Manager reads and 20 ERROR lines. Now the failure is remembered (SECRET_FAILURE_TTL,
+// 30 s deployed, 1 s here): one read, one ERROR line, every request still refused, and the
+// operator's fix counts once the period is over.
+func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
+	const keysSecret = "recognizer/client-keys"
+	f := start(t)
+	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "short"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret, "SECRET_FAILURE_TTL=1s")
+	awsProxy.SecretReads.Store(0)
+	for i := 0; i < 20; i++ {
+		ev := withHeader(jsonEvent("/recognize", map[string]any{"image": "x", "question": "cars"}), "authorization", "Bearer junk-key-000000000000")
+		wantError(t, f.invoke(ev), 500, "configuration_error")
+	}
+	if n := awsProxy.SecretReads.Load(); n != 1 {
+		t.Fatalf("20 requests made %d Secrets Manager reads, want 1", n)
+	}
+	out := f.waitOutput(func(o string) bool { return strings.Count(o, `"msg":"request"`) >= 20 })
+	if n := strings.Count(out, `"level":"ERROR","msg":"request"`); n != 1 {
+		t.Fatalf("%d ERROR request lines, want 1:\n%s", n, out)
+	}
+	if n := strings.Count(out, `"level":"WARN","msg":"request"`); n != 19 {
+		t.Fatalf("%d WARN request lines, want 19", n)
+	}
+
+	const aliceKey = "alice-0f3b9c2d7e4a1f68"
+	if _, err := f.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the remembered failure's period ends
+	ev := withHeader(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}), "authorization", "Bearer "+aliceKey)
+	wantSolved(t, f.invoke(ev), std3x3)
+	if strings.Contains(f.proc.Output(), aliceKey) {
+		t.Fatal("a client key appears in the function's output")
+	}
 }

@@ -83,6 +83,7 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 	tokenReads := func() int64 { return 0 }
 	if cfg.RecognitionToken == "" {
 		sm := token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
+		sm.RememberFailures(cfg.SecretFailureTTL)
 		tokens, tokenReads = sm, sm.Reads
 	}
 	if cfgErr != nil {
@@ -109,6 +110,7 @@ func newAuth(cfg Config, secrets token.SecretReader, log *slog.Logger) httpapi.A
 	var keys *token.Secret
 	if cfg.ClientKeysSecret != "" {
 		keys = token.NewSecret(secrets, cfg.ClientKeysSecret, clientKeysTTL)
+		keys.RememberFailures(cfg.SecretFailureTTL)
 	}
 	c, err := auth.New(cfg.AuthMode, keys)
 	if err != nil {

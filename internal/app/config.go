@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"recognizer/internal/s3scope"
+	"recognizer/internal/token"
 	"recognizer/internal/upstream"
 )
 
@@ -25,6 +27,7 @@ type Config struct {
 	EndpointSet       bool           // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
 	AuthMode          string         // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
 	ClientKeysSecret  string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+	SecretFailureTTL  time.Duration  // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
 }
 
 // FromEnv reads and checks the configuration.
@@ -40,6 +43,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
 		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
+		SecretFailureTTL:  token.DefaultFailureTTL,
 	}
 	var problems []string
 	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
@@ -47,6 +51,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
 	}
 	c.Sources = sources
+	if v := strings.TrimSpace(getenv("SECRET_FAILURE_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			problems = append(problems, "SECRET_FAILURE_TTL must be a duration from 0s to 5m, such as 30s")
+		}
+		c.SecretFailureTTL = d
+	}
 	if c.RecognitionAPIURL == "" {
 		c.RecognitionAPIURL = upstream.DefaultURL
 	}

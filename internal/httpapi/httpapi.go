@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -252,6 +253,9 @@ func (h *Handler) logRequest(ctx context.Context, req Request, status int, failu
 		attrs = append(attrs, "code", failure.Code)
 		if failure.Status >= 500 {
 			level = slog.LevelError
+			if errors.Is(failure, apierr.ErrRemembered) {
+				level = slog.LevelWarn // logged as an error when it happened, moments ago
+			}
 			if cause := failure.Unwrap(); cause != nil {
 				attrs = append(attrs, "cause", cause.Error())
 			}
