@@ -151,3 +151,38 @@ func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
 		t.Fatal("a client key appears in the function's output")
 	}
 }
+
+// Row: "Authorization: BEARER <valid key>" used to get 401; schemes are case-insensitive
+// (RFC 7235). And a stored key with white space around it, which could never match, makes the
+// secret refused when it is read.
+func TestBearerSchemeAnyCase(t *testing.T) {
+	const keysSecret = "recognizer/client-keys"
+	const aliceKey = "alice-0f3b9c2d7e4a1f68"
+	f := start(t)
+	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	body := map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}
+	for _, scheme := range []string{"BEARER", "bearer", "Bearer", "bEaReR"} {
+		wantSolved(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", scheme+" "+aliceKey)), std3x3)
+	}
+	for _, header := range []string{"BEARERX " + aliceKey, "Basic " + aliceKey, aliceKey} {
+		wantError(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", header)), 401, "invalid_token")
+	}
+
+	if _, err := f.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `", "bob": " bob-7d1e0c9a4b3f2e85 "}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	wantError(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", "Bearer "+aliceKey)), 500, "configuration_error")
+	out := f.waitOutput(func(o string) bool { return strings.Contains(o, "white space") })
+	if !strings.Contains(out, `client key \"bob\" has leading or trailing white space`) {
+		t.Fatalf("the log does not say which key is wrong:\n%s", out)
+	}
+	if strings.Contains(out, "bob-7d1e0c9a4b3f2e85") || strings.Contains(out, aliceKey) {
+		t.Fatal("a client key appears in the function's output")
+	}
+}

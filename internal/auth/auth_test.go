@@ -34,12 +34,14 @@ func TestKeys(t *testing.T) {
 		"Bearer alice-key-0123456789":   "alice",
 		"bearer bob-key-abcdefghijkl":   "bob",
 		"Bearer  bob-key-abcdefghijkl ": "bob",
+		"BEARER alice-key-0123456789":   "alice",
+		"bEaReR alice-key-0123456789":   "alice",
 	} {
 		if got, err := c.Authenticate(ctx, header, ""); err != nil || got != want {
 			t.Errorf("%q: %q, %v; want %q", header, got, err, want)
 		}
 	}
-	for _, header := range []string{"", "Bearer ", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
+	for _, header := range []string{"", "Bearer ", "BEARER", "Bearerx alice-key-0123456789", "Bear alice-key-0123456789", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
 		_, err := c.Authenticate(ctx, header, "arn:aws:iam::1:user/x")
 		if e := apierr.As(err); e.Status != 401 || e.Code != apierr.CodeInvalidToken {
 			t.Errorf("%q: %v, want 401 invalid_token", header, err)
@@ -48,7 +50,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestBadKeySecrets(t *testing.T) {
-	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`} {
+	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`, `{"a": " alice-key-0123456789"}`, `{"a": "alice-key-0123456789\t"}`, `{"ok": "bob-key-abcdefghijkl", "a": "alice-key-0123456789 "}`} {
 		_, err := keysChecker(t, secret).Authenticate(context.Background(), "Bearer whatever-key-123456", "")
 		if e := apierr.As(err); e.Status != 500 || e.Code != apierr.CodeConfiguration {
 			t.Errorf("secret %q: %v, want configuration_error", secret, err)
