@@ -171,7 +171,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	if prev, err := p.Store.Stat(ctx, bucket, out.ResultKey); err == nil && prev.Metadata[sourceTag] == tag {
 		out.Status = "duplicate" // a redelivery: the answer is already there
 		return out
-	} else if err != nil && apierr.As(err).Status != http.StatusNotFound {
+	} else if err != nil && !noAnswerYet(err) {
 		return retry(out, err)
 	}
 
@@ -239,6 +239,15 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, b
 		return retry(out, err)
 	}
 	return out
+}
+
+// noAnswerYet reads a failed look at the result as "not written yet". S3 answers a missing key
+// with 404 only when the role's s3:ListBucket counts, and the template limits that grant with an
+// s3:prefix condition whose effect on a HEAD could not be checked without AWS; a 403 here is
+// taken as missing too. A real denial still ends in a retry: the conditional write fails.
+func noAnswerYet(err error) bool {
+	s := apierr.As(err).Status
+	return s == http.StatusNotFound || s == http.StatusForbidden
 }
 
 func retry(out Outcome, err error) Outcome {

@@ -3,10 +3,16 @@ package uploads
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/imaging"
+	"recognizer/internal/question"
+	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
+	"recognizer/internal/testimage"
 )
 
 func TestFirstFolder(t *testing.T) {
@@ -69,5 +75,29 @@ func TestBrokenConfigurationFailsClosed(t *testing.T) {
 				t.Fatalf("%d S3 calls with a broken configuration", store.calls)
 			}
 		})
+	}
+}
+
+// deniedResults answers a look at any result with 403, as S3 may for a missing key when the
+// role's ListBucket grant does not count for it.
+type deniedResults struct{ memStore }
+
+func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*storage.Object, error) {
+	if strings.HasPrefix(key, "results/") {
+		return nil, apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden, "denied")
+	}
+	return d.memStore.Stat(ctx, bucket, key)
+}
+
+func TestResultHeadDeniedMeansNotYetWritten(t *testing.T) {
+	store := &deniedResults{memStore{image: testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG(), results: map[string][]byte{}}}
+	p := &Processor{
+		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: fixedAnswer{}},
+		Store:   store,
+		Config:  Config{InputPrefix: "incoming/", ResultsPrefix: "results/"},
+	}
+	out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "trace")
+	if out.Status != "done" || len(store.writes) != 1 || store.writes[0] != "results/cars/x.png.json" {
+		t.Fatalf("%+v, writes %v", out, store.writes)
 	}
 }
