@@ -17,7 +17,13 @@ type Scope struct {
 	Prefix string
 }
 
-func (s Scope) String() string { return s.Bucket + "/" + s.Prefix }
+// String is the scope as written in SOURCE_BUCKETS.
+func (s Scope) String() string {
+	if s.Prefix == "" {
+		return s.Bucket
+	}
+	return s.Bucket + "/" + s.Prefix
+}
 
 // Contains reports whether the object bucket/key is inside the scope.
 func (s Scope) Contains(bucket, key string) bool {
