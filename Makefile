@@ -52,6 +52,7 @@ template-check: ## cfn-lint and an offline SAM transform of template.yaml
 	cfn-lint template.yaml
 	python3 .ci/sam-expand.py template.yaml
 	python3 .ci/template-policy.py template.yaml
+	python3 .ci/template-policy-test.py template.yaml
 
 build: ## compile every package and command for this machine
 	$(GO) build ./...

@@ -93,7 +93,7 @@ func start(t *testing.T, extraEnv ...string) *fn {
 		"RECOGNITION_API_URL="+f.emu.URL,
 		"SOURCE_BUCKETS="+inBucket,
 		"RESULTS_BUCKET="+outBucket,
-		"RESULTS_PREFIX=stored/",
+		"STORE_PREFIX=stored/",
 		"AUTH_MODE=off",
 	)
 	if f.proc, err = f.rt.StartProcess(bootstrap, append(env, extraEnv...)); err != nil {
@@ -340,7 +340,7 @@ func restart(t *testing.T, f *fn, extraEnv ...string) *fn {
 	t.Helper()
 	f.proc.Kill()
 	env := append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL,
-		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "RESULTS_PREFIX=stored/", "AUTH_MODE=off")
+		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "STORE_PREFIX=stored/", "AUTH_MODE=off")
 	p, err := f.rt.StartProcess(bootstrap, append(env, extraEnv...))
 	if err != nil {
 		t.Fatal(err)

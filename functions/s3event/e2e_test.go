@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m, "recognizer/functions/s3event", &bootstrap, &moto, &awsProxy))
 }
 
+const secretFailureTTL = 300 * time.Millisecond
+
 const (
 	token    = "tok-s3path-5c1e9d"
 	secretID = "recognizer/upstream-token"
@@ -72,7 +74,10 @@ func start(t *testing.T, extraEnv ...string) *fn {
 	if f.rt, err = runtimeapi.Start(); err != nil {
 		t.Fatal(err)
 	}
-	f.env = append(append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL), extraEnv...)
+	// A missing or malformed secret is remembered for SECRET_FAILURE_TTL (30 s deployed); Lambda
+	// retries a minute later, so the tests' retries wait out a shorter one.
+	f.env = append(append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL,
+		"SECRET_FAILURE_TTL="+secretFailureTTL.String()), extraEnv...)
 	if f.proc, err = f.rt.StartProcess(bootstrap, f.env); err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,9 @@ func TestFaultMatrix(t *testing.T) {
 				if keys := f.resultKeys(); len(keys) != 0 {
 					t.Fatalf("a failed invocation left results %v", keys)
 				}
-				// Lambda's retry, the fault over (a new process when the configuration was wrong).
+				// Lambda's retry, the fault over (a new process when the configuration was wrong),
+				// after the remembered secret failure has been forgotten.
+				time.Sleep(secretFailureTTL + 100*time.Millisecond)
 				awsProxy.Clear()
 				f.emu.ClearFaults()
 				if row.env != nil {

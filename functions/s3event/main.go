@@ -6,7 +6,9 @@
 // first folder under the prefix (incoming/cars/x.jpg). Every record is handled; a permanent
 // failure is written as an error result and the invocation succeeds; a transient one fails the
 // invocation so Lambda retries it (and then sends the event to the on-failure destination).
-// Redeliveries of an object version already answered cost nothing.
+// Redeliveries of an object version already answered cost nothing. With any configuration error
+// every record fails the invocation and nothing is read or written (a result must never feed a
+// loop), so the event ends in the dead-letter queue.
 package main
 
 import (

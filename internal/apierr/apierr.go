@@ -93,3 +93,8 @@ func NewTraceID() string {
 	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
+
+// ErrRemembered marks a failure answered from memory of a recent identical one (a secret found
+// missing or malformed moments ago, not read again yet). Its cause was logged when it happened,
+// so a log may say it more quietly now.
+var ErrRemembered = errors.New("remembered from a recent identical failure")

@@ -83,6 +83,7 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 	tokenReads := func() int64 { return 0 }
 	if cfg.RecognitionToken == "" {
 		sm := token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
+		sm.RememberFailures(cfg.SecretFailureTTL)
 		tokens, tokenReads = sm, sm.Reads
 	}
 	if cfgErr != nil {
@@ -109,6 +110,7 @@ func newAuth(cfg Config, secrets token.SecretReader, log *slog.Logger) httpapi.A
 	var keys *token.Secret
 	if cfg.ClientKeysSecret != "" {
 		keys = token.NewSecret(secrets, cfg.ClientKeysSecret, clientKeysTTL)
+		keys.RememberFailures(cfg.SecretFailureTTL)
 	}
 	c, err := auth.New(cfg.AuthMode, keys)
 	if err != nil {
@@ -126,9 +128,9 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 		Auth:    newAuth(cfg, p.secrets, log),
 		Store:   p.store,
 		Config: httpapi.Config{
-			SourceBuckets:  cfg.SourceBuckets,
+			Sources:        cfg.Sources,
 			ResultsBucket:  cfg.ResultsBucket,
-			ResultsPrefix:  cfg.ResultsPrefix,
+			StorePrefix:    cfg.StorePrefix,
 			MaxBodyBytes:   maxBodyBytes,
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
@@ -145,6 +147,7 @@ func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
+		Broken:  cfgErr,
 	}, metrics.New(metricsOut, "s3event", p.tokenReads)
 }
 

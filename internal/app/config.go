@@ -7,22 +7,27 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
+	"recognizer/internal/s3scope"
+	"recognizer/internal/token"
 	"recognizer/internal/upstream"
 )
 
 // Config is the service configuration, read from the environment once at start.
 type Config struct {
-	RecognitionAPIURL string   // RECOGNITION_API_URL
-	TokenSecretID     string   // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
-	RecognitionToken  string   // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
-	SourceBuckets     []string // SOURCE_BUCKETS: buckets s3 references may read
-	ResultsBucket     string   // RESULTS_BUCKET: where results are stored
-	ResultsPrefix     string   // RESULTS_PREFIX: key prefix for results (default results/)
-	InputPrefix       string   // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
-	EndpointSet       bool     // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
-	AuthMode          string   // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
-	ClientKeysSecret  string   // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+	RecognitionAPIURL string         // RECOGNITION_API_URL
+	TokenSecretID     string         // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
+	RecognitionToken  string         // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
+	Sources           s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
+	ResultsBucket     string         // RESULTS_BUCKET: where results are stored
+	ResultsPrefix     string         // RESULTS_PREFIX: key prefix for the S3 path's results (default results/)
+	StorePrefix       string         // STORE_PREFIX: key prefix for the HTTPS path's stored answers (default stored/)
+	InputPrefix       string         // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
+	EndpointSet       bool           // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
+	AuthMode          string         // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
+	ClientKeysSecret  string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+	SecretFailureTTL  time.Duration  // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
 }
 
 // FromEnv reads and checks the configuration.
@@ -34,14 +39,24 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
 		ResultsPrefix:     getenv("RESULTS_PREFIX"),
 		InputPrefix:       getenv("INPUT_PREFIX"),
+		StorePrefix:       getenv("STORE_PREFIX"),
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
 		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
+		SecretFailureTTL:  token.DefaultFailureTTL,
 	}
-	for _, b := range strings.Split(getenv("SOURCE_BUCKETS"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			c.SourceBuckets = append(c.SourceBuckets, b)
+	var problems []string
+	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
+	if err != nil {
+		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
+	}
+	c.Sources = sources
+	if v := strings.TrimSpace(getenv("SECRET_FAILURE_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			problems = append(problems, "SECRET_FAILURE_TTL must be a duration from 0s to 5m, such as 30s")
 		}
+		c.SecretFailureTTL = d
 	}
 	if c.RecognitionAPIURL == "" {
 		c.RecognitionAPIURL = upstream.DefaultURL
@@ -52,22 +67,40 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.InputPrefix == "" {
 		c.InputPrefix = "incoming/"
 	}
-	var problems []string
+	if c.StorePrefix == "" {
+		c.StorePrefix = "stored/"
+	}
 	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
 	}
 	if c.TokenSecretID == "" && c.RecognitionToken == "" {
 		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
 	}
-	if strings.HasPrefix(c.ResultsPrefix, "/") {
-		problems = append(problems, "RESULTS_PREFIX must not start with /")
+	// Each area is a folder of its own. Results written under the input prefix would trigger the
+	// S3 function again (a loop); an upload or a result landing among the stored answers would
+	// overwrite one.
+	prefixes := []struct{ name, value string }{{"INPUT_PREFIX", c.InputPrefix}, {"RESULTS_PREFIX", c.ResultsPrefix}, {"STORE_PREFIX", c.StorePrefix}}
+	for i, p := range prefixes {
+		if err := s3scope.CheckPrefix(p.value); err != nil {
+			problems = append(problems, p.name+": "+err.Error())
+		}
+		for _, q := range prefixes[i+1:] {
+			if s3scope.Overlap(p.value, q.value) {
+				problems = append(problems, fmt.Sprintf("%s (%s) and %s (%s) must not contain one another", p.name, p.value, q.name, q.value))
+			}
+		}
 	}
-	if strings.HasPrefix(c.InputPrefix, "/") {
-		problems = append(problems, "INPUT_PREFIX must not start with /")
-	}
-	// Results written under the input prefix would trigger the function again: a loop.
-	if strings.HasPrefix(c.ResultsPrefix, c.InputPrefix) || strings.HasPrefix(c.InputPrefix, c.ResultsPrefix) {
-		problems = append(problems, "INPUT_PREFIX and RESULTS_PREFIX must not contain one another")
+	// A reference scope over the bucket where answers are written would let any caller read
+	// other callers' answers (and the S3 path's inputs).
+	for _, sc := range c.Sources {
+		if sc.Bucket != c.ResultsBucket {
+			continue
+		}
+		for _, p := range prefixes {
+			if s3scope.Overlap(sc.Prefix, p.value) {
+				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))

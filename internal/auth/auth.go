@@ -74,10 +74,9 @@ func (c *Checker) Authenticate(ctx context.Context, authorization, iamCaller str
 		}
 		return iamCaller, nil
 	}
-	presented, ok := strings.CutPrefix(authorization, "Bearer ")
-	if !ok {
-		presented, ok = strings.CutPrefix(authorization, "bearer ")
-	}
+	// The scheme is case-insensitive (RFC 7235 §2.1): Bearer, bearer and BEARER are one.
+	scheme, presented, ok := strings.Cut(authorization, " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer")
 	presented = strings.TrimSpace(presented)
 	if !ok || presented == "" {
 		return "", unauthorized("missing authorization: send 'authorization: Bearer <your key>'")
@@ -117,6 +116,11 @@ func parseKeys(raw string) (map[string]string, error) {
 			http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")
 	}
 	for name, key := range keys {
+		// A presented key is trimmed, so one stored with spaces around it could never match.
+		if strings.TrimSpace(key) != key {
+			return nil, apierr.Wrap(fmt.Errorf("client key %q has leading or trailing white space", name),
+				http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")
+		}
 		if len(key) < minKeyLength {
 			return nil, apierr.Wrap(fmt.Errorf("client key %q is shorter than %d characters", name, minKeyLength),
 				http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")

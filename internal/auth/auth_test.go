@@ -34,12 +34,14 @@ func TestKeys(t *testing.T) {
 		"Bearer alice-key-0123456789":   "alice",
 		"bearer bob-key-abcdefghijkl":   "bob",
 		"Bearer  bob-key-abcdefghijkl ": "bob",
+		"BEARER alice-key-0123456789":   "alice",
+		"bEaReR alice-key-0123456789":   "alice",
 	} {
 		if got, err := c.Authenticate(ctx, header, ""); err != nil || got != want {
 			t.Errorf("%q: %q, %v; want %q", header, got, err, want)
 		}
 	}
-	for _, header := range []string{"", "Bearer ", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
+	for _, header := range []string{"", "Bearer ", "BEARER", "Bearerx alice-key-0123456789", "Bear alice-key-0123456789", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
 		_, err := c.Authenticate(ctx, header, "arn:aws:iam::1:user/x")
 		if e := apierr.As(err); e.Status != 401 || e.Code != apierr.CodeInvalidToken {
 			t.Errorf("%q: %v, want 401 invalid_token", header, err)
@@ -48,7 +50,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestBadKeySecrets(t *testing.T) {
-	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`} {
+	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`, `{"a": " alice-key-0123456789"}`, `{"a": "alice-key-0123456789\t"}`, `{"ok": "bob-key-abcdefghijkl", "a": "alice-key-0123456789 "}`} {
 		_, err := keysChecker(t, secret).Authenticate(context.Background(), "Bearer whatever-key-123456", "")
 		if e := apierr.As(err); e.Status != 500 || e.Code != apierr.CodeConfiguration {
 			t.Errorf("secret %q: %v, want configuration_error", secret, err)
@@ -88,18 +90,27 @@ func (c *countingSecrets) GetSecretValue(context.Context, *secretsmanager.GetSec
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(*c.value)}, nil
 }
 
-// A keys secret that does not parse is not cached: the operator's fix works on the next request.
-func TestBadKeySecretIsReadAgain(t *testing.T) {
+// A keys secret that does not parse is remembered briefly: a flood of requests makes one read,
+// and the operator's fix works once the period is over.
+func TestBadKeySecretIsRememberedBriefly(t *testing.T) {
 	value := `{"alice": "short"}`
 	src := &countingSecrets{value: &value}
-	c, err := New(ModeKeys, token.NewSecret(src, "keys", time.Hour))
+	keys := token.NewSecret(src, "keys", time.Hour)
+	keys.RememberFailures(200 * time.Millisecond)
+	c, err := New(ModeKeys, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Authenticate(context.Background(), "Bearer alice-key-0123456789", ""); err == nil {
-		t.Fatal("a bad keys secret let a caller in")
+	for i := 0; i < 20; i++ {
+		if _, err := c.Authenticate(context.Background(), "Bearer junk-key-0123456789", ""); apierr.As(err).Code != apierr.CodeConfiguration {
+			t.Fatalf("a bad keys secret: %v", err)
+		}
+	}
+	if src.reads != 1 {
+		t.Fatalf("%d reads for 20 requests", src.reads)
 	}
 	value = `{"alice": "alice-key-0123456789"}`
+	time.Sleep(250 * time.Millisecond)
 	if got, err := c.Authenticate(context.Background(), "Bearer alice-key-0123456789", ""); err != nil || got != "alice" || src.reads != 2 {
 		t.Fatalf("after the fix: %q, %v, %d reads", got, err, src.reads)
 	}

@@ -12,11 +12,13 @@ import (
 )
 
 // FuzzAuthorization: a header lets a caller in only if it carries a configured key exactly
-// (after "Bearer " and surrounding spaces); anything else is a 401 that never echoes a key.
+// (after the scheme Bearer, in any case, and surrounding spaces); anything else is a 401 that
+// never echoes a key.
 func FuzzAuthorization(f *testing.F) {
 	keys := map[string]string{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}
 	for _, h := range []string{"Bearer alice-key-0123456789", "bearer bob-key-abcdefghijkl", "Bearer  bob-key-abcdefghijkl ",
-		"", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer alice-key-012345678", "Bearer alice-key-0123456789\x00", "BEARER alice-key-0123456789"} {
+		"", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer alice-key-012345678", "Bearer alice-key-0123456789\x00", "BEARER alice-key-0123456789",
+		"bEaReR bob-key-abcdefghijkl", "BEARERalice-key-0123456789", "Bearer\talice-key-0123456789"} {
 		f.Add(h)
 	}
 	c, err := New(ModeKeys, token.NewSecret(fakeSecrets{`{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`}, "keys", time.Hour))
@@ -25,8 +27,10 @@ func FuzzAuthorization(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		caller, err := c.Authenticate(context.Background(), header, "")
-		presented, _ := strings.CutPrefix(strings.TrimPrefix(header, "Bearer "), "bearer ")
-		presented = strings.TrimSpace(presented)
+		presented := ""
+		if len(header) > 7 && strings.EqualFold(header[:7], "bearer ") {
+			presented = strings.TrimSpace(header[7:])
+		}
 		if err == nil {
 			if keys[caller] == "" || keys[caller] != presented || !strings.HasPrefix(strings.ToLower(header), "bearer ") {
 				t.Fatalf("header %q let in %q", header, caller)

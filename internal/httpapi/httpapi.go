@@ -6,10 +6,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"recognizer/internal/apierr"
 	"recognizer/internal/metrics"
 	"recognizer/internal/recognition"
+	"recognizer/internal/s3scope"
 )
 
 // Routes: our own, and the upstream's own path so its SDKs work by changing only the base URL.
@@ -56,9 +57,9 @@ type Authenticator interface {
 
 // Config is the API's share of the service configuration.
 type Config struct {
-	SourceBuckets []string // buckets an s3 reference may name
-	ResultsBucket string   // where store=true writes; empty disables store
-	ResultsPrefix string
+	Sources       s3scope.Scopes // where an s3 reference may point
+	ResultsBucket string         // where store=true writes; empty disables store
+	StorePrefix   string         // where store=true writes; no upload or S3 result can land there
 	MaxBodyBytes  int
 	// ResponseMargin is kept back from the caller's deadline to send the answer in time.
 	ResponseMargin time.Duration
@@ -171,14 +172,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 		return nil, apierr.New(http.StatusBadRequest, apierr.CodeStoreNotConfigured, "store is not available: this deployment has no RESULTS_BUCKET")
 	}
 	if c.s3 != nil {
-		if !slices.Contains(h.Config.SourceBuckets, c.s3.Bucket) {
-			return nil, apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden, "bucket %q is not one this service reads from", clip(c.s3.Bucket))
-		}
-		// Resolve the question first: a bad question must not cost a download.
-		if _, err := h.Service.Questions.Resolve(c.question); err != nil {
-			return nil, err
-		}
-		if c.image, err = h.Store.Get(ctx, c.s3.Bucket, c.s3.Key, h.Service.Limits.MaxBytes); err != nil {
+		if c.image, err = h.fetch(ctx, *c.s3, c.question); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +186,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	}
 	a := answer{Solution: res.Solution, TraceID: traceID}
 	if c.store {
-		key := h.Config.ResultsPrefix + traceID + ".json"
+		key := h.Config.StorePrefix + traceID + ".json"
 		stored, _ := json.Marshal(a)
 		if err := h.Store.Write(ctx, h.Config.ResultsBucket, key, stored); err != nil {
 			return nil, err
@@ -200,6 +194,23 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 		a.Result = "s3://" + h.Config.ResultsBucket + "/" + key
 	}
 	return json.Marshal(a)
+}
+
+// errOutsideScope is the one answer for every reference outside the scopes, whether the object
+// exists or not: nothing is read for it, so nothing about it can show.
+var errOutsideScope = apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden,
+	"this s3 reference is outside the locations this service reads from")
+
+// fetch reads the image an s3 reference names, if the reference is inside the scopes.
+func (h *Handler) fetch(ctx context.Context, ref objectRef, question string) ([]byte, error) {
+	if !h.Config.Sources.Allows(ref.Bucket, ref.Key) {
+		return nil, errOutsideScope
+	}
+	// Resolve the question first: a bad question must not cost a download.
+	if _, err := h.Service.Questions.Resolve(question); err != nil {
+		return nil, err
+	}
+	return h.Store.Get(ctx, ref.Bucket, ref.Key, h.Service.Limits.MaxBytes)
 }
 
 func (h *Handler) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -242,6 +253,9 @@ func (h *Handler) logRequest(ctx context.Context, req Request, status int, failu
 		attrs = append(attrs, "code", failure.Code)
 		if failure.Status >= 500 {
 			level = slog.LevelError
+			if errors.Is(failure, apierr.ErrRemembered) {
+				level = slog.LevelWarn // logged as an error when it happened, moments ago
+			}
 			if cause := failure.Unwrap(); cause != nil {
 				attrs = append(attrs, "cause", cause.Error())
 			}

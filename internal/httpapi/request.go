@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/s3scope"
 )
 
 // call is what a request asks for, whatever form it came in.
@@ -193,6 +194,9 @@ func parseObjectRef(raw json.RawMessage) (*objectRef, error) {
 	}
 	if ref.Bucket == "" || ref.Key == "" || len(ref.Key) > 1024 || strings.ContainsAny(ref.Bucket, "/ ") {
 		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 needs a bucket name and a key")
+	}
+	if err := s3scope.CheckKey(ref.Key); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 key: %v", err)
 	}
 	return &ref, nil
 }

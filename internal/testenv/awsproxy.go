@@ -19,6 +19,8 @@ import (
 type AWSProxy struct {
 	URL         string
 	SecretReads atomic.Int64
+	// S3Requests counts every S3 call, to prove a refusal read nothing.
+	S3Requests atomic.Int64
 
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -53,6 +55,9 @@ func StartAWSProxy(target string) *AWSProxy {
 		op := operation(r)
 		if op == "secretsmanager.GetSecretValue" {
 			p.SecretReads.Add(1)
+		}
+		if strings.HasPrefix(op, "s3.") {
+			p.S3Requests.Add(1)
 		}
 		f, ok := p.take(op)
 		if !ok {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,8 +48,14 @@ var _ SecretReader = (*secretsmanager.Client)(nil)
 // normally noticed sooner, by the upstream's 401.
 const DefaultTTL = time.Hour
 
+// DefaultFailureTTL is how long a missing or malformed secret is remembered: a flood of
+// requests then costs one read per period, and an operator's fix counts within it.
+const DefaultFailureTTL = 30 * time.Second
+
 // Secret is one Secrets Manager secret's value, read on first use and cached for a TTL.
-// Concurrent callers share one read.
+// Concurrent callers share one read. A configuration failure (the secret missing, not
+// readable as configured, empty or malformed) is remembered too, for a shorter time; a
+// transient one (throttling, an outage) is not.
 type Secret struct {
 	client SecretReader
 	id     string
@@ -56,25 +63,55 @@ type Secret struct {
 	now    func() time.Time
 	reads  atomic.Int64
 
-	mu      sync.Mutex
-	value   string
-	fetched time.Time
-	check   func(value string) error
+	mu       sync.Mutex
+	value    string
+	fetched  time.Time
+	check    func(value string) error
+	failTTL  time.Duration
+	failure  *apierr.Error
+	failedAt time.Time
 }
 
 // NewSecret returns a cached reader of the secret id through client. Nothing is read until the
 // first Value call.
 func NewSecret(client SecretReader, id string, ttl time.Duration) *Secret {
-	return &Secret{client: client, id: id, ttl: ttl, now: time.Now}
+	return &Secret{client: client, id: id, ttl: ttl, now: time.Now, failTTL: DefaultFailureTTL}
 }
 
-// Value returns the secret's string (or binary) value, trimmed. Errors are *apierr.Error.
+// RememberFailures sets how long a configuration failure is answered without a read (0: never
+// remembered).
+func (s *Secret) RememberFailures(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failTTL = d
+}
+
+// Value returns the secret's string (or binary) value, trimmed. Errors are *apierr.Error; one
+// answered from memory of a recent failure also matches apierr.ErrRemembered.
 func (s *Secret) Value(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.value != "" && s.now().Sub(s.fetched) < s.ttl {
+	now := s.now()
+	if s.value != "" && now.Sub(s.fetched) < s.ttl {
 		return s.value, nil
 	}
+	if s.failure != nil && now.Sub(s.failedAt) < s.failTTL {
+		f := s.failure
+		return "", apierr.Wrap(fmt.Errorf("%w: %v", apierr.ErrRemembered, f.Unwrap()), f.Status, f.Code, f.Message)
+	}
+	raw, err := s.read(ctx)
+	if err != nil {
+		if e := apierr.As(err); e.Code == apierr.CodeConfiguration {
+			s.failure, s.failedAt = e, now
+		}
+		return "", err
+	}
+	s.failure = nil
+	s.value, s.fetched = raw, now
+	return raw, nil
+}
+
+func (s *Secret) read(ctx context.Context) (string, error) {
 	s.reads.Add(1)
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.id})
 	if err != nil {
@@ -95,12 +132,12 @@ func (s *Secret) Value(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	s.value, s.fetched = raw, s.now()
 	return raw, nil
 }
 
-// Check makes Value refuse, and not cache, a value that check rejects: a malformed secret is
-// read again on the next call, so an operator's fix takes effect at once, not after the TTL.
+// Check makes Value refuse a value that check rejects. The refusal is remembered like a missing
+// secret's (RememberFailures), not cached like a value: an operator's fix counts within
+// seconds, not after the TTL.
 func (s *Secret) Check(check func(value string) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

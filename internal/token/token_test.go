@@ -116,15 +116,47 @@ func TestCachingAndRefusal(t *testing.T) {
 	}
 }
 
-// A secret that does not parse is not cached: once an operator fixes it, the next try reads it.
-func TestBadSecretIsReadAgain(t *testing.T) {
-	f := &fakeSecrets{value: str(`{"other":"x"}`)}
-	src := NewSecretsManager(f, "svc/token", time.Hour)
-	if _, err := src.Token(context.Background()); err == nil {
-		t.Fatal("a secret without a token was accepted")
+// A missing or malformed secret is remembered for the failure TTL: a flood of calls makes one
+// read, every call still fails closed, and an operator's fix counts once the period is over.
+// A transient failure is not remembered.
+func TestFailuresAreRememberedBriefly(t *testing.T) {
+	for name, f := range map[string]*fakeSecrets{
+		"malformed": {value: str(`{"other":"x"}`)},
+		"empty":     {value: str("  ")},
+		"missing":   {err: &smithy.GenericAPIError{Code: "ResourceNotFoundException"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := NewSecretsManager(f, "svc/token", time.Hour)
+			now := time.Unix(1000, 0)
+			src.Secret.now = func() time.Time { return now }
+			for i := 0; i < 20; i++ {
+				_, err := src.Token(context.Background())
+				if e := apierr.As(err); err == nil || e.Code != apierr.CodeConfiguration {
+					t.Fatalf("call %d: %v, want configuration_error", i, err)
+				}
+				if remembered := errors.Is(err, apierr.ErrRemembered); remembered != (i > 0) {
+					t.Fatalf("call %d: remembered %v", i, remembered)
+				}
+				now = now.Add(time.Second)
+			}
+			if f.calls != 1 {
+				t.Fatalf("%d reads for 20 calls within %v, want 1", f.calls, DefaultFailureTTL)
+			}
+			f.value, f.err = str(`{"token":"fixed"}`), nil
+			now = now.Add(DefaultFailureTTL - 20*time.Second) // the period is over
+			if got, err := src.Token(context.Background()); err != nil || got != "fixed" || f.calls != 2 {
+				t.Fatalf("after the fix: %q, %v, %d reads", got, err, f.calls)
+			}
+		})
 	}
-	f.value = str(`{"token":"fixed"}`)
-	if got, err := src.Token(context.Background()); err != nil || got != "fixed" || f.calls != 2 {
-		t.Fatalf("after the fix: %q, %v, %d reads", got, err, f.calls)
+	f := &fakeSecrets{err: &smithy.GenericAPIError{Code: "ThrottlingException"}}
+	src := NewSecretsManager(f, "svc/token", time.Hour)
+	for i := 0; i < 3; i++ {
+		if _, err := src.Token(context.Background()); apierr.As(err).Code != apierr.CodeTokenUnavailable || errors.Is(err, apierr.ErrRemembered) {
+			t.Fatalf("throttling: %v", err)
+		}
+	}
+	if f.calls != 3 {
+		t.Fatalf("a transient failure was remembered: %d reads for 3 calls", f.calls)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"recognizer/internal/apierr"
 	"recognizer/internal/recognition"
+	"recognizer/internal/s3scope"
 	"recognizer/internal/storage"
 )
 
@@ -39,11 +41,34 @@ type Config struct {
 	ResultsBucket string // empty: the input's bucket
 }
 
+// Check refuses prefixes that would let a result trigger the function again: each must be a
+// folder, and neither may contain the other.
+func (c Config) Check() error {
+	for _, p := range []string{c.InputPrefix, c.ResultsPrefix} {
+		if err := s3scope.CheckPrefix(p); err != nil {
+			return err
+		}
+	}
+	if s3scope.Overlap(c.InputPrefix, c.ResultsPrefix) {
+		return fmt.Errorf("input prefix %q and results prefix %q contain one another: results would trigger the function again", c.InputPrefix, c.ResultsPrefix)
+	}
+	return nil
+}
+
 // Processor handles uploaded objects.
 type Processor struct {
 	Service *recognition.Service
 	Store   Store
 	Config  Config
+	// Broken, when set, is the configuration error that makes every record fail without a read
+	// or a write: with a wrong configuration even an error result could feed a loop.
+	Broken error
+}
+
+// errConfiguration is every record's outcome while the configuration is broken.
+func errConfiguration(cause error) error {
+	return apierr.Wrap(cause, http.StatusInternalServerError, apierr.CodeConfiguration,
+		"the S3 function is not configured correctly; nothing was written")
 }
 
 // Record is one object named by an event, key already URL-decoded.
@@ -114,6 +139,14 @@ type errorField struct {
 // must be retried.
 func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outcome {
 	start := time.Now()
+	// Fail closed: the event is retried, then parked in the dead-letter queue, and nothing is
+	// written that could trigger this function again.
+	if p.Broken != nil {
+		return retry(Outcome{}, errConfiguration(p.Broken))
+	}
+	if err := p.Config.Check(); err != nil {
+		return retry(Outcome{}, errConfiguration(err))
+	}
 	rest, ok := strings.CutPrefix(r.Key, p.Config.InputPrefix)
 	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
 		return Outcome{Status: "skipped"} // not ours (our own output included), or a folder marker
@@ -138,7 +171,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	if prev, err := p.Store.Stat(ctx, bucket, out.ResultKey); err == nil && prev.Metadata[sourceTag] == tag {
 		out.Status = "duplicate" // a redelivery: the answer is already there
 		return out
-	} else if err != nil && apierr.As(err).Status != http.StatusNotFound {
+	} else if err != nil && !noAnswerYet(err) {
 		return retry(out, err)
 	}
 
@@ -206,6 +239,15 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, b
 		return retry(out, err)
 	}
 	return out
+}
+
+// noAnswerYet reads a failed look at the result as "not written yet". S3 answers a missing key
+// with 404 only when the role's s3:ListBucket counts, and the template limits that grant with an
+// s3:prefix condition whose effect on a HEAD could not be checked without AWS; a 403 here is
+// taken as missing too. A real denial still ends in a retry: the conditional write fails.
+func noAnswerYet(err error) bool {
+	s := apierr.As(err).Status
+	return s == http.StatusNotFound || s == http.StatusForbidden
 }
 
 func retry(out Outcome, err error) Outcome {

@@ -1,9 +1,18 @@
 package uploads
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
+	"recognizer/internal/apierr"
+	"recognizer/internal/imaging"
+	"recognizer/internal/question"
+	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
+	"recognizer/internal/testimage"
 )
 
 func TestFirstFolder(t *testing.T) {
@@ -25,5 +34,70 @@ func TestVersionTag(t *testing.T) {
 	}
 	if got := versionTag(&storage.Object{ETag: `"abc"`, VersionID: "v7"}); got != "v:v7" {
 		t.Errorf("versioned: %q", got)
+	}
+}
+
+// countingStore fails the test on any S3 call: a broken configuration must read and write nothing.
+type countingStore struct{ calls int }
+
+func (c *countingStore) Stat(context.Context, string, string) (*storage.Object, error) {
+	c.calls++
+	return &storage.Object{}, nil
+}
+
+func (c *countingStore) Get(context.Context, string, string, int) ([]byte, error) {
+	c.calls++
+	return nil, nil
+}
+
+func (c *countingStore) WriteConditional(context.Context, string, string, []byte, map[string]string, string) error {
+	c.calls++
+	return nil
+}
+
+func TestBrokenConfigurationFailsClosed(t *testing.T) {
+	for name, p := range map[string]*Processor{
+		"overlapping prefixes":   {Config: Config{InputPrefix: "data/", ResultsPrefix: "data/out/"}},
+		"results contain inputs": {Config: Config{InputPrefix: "data/out/", ResultsPrefix: "data/"}},
+		"empty input prefix":     {Config: Config{InputPrefix: "", ResultsPrefix: "results/"}},
+		"configuration error":    {Config: Config{InputPrefix: "incoming/", ResultsPrefix: "results/"}, Broken: errors.New("TOKEN_SECRET_ID must be set")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := &countingStore{}
+			p.Store = store
+			for _, key := range []string{"data/out/x.json", "data/x.png", "incoming/cars/x.png", "elsewhere/x"} {
+				out := p.Process(context.Background(), Record{Bucket: "b", Key: key}, "trace")
+				if out.Status != "retry" || out.Code != apierr.CodeConfiguration || out.Err == nil {
+					t.Fatalf("%s: %+v, want a retry with configuration_error", key, out)
+				}
+			}
+			if store.calls != 0 {
+				t.Fatalf("%d S3 calls with a broken configuration", store.calls)
+			}
+		})
+	}
+}
+
+// deniedResults answers a look at any result with 403, as S3 may for a missing key when the
+// role's ListBucket grant does not count for it.
+type deniedResults struct{ memStore }
+
+func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*storage.Object, error) {
+	if strings.HasPrefix(key, "results/") {
+		return nil, apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden, "denied")
+	}
+	return d.memStore.Stat(ctx, bucket, key)
+}
+
+func TestResultHeadDeniedMeansNotYetWritten(t *testing.T) {
+	store := &deniedResults{memStore{image: testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG(), results: map[string][]byte{}}}
+	p := &Processor{
+		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: fixedAnswer{}},
+		Store:   store,
+		Config:  Config{InputPrefix: "incoming/", ResultsPrefix: "results/"},
+	}
+	out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "trace")
+	if out.Status != "done" || len(store.writes) != 1 || store.writes[0] != "results/cars/x.png.json" {
+		t.Fatalf("%+v, writes %v", out, store.writes)
 	}
 }

@@ -65,13 +65,15 @@ func New(url string, httpClient *http.Client, tokens token.Source) *Client {
 	}
 }
 
-// Field is one field of the upstream's solution object, kept byte for byte.
+// Field is one field of the upstream's solution object, kept byte for byte once checked.
 type Field struct {
 	Key   string
 	Value json.RawMessage
 }
 
-// Solution is the upstream's answer, checked: Fields holds every field as sent, in order.
+// Solution is the upstream's answer, checked. Fields holds the contract's fields as sent, in
+// order, and only those that passed the checks: nothing else the upstream (or a proxy in front
+// of it) wrote reaches a caller.
 type Solution struct {
 	Size        int
 	Label       string
@@ -103,7 +105,7 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 			return nil, badAnswer("answer is larger than %d bytes", maxAnswerBytes)
 		}
 		if r.status == http.StatusOK {
-			return parseSolution(r.body, size)
+			return parseSolution(r.body, labelID, size)
 		}
 		if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
 			if !refreshed { // a rotated secret: read it again, once
@@ -215,14 +217,22 @@ func finalError(ctx context.Context, r attemptResult) error {
 // 429): the upstream refused what we sent.
 var ErrRejected = errors.New("upstream: request rejected")
 
-// upstreamCode quotes the upstream's own error code, if its body is the documented error shape.
+// documentedCodes are the error codes the upstream's contract lists. Any other code is not
+// passed on: it could hold anything, our own Authorization header echoed back included.
+var documentedCodes = map[string]bool{
+	"token_mismatched": true, "api_not_implemented": true, "invalid_token": true,
+	"too_many_requests": true, "api_error": true,
+}
+
+// upstreamCode quotes the upstream's own error code when it is a documented one; its message
+// is never used.
 func upstreamCode(body []byte) string {
 	var e struct {
 		Error struct {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" || len(e.Error.Code) > 64 {
+	if json.Unmarshal(body, &e) != nil || !documentedCodes[e.Error.Code] {
 		return ""
 	}
 	return ", " + strconv.Quote(e.Error.Code)
@@ -269,8 +279,9 @@ func badAnswer(format string, args ...any) error {
 }
 
 // parseSolution checks an answer against what was asked: the size sent, one confidence in [0, 1]
-// per tile, distinct objects that are tiles of the grid.
-func parseSolution(body []byte, size int) (*Solution, error) {
+// per tile, distinct objects that are tiles of the grid. Only the contract's fields are kept;
+// label only when it is the label asked, type only when it is one the contract names.
+func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 	var doc struct {
 		Solution json.RawMessage `json:"solution"`
 	}
@@ -315,7 +326,27 @@ func parseSolution(body []byte, size int) (*Solution, error) {
 	if err != nil {
 		return nil, badAnswer("solution object does not parse")
 	}
-	s.Fields = fields
+	if s.Label != labelID {
+		s.Label = ""
+	}
+	if s.Type != "single" && s.Type != "multi" {
+		s.Type = ""
+	}
+	// The last of repeated keys is the one the checks above read; an earlier one is unchecked.
+	last := map[string]int{}
+	for i, f := range fields {
+		last[f.Key] = i
+	}
+	for i, f := range fields {
+		if last[f.Key] != i {
+			continue
+		}
+		switch {
+		case f.Key == "size", f.Key == "confidences", f.Key == "objects",
+			f.Key == "label" && s.Label != "", f.Key == "type" && s.Type != "":
+			s.Fields = append(s.Fields, f)
+		}
+	}
 	return &s, nil
 }
 

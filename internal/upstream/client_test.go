@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -156,4 +157,59 @@ func TestRetryAfterHonoured(t *testing.T) {
 	if time.Since(start) < time.Second {
 		t.Fatalf("retried after %v, before Retry-After's 1s", time.Since(start))
 	}
+}
+
+// Whatever the upstream writes, a caller sees only the contract's checked fields and documented
+// codes: never a header of ours echoed back (a proxy doing so, say), never its message.
+func TestNothingEchoedUnfiltered(t *testing.T) {
+	const tok = "secret-token"
+	for name, c := range map[string]struct {
+		status int
+		body   string
+		want   string // in the error message, if an error
+	}{
+		"code is our header":      {400, `{"success":false,"error":{"code":"Bearer ` + tok + `","message":"Bearer ` + tok + `"}}`, "status 400)"},
+		"documented code":         {400, `{"success":false,"error":{"code":"token_mismatched","message":"Bearer ` + tok + `"}}`, `status 400, "token_mismatched")`},
+		"message only":            {418, `{"error":{"message":"Authorization: Bearer ` + tok + `"}}`, "status 418)"},
+		"label is our header":     {200, `{"solution":{"size":300,"label":"Bearer ` + tok + `","confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"multi"}}`, ""},
+		"extra field":             {200, `{"solution":{"size":300,"label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"multi","echo":"Bearer ` + tok + `"}}`, ""},
+		"type is our header":      {200, `{"solution":{"size":300,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"` + tok + `"}}`, ""},
+		"repeated key, first bad": {200, `{"solution":{"size":300,"label":"` + tok + `","label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c2 := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, token.Static(tok))
+			c2.MaxAttempts = 1
+			s, err := c2.Recognize(context.Background(), []byte("img"), cars, 300)
+			if c.status != 200 {
+				if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), tok) {
+					t.Fatalf("error %v, want %q and no token", err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, f := range s.Fields {
+				keys = append(keys, f.Key)
+				if strings.Contains(string(f.Value), tok) {
+					t.Fatalf("field %s passes on %s", f.Key, f.Value)
+				}
+			}
+			for _, k := range keys {
+				if !slices.Contains([]string{"size", "label", "confidences", "objects", "type"}, k) {
+					t.Fatalf("fields %v", keys)
+				}
+			}
+		})
+	}
+}
+
+type fixedAnswer struct {
+	status int
+	body   string
+}
+
+func (a fixedAnswer) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(a.body))}, nil
 }

@@ -46,6 +46,8 @@ func FuzzAnswer(f *testing.F) {
 	f.Add(429, "2", []byte(`{"success":false,"error":{"code":"too_many_requests","message":"slow down"}}`), 300)
 	f.Add(429, "Wed, 21 Oct 2015 07:28:00 GMT", []byte(``), 300)
 	f.Add(400, "", []byte(`{"error":{"code":"token_mismatched"}}`), 300)
+	f.Add(400, "", []byte(`{"error":{"code":"Bearer fuzz-secret-token","message":"Bearer fuzz-secret-token"}}`), 300)
+	f.Add(200, "", []byte(`{"solution":{"size":100,"label":"fuzz-secret-token","label":"/m/0k4j","confidences":[1],"objects":[0],"x":"fuzz-secret-token"}}`), 100)
 	f.Add(401, "", []byte(`{"error":{"code":"invalid_token"}}`), 300)
 	f.Add(503, "-1", []byte(`<html>`), 450)
 	f.Add(302, "", []byte(``), 100)
@@ -72,6 +74,11 @@ func FuzzAnswer(f *testing.F) {
 		}
 		if status != 200 || s.Size != size || len(s.Confidences) != tiles {
 			t.Fatalf("status %d accepted as %+v", status, s)
+		}
+		for _, f := range s.Fields {
+			if bytes.Contains(f.Value, []byte(fuzzToken)) {
+				t.Fatalf("field %s passes on the token: %s", f.Key, f.Value)
+			}
 		}
 		seen := map[int]bool{}
 		for _, o := range s.Objects {

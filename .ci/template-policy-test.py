@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Shows each check of template-policy.py failing: template.yaml passes, and each mutation below
+(template.yaml without one thing the policy requires) fails with the expected problem."""
+import copy
+import importlib.util
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("policy", os.path.join(here, "template-policy.py"))
+policy = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(policy)
+
+
+def res(t, name):
+    return t["Resources"][name]["Properties"]
+
+
+def statement(t, fn, action):
+    for s in res(t, fn)["Policies"][0]["Statement"]:
+        if isinstance(s, dict) and action in policy.as_list(s.get("Action", [])):
+            return s
+    raise KeyError(f"{fn} has no statement for {action}")
+
+
+def set_pattern(t, pattern):
+    for p in policy.PREFIXES:
+        t["Parameters"][p]["AllowedPattern"] = pattern
+
+
+MUTATIONS = {
+    # issue 12, item 1: the API reads references only.
+    "the API reads the whole bucket": (
+        lambda t: statement(t, "ApiFunction", "s3:GetObject").__setitem__("Resource", {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}),
+        "ApiFunctionRole reads outside the references prefix"),
+    "the API lists the whole bucket": (
+        lambda t: statement(t, "ApiFunction", "s3:ListBucket").pop("Condition"),
+        "ApiFunctionRole: s3:ListBucket is not limited"),
+    # item 2: stored answers apart.
+    "the API writes under the results prefix": (
+        lambda t: statement(t, "ApiFunction", "s3:PutObject").__setitem__("Resource", {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/${ResultsPrefix}*"}),
+        "ApiFunctionRole writes outside the store prefix"),
+    # item 3: overlapping prefixes refused at deploy time.
+    "no Rules": (lambda t: t.pop("Rules"), "(overlapping) is not refused"),
+    "a rule missing": (lambda t: t["Rules"]["PrefixesApart"]["Assertions"].pop(), "StorePrefix=data/ and ReferencesPrefix=data/ (overlapping) is not refused"),
+    "nested prefixes allowed": (lambda t: set_pattern(t, "[^/].*/"), "ResultsPrefix=data/out/ (overlapping) is not refused"),
+    # item 7: hardening.
+    "no TLS-only bucket policy": (lambda t: t["Resources"].pop("ImagesBucketPolicy"), "no bucket policy denies requests without TLS"),
+    "TLS policy without its condition": (
+        lambda t: res(t, "ImagesBucketPolicy")["PolicyDocument"]["Statement"][0].pop("Condition"),
+        "no bucket policy denies requests without TLS"),
+    "TLS policy on the bucket only": (
+        lambda t: res(t, "ImagesBucketPolicy")["PolicyDocument"]["Statement"][0].__setitem__("Resource", {"Fn::GetAtt": ["ImagesBucket", "Arn"]}),
+        "no bucket policy denies requests without TLS"),
+    "API function without its log group": (
+        lambda t: res(t, "ApiFunction")["LoggingConfig"].pop("LogGroup"),
+        "ApiFunction: does not log to a log group of its own"),
+    "S3 function's log group without retention": (
+        lambda t: res(t, "S3EventFunctionLogGroup").pop("RetentionInDays"),
+        "S3EventFunction: does not log to a log group of its own"),
+    "retention default not 30": (
+        lambda t: t["Parameters"]["LogRetentionInDays"].__setitem__("Default", 7),
+        "LogRetentionInDays parameter missing or its default is not 30"),
+    "no access logs": (lambda t: res(t, "HttpApiStage").pop("AccessLogSettings"), "HttpApiStage: no access logs"),
+    "access logs not JSON": (
+        lambda t: res(t, "HttpApiStage")["AccessLogSettings"].__setitem__("Format", "$context.requestId $context.status"),
+        "the access log format is not a JSON object"),
+    "no reserved concurrency for the S3 function": (
+        lambda t: res(t, "S3EventFunction").pop("ReservedConcurrentExecutions"),
+        "S3EventFunction: no reserved concurrency"),
+    "reserved concurrency set by default": (
+        lambda t: t["Parameters"]["ApiReservedConcurrency"].__setitem__("Default", "5"),
+        "ApiFunction: no reserved concurrency"),
+    "S3 function lists the whole bucket": (
+        lambda t: statement(t, "S3EventFunction", "s3:ListBucket").pop("Condition"),
+        "S3EventFunctionRole: s3:ListBucket is not limited"),
+    "S3 function lists another prefix": (
+        lambda t: statement(t, "S3EventFunction", "s3:ListBucket")["Condition"]["StringLike"].__setitem__("s3:prefix", {"Fn::Sub": "*"}),
+        "S3EventFunctionRole: s3:ListBucket is not limited"),
+    "no lifecycle": (lambda t: res(t, "ImagesBucket").pop("LifecycleConfiguration"), "no lifecycle rule expiring ReferencesPrefix"),
+    "expiry on by default": (
+        lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
+        "StoredAnswersExpirationDays parameter missing or its default is not 0"),
+}
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "template.yaml"
+    base = policy.yaml_parse(open(path).read())
+    failures = []
+    baseline = policy.check(copy.deepcopy(base))
+    if baseline:
+        failures.append(f"{path} itself fails: {baseline}")
+    for name, (mutate, want) in MUTATIONS.items():
+        t = copy.deepcopy(base)
+        mutate(t)
+        problems = policy.check(t)
+        if not any(want in p for p in problems):
+            failures.append(f"{name}: the check did not fail with {want!r} (problems: {problems})")
+    if failures:
+        print("template policy self-test failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        sys.exit(1)
+    print(f"template policy self-test: {path} passes; each of {len(MUTATIONS)} templates lacking a required part fails")
+
+
+if __name__ == "__main__":
+    main()

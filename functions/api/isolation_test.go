@@ -1,0 +1,188 @@
+package main
+
+// Issue 12, "callers see only what is theirs": each test is one row of docs/reliability.md §7,
+// tried as a key holder would, through the real bootstrap and moto.
+
+import (
+	"context"
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"recognizer/internal/emulator"
+)
+
+// stackEnv configures the function as the template does: one bucket, references readable only
+// under references/, answers stored under their own prefix.
+func stackEnv() []string {
+	return []string{"SOURCE_BUCKETS=" + inBucket + "/references/", "RESULTS_BUCKET=" + inBucket}
+}
+
+func refEvent(ref string) events.APIGatewayV2HTTPRequest {
+	return jsonEvent("/recognize", map[string]any{"s3": ref, "question": "cars"})
+}
+
+// Row: a reference to someone else's upload in the stack's bucket.
+func TestReferenceToAnotherUploadIsForbidden(t *testing.T) {
+	f := start(t, stackEnv()...)
+	f.put(inBucket, "incoming/cars/someone-elses.png", std3x3.PNG())
+	f.put(inBucket, "references/mine.png", std3x3.PNG())
+
+	before := awsProxy.S3Requests.Load()
+	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/incoming/cars/someone-elses.png")), 403, "s3_forbidden")
+	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+		t.Fatalf("a reference outside the scope made %d S3 requests", n)
+	}
+	if f.emu.Requests() != 0 {
+		t.Fatal("a reference outside the scope reached the upstream")
+	}
+	// Inside the scope the same picture is recognized.
+	wantSolved(t, f.invoke(refEvent("s3://"+inBucket+"/references/mine.png")), std3x3)
+}
+
+var traceIDField = regexp.MustCompile(`"trace_id":"[^"]*"`)
+
+// Row: outside the scope, an existing key, a missing key and an 11 MB object get the same
+// answer, and nothing is read; inside it, 404 and 413 stay.
+func TestOutsideTheScopeNothingLeaks(t *testing.T) {
+	f := start(t, stackEnv()...)
+	f.put(inBucket, "incoming/cars/exists.png", std3x3.PNG())
+	f.put(inBucket, "elsewhere/big.bin", make([]byte, 11_000_000))
+	f.put(inBucket, "references/big.bin", make([]byte, 11_000_000))
+
+	before := awsProxy.S3Requests.Load()
+	var bodies []string
+	for _, key := range []string{"incoming/cars/exists.png", "incoming/cars/missing.png", "elsewhere/big.bin"} {
+		resp := f.invoke(refEvent("s3://" + inBucket + "/" + key))
+		wantError(t, resp, 403, "s3_forbidden")
+		bodies = append(bodies, traceIDField.ReplaceAllString(resp.Body, ""))
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Fatalf("the answers differ, so they tell something:\n%s", bodies)
+	}
+	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+		t.Fatalf("references outside the scope made %d S3 requests", n)
+	}
+
+	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/references/missing.png")), 404, "s3_object_not_found")
+	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/references/big.bin")), 413, "payload_too_large")
+
+	before = awsProxy.S3Requests.Load()
+	for _, key := range []string{"references/../incoming/cars/exists.png", "references//x.png", "references/./x.png", "/references/x.png", "references/"} {
+		wantError(t, f.invoke(refEvent("s3://"+inBucket+"/"+key)), 400, "invalid_s3_reference")
+	}
+	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+		t.Fatalf("invalid references made %d S3 requests", n)
+	}
+}
+
+// Row: an upstream (or a proxy in front of it) answering 400 with our Authorization header as
+// its error code. The caller used to receive (status 400, "Bearer <our token>").
+func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
+	f := start(t)
+	header := "Bearer " + token
+	ev := func() events.APIGatewayV2HTTPRequest {
+		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
+	}
+	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"` + header + `","message":"` + header + `"}}`})
+	a := wantError(t, f.invoke(ev()), 502, "upstream_error") // wantError refuses the token in the message
+	if !strings.Contains(a.Error.Message, "status 400") {
+		t.Errorf("message %q", a.Error.Message)
+	}
+	// A documented code is passed on, its message never.
+	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"token_mismatched","message":"` + header + `"}}`})
+	a = wantError(t, f.invoke(ev()), 502, "upstream_error")
+	if !strings.Contains(a.Error.Message, `"token_mismatched"`) {
+		t.Errorf("message %q does not pass on the documented code", a.Error.Message)
+	}
+	// In a 200, only the contract's checked fields reach the caller.
+	f.emu.Inject(emulator.Fault{Body: `{"solution":{"size":300,"label":"` + header + `","confidences":[1,0,0,0,1,0,0,0,1],"objects":[0,4,8],"type":"multi","debug":"` + header + `"}}`})
+	resp := f.invoke(ev())
+	wantSolved(t, resp, withLabel(std3x3, ""))
+	if strings.Contains(resp.Body, token) || strings.Contains(resp.Body, "debug") {
+		t.Fatalf("the answer passes on what the upstream echoed: %s", resp.Body)
+	}
+	// The deferred check in start looks for the token in every log line.
+}
+
+// Row: 20 requests with a junk key while the client-keys secret is malformed used to make 20
+// Secrets Manager reads and 20 ERROR lines. Now the failure is remembered (SECRET_FAILURE_TTL,
+// 30 s deployed, 1 s here): one read, one ERROR line, every request still refused, and the
+// operator's fix counts once the period is over.
+func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
+	const keysSecret = "recognizer/client-keys"
+	f := start(t)
+	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "short"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret, "SECRET_FAILURE_TTL=1s")
+	awsProxy.SecretReads.Store(0)
+	for i := 0; i < 20; i++ {
+		ev := withHeader(jsonEvent("/recognize", map[string]any{"image": "x", "question": "cars"}), "authorization", "Bearer junk-key-000000000000")
+		wantError(t, f.invoke(ev), 500, "configuration_error")
+	}
+	if n := awsProxy.SecretReads.Load(); n != 1 {
+		t.Fatalf("20 requests made %d Secrets Manager reads, want 1", n)
+	}
+	out := f.waitOutput(func(o string) bool { return strings.Count(o, `"msg":"request"`) >= 20 })
+	if n := strings.Count(out, `"level":"ERROR","msg":"request"`); n != 1 {
+		t.Fatalf("%d ERROR request lines, want 1:\n%s", n, out)
+	}
+	if n := strings.Count(out, `"level":"WARN","msg":"request"`); n != 19 {
+		t.Fatalf("%d WARN request lines, want 19", n)
+	}
+
+	const aliceKey = "alice-0f3b9c2d7e4a1f68"
+	if _, err := f.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the remembered failure's period ends
+	ev := withHeader(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}), "authorization", "Bearer "+aliceKey)
+	wantSolved(t, f.invoke(ev), std3x3)
+	if strings.Contains(f.proc.Output(), aliceKey) {
+		t.Fatal("a client key appears in the function's output")
+	}
+}
+
+// Row: "Authorization: BEARER <valid key>" used to get 401; schemes are case-insensitive
+// (RFC 7235). And a stored key with white space around it, which could never match, makes the
+// secret refused when it is read.
+func TestBearerSchemeAnyCase(t *testing.T) {
+	const keysSecret = "recognizer/client-keys"
+	const aliceKey = "alice-0f3b9c2d7e4a1f68"
+	f := start(t)
+	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	body := map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}
+	for _, scheme := range []string{"BEARER", "bearer", "Bearer", "bEaReR"} {
+		wantSolved(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", scheme+" "+aliceKey)), std3x3)
+	}
+	for _, header := range []string{"BEARERX " + aliceKey, "Basic " + aliceKey, aliceKey} {
+		wantError(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", header)), 401, "invalid_token")
+	}
+
+	if _, err := f.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(keysSecret),
+		SecretString: aws.String(`{"alice": "` + aliceKey + `", "bob": " bob-7d1e0c9a4b3f2e85 "}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	wantError(t, f.invoke(withHeader(jsonEvent("/recognize", body), "authorization", "Bearer "+aliceKey)), 500, "configuration_error")
+	out := f.waitOutput(func(o string) bool { return strings.Contains(o, "white space") })
+	if !strings.Contains(out, `client key \"bob\" has leading or trailing white space`) {
+		t.Fatalf("the log does not say which key is wrong:\n%s", out)
+	}
+	if strings.Contains(out, "bob-7d1e0c9a4b3f2e85") || strings.Contains(out, aliceKey) {
+		t.Fatal("a client key appears in the function's output")
+	}
+}
