@@ -69,7 +69,7 @@ func (h handler) Handle(ctx context.Context, ev events.S3Event) error {
 		}
 		h.log.Log(ctx, level, "record", attrs...)
 		if out.Status != "skipped" {
-			code := out.Code
+			code := string(out.Code)
 			if code == "" {
 				code = map[string]string{"done": "ok", "duplicate": "duplicate"}[out.Status]
 			}

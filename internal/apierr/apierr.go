@@ -7,18 +7,19 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/http"
+	"slices"
 	"time"
 )
 
 // Error is a failure that can be shown to a caller as it is. Message never holds internals
 // (paths, stack traces, SDK error text, the token).
 type Error struct {
-	Status  int
-	Code    string
+	Code    Code
 	Message string
 	// RetryAfter, when set, is passed on to the caller as a Retry-After header.
 	RetryAfter time.Duration
+	// deadline marks a failure that ran out of the request's time: answered 504 whatever the code.
+	deadline bool
 	// cause is kept for logs only; it is never rendered to a caller.
 	cause error
 }
@@ -27,24 +28,35 @@ func (e *Error) Error() string {
 	if e.cause != nil {
 		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.cause)
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 // Unwrap exposes the internal cause to errors.Is/As (for logging and tests).
 func (e *Error) Unwrap() error { return e.cause }
 
-// Transient reports whether retrying the same input later may succeed: rate limits and
-// server-side faults are transient, anything the caller sent wrong is not.
-func (e *Error) Transient() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }
+// Status is the HTTP status the caller gets: the code's, or 504 when the request ran out of time.
+func (e *Error) Status() int {
+	if e.deadline {
+		return 504
+	}
+	return e.Code.Status()
+}
+
+// Retryable reports whether the same input may succeed later (the S3 path then retries the event
+// instead of storing an error result).
+func (e *Error) Retryable() bool { return e.Code.Retryable() }
+
+// AtDeadline marks e as a failure that ran out of the request's time.
+func (e *Error) AtDeadline() *Error { e.deadline = true; return e }
 
 // New returns an Error with a formatted message.
-func New(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // Wrap returns an Error that keeps cause for logs while showing only message to the caller.
-func Wrap(cause error, status int, code, message string) *Error {
-	return &Error{Status: status, Code: code, Message: message, cause: cause}
+func Wrap(cause error, code Code, message string) *Error {
+	return &Error{Code: code, Message: message, cause: cause}
 }
 
 // As returns err as an *Error, or an opaque 500 internal_error for anything unexpected, so an
@@ -54,37 +66,103 @@ func As(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return Wrap(err, http.StatusInternalServerError, CodeInternal, "internal error")
+	return Wrap(err, CodeInternal, "internal error")
 }
 
-// Codes shown to callers. The upstream's own codes (invalid_token, too_many_requests, api_error)
-// keep their meaning; the rest are ours and say precisely what went wrong.
+// Code is a stable, machine-readable failure shown to callers. The upstream's own codes
+// (invalid_token, too_many_requests, api_error) keep their meaning; the rest are ours and say
+// precisely what went wrong.
+type Code string
+
+// Codes shown to callers; the table below gives each its HTTP status and whether it is retryable.
 const (
-	CodeInvalidToken        = "invalid_token"
-	CodeInvalidRequest      = "invalid_request"
-	CodeInvalidImage        = "invalid_image"
-	CodeUnsupportedQuestion = "unsupported_question"
-	CodeInvalidGrid         = "invalid_grid"
-	CodeGridRequired        = "grid_required"
-	CodeTooLarge            = "payload_too_large"
-	CodeTooComplex          = "image_too_complex"
-	CodeUnsupportedMedia    = "unsupported_media_type"
-	CodeInvalidS3Reference  = "invalid_s3_reference"
-	CodeS3Forbidden         = "s3_forbidden"
-	CodeS3NotFound          = "s3_object_not_found"
-	CodeStoreNotConfigured  = "store_not_configured"
-	CodeNotFound            = "not_found"
-	CodeMethodNotAllowed    = "method_not_allowed"
-	CodeTooManyRequests     = "too_many_requests"
-	CodeUpstreamError       = "upstream_error"
-	CodeUpstreamBadResponse = "upstream_bad_response"
-	CodeUpstreamAuth        = "upstream_auth_failed"
-	CodeUpstreamTimeout     = "upstream_timeout"
-	CodeTokenUnavailable    = "token_unavailable"
-	CodeStorageUnavailable  = "storage_unavailable"
-	CodeConfiguration       = "configuration_error"
-	CodeInternal            = "internal_error"
+	CodeInvalidToken        Code = "invalid_token"
+	CodeInvalidRequest      Code = "invalid_request"
+	CodeInvalidImage        Code = "invalid_image"
+	CodeUnsupportedQuestion Code = "unsupported_question"
+	CodeInvalidGrid         Code = "invalid_grid"
+	CodeGridRequired        Code = "grid_required"
+	CodeTooLarge            Code = "payload_too_large"
+	CodeTooComplex          Code = "image_too_complex"
+	CodeUnsupportedMedia    Code = "unsupported_media_type"
+	CodeInvalidS3Reference  Code = "invalid_s3_reference"
+	CodeS3Forbidden         Code = "s3_forbidden"
+	CodeS3NotFound          Code = "s3_object_not_found"
+	CodeStoreNotConfigured  Code = "store_not_configured"
+	CodeNotFound            Code = "not_found"
+	CodeMethodNotAllowed    Code = "method_not_allowed"
+	CodeTooManyRequests     Code = "too_many_requests"
+	CodeUpstreamError       Code = "upstream_error"
+	CodeUpstreamBadResponse Code = "upstream_bad_response"
+	CodeUpstreamAuth        Code = "upstream_auth_failed"
+	CodeUpstreamTimeout     Code = "upstream_timeout"
+	CodeTokenUnavailable    Code = "token_unavailable"
+	CodeStorageUnavailable  Code = "storage_unavailable"
+	CodeConfiguration       Code = "configuration_error"
+	CodeInternal            Code = "internal_error"
 )
+
+// class is what a code means to the two entry points: the HTTPS status, and for the S3 path,
+// whether to retry the event (retryable) or store an error result (permanent).
+type class struct {
+	status    int
+	retryable bool
+}
+
+// classes is the one table from code to status and retry. A status chosen for an API reason
+// never changes the S3 path's behaviour: retry is its own column.
+var classes = map[Code]class{
+	CodeInvalidToken:        {401, false},
+	CodeInvalidRequest:      {400, false},
+	CodeInvalidImage:        {400, false},
+	CodeUnsupportedQuestion: {400, false},
+	CodeInvalidGrid:         {400, false},
+	CodeGridRequired:        {400, false},
+	CodeInvalidS3Reference:  {400, false},
+	CodeStoreNotConfigured:  {400, false},
+	CodeS3Forbidden:         {403, false},
+	CodeS3NotFound:          {404, false},
+	CodeNotFound:            {404, false},
+	CodeMethodNotAllowed:    {405, false},
+	CodeTooLarge:            {413, false},
+	CodeTooComplex:          {413, false},
+	CodeUnsupportedMedia:    {415, false},
+	CodeTooManyRequests:     {429, true},
+	CodeConfiguration:       {500, true}, // an operator's fix makes the same input succeed
+	CodeInternal:            {500, true},
+	CodeUpstreamError:       {502, true},
+	CodeUpstreamBadResponse: {502, true},
+	CodeUpstreamAuth:        {502, true},
+	CodeTokenUnavailable:    {503, true},
+	CodeStorageUnavailable:  {503, true},
+	CodeUpstreamTimeout:     {504, true},
+}
+
+// Status is the code's HTTP status (500 for a code missing from the table, which a test forbids).
+func (c Code) Status() int {
+	if k, ok := classes[c]; ok {
+		return k.status
+	}
+	return 500
+}
+
+// Retryable reports whether a failure with this code may succeed if the same input is tried again.
+func (c Code) Retryable() bool {
+	if k, ok := classes[c]; ok {
+		return k.retryable
+	}
+	return true
+}
+
+// Codes lists every code in the table, for documentation and tests.
+func Codes() []Code {
+	out := make([]Code, 0, len(classes))
+	for c := range classes {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // NewTraceID returns a random UUIDv4, the form the upstream uses for its trace_id.
 func NewTraceID() string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -155,7 +154,7 @@ func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.
 type brokenConfig struct{}
 
 func (brokenConfig) Token(context.Context) (string, error) {
-	return "", apierr.New(http.StatusInternalServerError, apierr.CodeConfiguration,
+	return "", apierr.New(apierr.CodeConfiguration,
 		"the service is not configured correctly; its operators have been told in its logs")
 }
 

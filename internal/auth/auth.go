@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"recognizer/internal/apierr"
@@ -59,7 +58,7 @@ func New(mode string, keys *token.Secret) (*Checker, error) {
 func (c *Checker) Mode() string { return c.mode }
 
 func unauthorized(msg string) error {
-	return apierr.New(http.StatusUnauthorized, apierr.CodeInvalidToken, "%s", msg)
+	return apierr.New(apierr.CodeInvalidToken, "%s", msg)
 }
 
 // Authenticate returns the caller's name (a client name, an IAM ARN, or "anonymous" when off).
@@ -113,17 +112,17 @@ func parseKeys(raw string) (map[string]string, error) {
 	var keys map[string]string
 	if err := json.Unmarshal([]byte(raw), &keys); err != nil || len(keys) == 0 {
 		return nil, apierr.Wrap(errors.New(`client keys secret must be a JSON object {"client name": "key", ...}`),
-			http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")
+			apierr.CodeConfiguration, "a secret of this service is not configured correctly")
 	}
 	for name, key := range keys {
 		// A presented key is trimmed, so one stored with spaces around it could never match.
 		if strings.TrimSpace(key) != key {
 			return nil, apierr.Wrap(fmt.Errorf("client key %q has leading or trailing white space", name),
-				http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")
+				apierr.CodeConfiguration, "a secret of this service is not configured correctly")
 		}
 		if len(key) < minKeyLength {
 			return nil, apierr.Wrap(fmt.Errorf("client key %q is shorter than %d characters", name, minKeyLength),
-				http.StatusInternalServerError, apierr.CodeConfiguration, "a secret of this service is not configured correctly")
+				apierr.CodeConfiguration, "a secret of this service is not configured correctly")
 		}
 	}
 	return keys, nil

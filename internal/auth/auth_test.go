@@ -43,7 +43,7 @@ func TestKeys(t *testing.T) {
 	}
 	for _, header := range []string{"", "Bearer ", "BEARER", "Bearerx alice-key-0123456789", "Bear alice-key-0123456789", "alice-key-0123456789", "Basic alice-key-0123456789", "Bearer alice-key-012345678", "Bearer alice-key-0123456789x"} {
 		_, err := c.Authenticate(ctx, header, "arn:aws:iam::1:user/x")
-		if e := apierr.As(err); e.Status != 401 || e.Code != apierr.CodeInvalidToken {
+		if e := apierr.As(err); e.Status() != 401 || e.Code != apierr.CodeInvalidToken {
 			t.Errorf("%q: %v, want 401 invalid_token", header, err)
 		}
 	}
@@ -52,7 +52,7 @@ func TestKeys(t *testing.T) {
 func TestBadKeySecrets(t *testing.T) {
 	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`, `{"a": " alice-key-0123456789"}`, `{"a": "alice-key-0123456789\t"}`, `{"ok": "bob-key-abcdefghijkl", "a": "alice-key-0123456789 "}`} {
 		_, err := keysChecker(t, secret).Authenticate(context.Background(), "Bearer whatever-key-123456", "")
-		if e := apierr.As(err); e.Status != 500 || e.Code != apierr.CodeConfiguration {
+		if e := apierr.As(err); e.Status() != 500 || e.Code != apierr.CodeConfiguration {
 			t.Errorf("secret %q: %v, want configuration_error", secret, err)
 		}
 	}
@@ -60,7 +60,7 @@ func TestBadKeySecrets(t *testing.T) {
 
 func TestIAMAndOff(t *testing.T) {
 	iam, _ := New(ModeIAM, nil)
-	if _, err := iam.Authenticate(context.Background(), "Bearer anything-at-all-here", ""); apierr.As(err).Status != 401 {
+	if _, err := iam.Authenticate(context.Background(), "Bearer anything-at-all-here", ""); apierr.As(err).Status() != 401 {
 		t.Errorf("iam without a verified caller: %v", err)
 	}
 	if got, err := iam.Authenticate(context.Background(), "", "arn:aws:iam::123456789012:user/ci"); err != nil || got != "arn:aws:iam::123456789012:user/ci" {

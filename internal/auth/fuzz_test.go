@@ -38,7 +38,7 @@ func FuzzAuthorization(f *testing.F) {
 			return
 		}
 		var e *apierr.Error
-		if !errors.As(err, &e) || e.Status != 401 || e.Code != apierr.CodeInvalidToken {
+		if !errors.As(err, &e) || e.Status() != 401 || e.Code != apierr.CodeInvalidToken {
 			t.Fatalf("header %q: %v, want a 401", header, err)
 		}
 		for _, k := range keys {

@@ -28,7 +28,7 @@ func TestBodyBombs(t *testing.T) {
 		name, contentType string
 		body              []byte
 		status            int
-		code              string
+		code              apierr.Code
 	}{
 		{"JSON nested 100000 deep", "application/json", []byte(`{"image":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`), 400, apierr.CodeInvalidRequest},
 		{"JSON nested objects", "application/json", []byte(strings.Repeat(`{"a":`, 50000) + "1" + strings.Repeat("}", 50000)), 400, apierr.CodeInvalidRequest},
@@ -49,7 +49,7 @@ func TestBodyBombs(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v", err)
 				}
-			} else if e := apierr.As(err); e.Status != c.status || e.Code != c.code {
+			} else if e := apierr.As(err); e.Status() != c.status || e.Code != c.code {
 				t.Fatalf("%v, want %d %s", err, c.status, c.code)
 			}
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2*uint64(len(c.body))+256<<10 {

@@ -51,7 +51,7 @@ func FuzzParseCall(f *testing.F) {
 		c, err := parseCall(Request{Header: h, Query: q, Body: body}, fuzzMaxImage)
 		if err != nil {
 			var e *apierr.Error
-			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+			if !errors.As(err, &e) || e.Status() < 400 || e.Status() > 499 || e.Code == "" {
 				t.Fatalf("error %v is not a 4xx in the error shape", err)
 			}
 			if !utf8.ValidString(e.Message) || len(e.Message) > 1024 {

@@ -86,8 +86,8 @@ type answer struct {
 type errorBody struct {
 	Success bool `json:"success"`
 	Error   struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    apierr.Code `json:"code"`
+		Message string      `json:"message"`
 	} `json:"error"`
 	TraceID string `json:"trace_id"`
 }
@@ -119,7 +119,7 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 	var failure *apierr.Error
 	defer func() {
 		if p := recover(); p != nil {
-			failure = apierr.New(http.StatusInternalServerError, apierr.CodeInternal, "internal error")
+			failure = apierr.New(apierr.CodeInternal, "internal error")
 			h.Log.ErrorContext(ctx, "panic", "trace_id", traceID, "panic", p)
 			resp = h.errorResponse(failure, traceID)
 		}
@@ -127,7 +127,7 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 		h.logRequest(ctx, req, resp.Status, failure, rl, traceID, total)
 		sample := metrics.Sample{Code: "ok", Latency: total}
 		if failure != nil {
-			sample.Code = failure.Code
+			sample.Code = string(failure.Code)
 		}
 		if r := rl.result; r != nil {
 			sample.Normalize, sample.Upstream = r.Timings.Normalize, r.Timings.Upstream
@@ -146,10 +146,10 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *requestLog) ([]byte, error) {
 	path := strings.TrimSuffix(req.Path, "/")
 	if path != RecognizePath && path != UpstreamPath {
-		return nil, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "no such route: POST %s or %s", RecognizePath, UpstreamPath)
+		return nil, apierr.New(apierr.CodeNotFound, "no such route: POST %s or %s", RecognizePath, UpstreamPath)
 	}
 	if req.Method != http.MethodPost {
-		return nil, apierr.New(http.StatusMethodNotAllowed, apierr.CodeMethodNotAllowed, "use POST")
+		return nil, apierr.New(apierr.CodeMethodNotAllowed, "use POST")
 	}
 	caller, err := h.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
 	if err != nil {
@@ -157,7 +157,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	}
 	rl.caller = caller
 	if len(req.Body) > h.Config.MaxBodyBytes {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"the body is over the limit of %d bytes (send larger images by S3 reference)", h.Config.MaxBodyBytes)
 	}
 	ctx, cancel := h.withDeadline(ctx)
@@ -169,7 +169,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	}
 	rl.form = c.form
 	if c.store && h.Config.ResultsBucket == "" {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeStoreNotConfigured, "store is not available: this deployment has no RESULTS_BUCKET")
+		return nil, apierr.New(apierr.CodeStoreNotConfigured, "store is not available: this deployment has no RESULTS_BUCKET")
 	}
 	if c.s3 != nil {
 		if c.image, err = h.fetch(ctx, *c.s3, c.question); err != nil {
@@ -198,7 +198,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 
 // errOutsideScope is the one answer for every reference outside the scopes, whether the object
 // exists or not: nothing is read for it, so nothing about it can show.
-var errOutsideScope = apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden,
+var errOutsideScope = apierr.New(apierr.CodeS3Forbidden,
 	"this s3 reference is outside the locations this service reads from")
 
 // fetch reads the image an s3 reference names, if the reference is inside the scopes.
@@ -226,16 +226,16 @@ func jsonHeader() http.Header {
 
 func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
 	hdr := jsonHeader()
-	if e.Status == http.StatusMethodNotAllowed {
+	if e.Status() == http.StatusMethodNotAllowed {
 		hdr.Set("Allow", http.MethodPost)
 	}
-	if e.Status == http.StatusUnauthorized {
+	if e.Status() == http.StatusUnauthorized {
 		hdr.Set("WWW-Authenticate", "Bearer")
 	}
 	if e.RetryAfter > 0 {
 		hdr.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	return Response{Status: e.Status, Header: hdr, Body: ErrorBody(e, traceID)}
+	return Response{Status: e.Status(), Header: hdr, Body: ErrorBody(e, traceID)}
 }
 
 func (h *Handler) logRequest(ctx context.Context, req Request, status int, failure *apierr.Error, rl requestLog, traceID string, total time.Duration) {
@@ -251,7 +251,7 @@ func (h *Handler) logRequest(ctx context.Context, req Request, status int, failu
 	level := slog.LevelInfo
 	if failure != nil {
 		attrs = append(attrs, "code", failure.Code)
-		if failure.Status >= 500 {
+		if failure.Status() >= 500 {
 			level = slog.LevelError
 			if errors.Is(failure, apierr.ErrRemembered) {
 				level = slog.LevelWarn // logged as an error when it happened, moments ago

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -31,7 +30,7 @@ type objectRef struct{ Bucket, Key string }
 func (o objectRef) String() string { return "s3://" + o.Bucket + "/" + o.Key }
 
 func badRequest(format string, args ...any) *apierr.Error {
-	return apierr.New(http.StatusBadRequest, apierr.CodeInvalidRequest, format, args...)
+	return apierr.New(apierr.CodeInvalidRequest, format, args...)
 }
 
 // parseCall reads the body by its content type. Query parameters question, grid and store apply
@@ -51,7 +50,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 		mediaType, err = "application/json", nil
 	}
 	if err != nil && ct != "" {
-		return nil, apierr.New(http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia, "content-type %q does not parse", clip(ct))
+		return nil, apierr.New(apierr.CodeUnsupportedMedia, "content-type %q does not parse", clip(ct))
 	}
 	switch {
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
@@ -63,7 +62,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 	case ct == "" && len(req.Body) == 0:
 		return nil, badRequest("the body is empty: send JSON {\"image\", \"question\"}, a multipart form, or an image")
 	default:
-		return nil, apierr.New(http.StatusUnsupportedMediaType, apierr.CodeUnsupportedMedia,
+		return nil, apierr.New(apierr.CodeUnsupportedMedia,
 			"content-type %q is not accepted: send application/json, multipart/form-data or image/*", clip(mediaType))
 	}
 	if err != nil {
@@ -73,7 +72,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 		return nil, badRequest("image is required (or s3, a reference to an image in S3)")
 	}
 	if c.image != nil && len(c.image) == 0 {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is empty")
+		return nil, apierr.New(apierr.CodeInvalidImage, "image is empty")
 	}
 	return c, nil
 }
@@ -140,12 +139,12 @@ func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 	if rest, ok := strings.CutPrefix(s, "data:"); ok {
 		meta, payload, found := strings.Cut(rest, ",")
 		if !found || !strings.HasSuffix(meta, ";base64") {
-			return nil, true, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "a data URL image must be base64: data:image/png;base64,...")
+			return nil, true, apierr.New(apierr.CodeInvalidImage, "a data URL image must be base64: data:image/png;base64,...")
 		}
 		s, dataURL = payload, true
 	}
 	if base64.StdEncoding.DecodedLen(len(s)) > maxImageBytes+3 {
-		return nil, dataURL, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, dataURL, apierr.New(apierr.CodeTooLarge,
 			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
 	}
 	// The usual string is standard base64 with nothing to clean up: decode it as it is, and look
@@ -170,7 +169,7 @@ func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 	}
 	img, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "="))
 	if err != nil {
-		return nil, dataURL, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not valid base64")
+		return nil, dataURL, apierr.New(apierr.CodeInvalidImage, "image is not valid base64")
 	}
 	return img, dataURL, nil
 }
@@ -182,21 +181,21 @@ func parseObjectRef(raw json.RawMessage) (*objectRef, error) {
 		rest, ok := strings.CutPrefix(s, "s3://")
 		bucket, key, found := strings.Cut(rest, "/")
 		if !ok || !found {
-			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 must look like s3://bucket/key")
+			return nil, apierr.New(apierr.CodeInvalidS3Reference, "s3 must look like s3://bucket/key")
 		}
 		ref = objectRef{bucket, key}
 	} else {
 		var obj struct{ Bucket, Key string }
 		if err := json.Unmarshal(raw, &obj); err != nil {
-			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, `s3 must be "s3://bucket/key" or {"bucket": ..., "key": ...}`)
+			return nil, apierr.New(apierr.CodeInvalidS3Reference, `s3 must be "s3://bucket/key" or {"bucket": ..., "key": ...}`)
 		}
 		ref = objectRef(obj)
 	}
 	if ref.Bucket == "" || ref.Key == "" || len(ref.Key) > 1024 || strings.ContainsAny(ref.Bucket, "/ ") {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 needs a bucket name and a key")
+		return nil, apierr.New(apierr.CodeInvalidS3Reference, "s3 needs a bucket name and a key")
 	}
 	if err := s3scope.CheckKey(ref.Key); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidS3Reference, "s3 key: %v", err)
+		return nil, apierr.New(apierr.CodeInvalidS3Reference, "s3 key: %v", err)
 	}
 	return &ref, nil
 }
@@ -238,7 +237,7 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 		}
 		if len(data) > limit {
 			if name == "image" {
-				return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge, "image is over %d bytes", maxImageBytes)
+				return apierr.New(apierr.CodeTooLarge, "image is over %d bytes", maxImageBytes)
 			}
 			return badRequest("form field %q is over %d bytes", clip(name), maxFieldBytes)
 		}

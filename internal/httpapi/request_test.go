@@ -23,7 +23,7 @@ func TestDecodeImageString(t *testing.T) {
 			t.Errorf("decodeImageString(%q) = %x, %v", in, got, err)
 		}
 	}
-	for in, code := range map[string]string{
+	for in, code := range map[string]apierr.Code{
 		"+/+/A===":                             apierr.CodeInvalidImage,
 		"not*base64":                           apierr.CodeInvalidImage,
 		"data:image/png,rawdata":               apierr.CodeInvalidImage,
@@ -66,7 +66,7 @@ func TestParseCallForms(t *testing.T) {
 			}
 			continue
 		}
-		if e := apierr.As(err); err == nil || e.Status != 400 {
+		if e := apierr.As(err); err == nil || e.Status() != 400 {
 			t.Errorf("%s: %v, want a 400", name, err)
 		}
 	}
@@ -80,11 +80,11 @@ func TestMultipartLimits(t *testing.T) {
 	}
 	b.WriteString("--x--\r\n")
 	_, err := parseCall(Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}, 1<<20)
-	if e := apierr.As(err); e.Status != 400 {
+	if e := apierr.As(err); e.Status() != 400 {
 		t.Fatalf("%d parts: %v, want 400", maxParts+2, err)
 	}
 	_, err = parseCall(Request{Header: http.Header{"Content-Type": {"multipart/form-data"}}, Body: []byte("x")}, 1<<20)
-	if e := apierr.As(err); e.Status != 400 {
+	if e := apierr.As(err); e.Status() != 400 {
 		t.Fatalf("no boundary: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func TestMultipartFilePart(t *testing.T) {
 		t.Fatalf("a part named file: %d bytes of image, %v", len(c.image), err)
 	}
 	for _, parts := range [][]string{{"file", "image"}, {"image", "image"}} {
-		if _, err := parseCall(form(parts...), 1<<20); apierr.As(err).Status != 400 {
+		if _, err := parseCall(form(parts...), 1<<20); apierr.As(err).Status() != 400 {
 			t.Errorf("parts %v: %v, want 400", parts, err)
 		}
 	}

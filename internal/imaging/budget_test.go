@@ -92,7 +92,7 @@ func TestDecodeBudgetRefusesBeforeDecoding(t *testing.T) {
 				t.Errorf("refusing it allocated %d bytes", got)
 			}
 			var e *apierr.Error
-			if !errors.As(refusal, &e) || e.Status != 413 || e.Code != apierr.CodeTooComplex {
+			if !errors.As(refusal, &e) || e.Status() != 413 || e.Code != apierr.CodeTooComplex {
 				t.Fatalf("just over the budget: %v, want 413 %s", refusal, apierr.CodeTooComplex)
 			}
 			t.Log(e.Message)

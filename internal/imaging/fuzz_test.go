@@ -53,7 +53,7 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if err != nil {
 			var e *apierr.Error
-			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 {
+			if !errors.As(err, &e) || e.Status() < 400 || e.Status() > 499 {
 				t.Fatalf("error %v is not a 4xx in the error shape", err)
 			}
 			return

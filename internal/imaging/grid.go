@@ -5,7 +5,6 @@
 package imaging
 
 import (
-	"net/http"
 	"strings"
 
 	"recognizer/internal/apierr"
@@ -37,7 +36,7 @@ func ParseGrid(s string) (Grid, error) {
 	case "4x4", "4":
 		return Grid4x4, nil
 	}
-	return GridAuto, apierr.New(http.StatusBadRequest, apierr.CodeInvalidGrid,
+	return GridAuto, apierr.New(apierr.CodeInvalidGrid,
 		"grid %q is not one of 3x3, 4x4, 1x1", clip(s))
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"net/http"
 
 	// Decoders for every format a caller may send.
 	_ "image/gif"
@@ -58,39 +57,39 @@ type Normalized struct {
 // taken from the size, else from the separators of a widget screenshot).
 func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	if len(data) == 0 {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is empty")
+		return nil, apierr.New(apierr.CodeInvalidImage, "image is empty")
 	}
 	if len(data) > lim.MaxBytes {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"image is %d bytes; the limit is %d", len(data), lim.MaxBytes)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if errors.Is(err, image.ErrFormat) {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is not a PNG, JPEG, GIF or WebP picture")
+		return nil, apierr.New(apierr.CodeInvalidImage, "image is not a PNG, JPEG, GIF or WebP picture")
 	}
 	if err != nil {
-		return nil, apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image header is not a valid %s header", format))
+		return nil, apierr.Wrap(err, apierr.CodeInvalidImage, fmt.Sprintf("image header is not a valid %s header", format))
 	}
 	w, h := cfg.Width, cfg.Height
 	if w <= 0 || h <= 0 {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image has no pixels (%dx%d)", w, h)
+		return nil, apierr.New(apierr.CodeInvalidImage, "image has no pixels (%dx%d)", w, h)
 	}
 	if int64(w)*int64(h) > int64(lim.MaxPixels) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"image is %dx%d pixels; the limit is %d pixels in all", w, h, lim.MaxPixels)
 	}
 	if format == "gif" {
 		// A challenge is one still picture. An animated GIF could hold thousands of frames;
 		// counting them reads block headers only.
 		if n, _ := gifFrames(data, 2); n > 1 {
-			return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
+			return nil, apierr.New(apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
 		}
 	}
 	if grid == GridAuto {
 		grid = GridForSize(w, h)
 	}
 	if grid != GridAuto && (w < 8*int(grid) || h < 8*int(grid)) {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeInvalidImage,
+		return nil, apierr.New(apierr.CodeInvalidImage,
 			"image is %dx%d pixels, too small for a %s grid", w, h, grid)
 	}
 	out := &Normalized{Grid: grid, Format: format, Width: w, Height: h}
@@ -106,7 +105,7 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
+		return nil, apierr.Wrap(err, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
 	}
 	src := sourceOf(img)
 	l, grid, err := chooseLayout(&src, grid)
@@ -125,12 +124,12 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 // checkCost refuses a picture whose decoding would cost more than the limits allow.
 func (lim Limits) checkCost(c decodeCost, w, h int) error {
 	if c.maxScans > 0 && c.scans > c.maxScans {
-		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooComplex,
+		return apierr.New(apierr.CodeTooComplex,
 			"image is a %s with %d scans; at most %d are accepted", c.kind, c.scans, c.maxScans)
 	}
 	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes {
 		perPixel := float64(c.bytes) / float64(int64(w)*int64(h))
-		return apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooComplex,
+		return apierr.New(apierr.CodeTooComplex,
 			"image is a %dx%d %s, which takes %d MB to decode; the limit is %d MB, about %.1f megapixels of this kind: send a smaller picture",
 			w, h, c.kind, (c.bytes+1<<20-1)>>20, lim.MaxDecodeBytes>>20, float64(lim.MaxDecodeBytes)/perPixel/1e6)
 	}
@@ -147,7 +146,7 @@ func CheckDecodes(data []byte) error {
 		}
 	}
 	if _, format, err := image.Decode(bytes.NewReader(data)); err != nil {
-		return apierr.Wrap(err, http.StatusBadRequest, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
+		return apierr.Wrap(err, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
 	}
 	return nil
 }
@@ -174,7 +173,7 @@ func chooseLayout(src *source, grid Grid) (layout, Grid, error) {
 	case ok4 && !ok3:
 		return l4, Grid4x4, nil
 	}
-	return layout{}, GridAuto, apierr.New(http.StatusBadRequest, apierr.CodeGridRequired,
+	return layout{}, GridAuto, apierr.New(apierr.CodeGridRequired,
 		"cannot tell the grid of a %dx%d picture: send grid as 3x3, 4x4 or 1x1 (or an image of 300x300, 450x450 or 100x100 pixels)",
 		src.w, src.h)
 }

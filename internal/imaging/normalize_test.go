@@ -117,7 +117,7 @@ func TestNormalizeRejects(t *testing.T) {
 		grid   imaging.Grid
 		limits imaging.Limits
 		status int
-		code   string
+		code   apierr.Code
 		msg    string
 	}{
 		{"empty", nil, 0, imaging.DefaultLimits, 400, apierr.CodeInvalidImage, "empty"},
@@ -138,8 +138,8 @@ func TestNormalizeRejects(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v is not an *apierr.Error", err)
 			}
-			if e.Status != c.status || e.Code != c.code || !strings.Contains(e.Message, c.msg) {
-				t.Fatalf("got %d %s %q, want %d %s containing %q", e.Status, e.Code, e.Message, c.status, c.code, c.msg)
+			if e.Status() != c.status || e.Code != c.code || !strings.Contains(e.Message, c.msg) {
+				t.Fatalf("got %d %s %q, want %d %s containing %q", e.Status(), e.Code, e.Message, c.status, c.code, c.msg)
 			}
 		})
 	}
@@ -153,7 +153,7 @@ func TestParseGrid(t *testing.T) {
 	}
 	for _, in := range []string{"2x2", "5x5", "3x4", "big"} {
 		_, err := imaging.ParseGrid(in)
-		if e := apierr.As(err); err == nil || e.Status != http.StatusBadRequest || e.Code != apierr.CodeInvalidGrid {
+		if e := apierr.As(err); err == nil || e.Status() != http.StatusBadRequest || e.Code != apierr.CodeInvalidGrid {
 			t.Errorf("ParseGrid(%q) = %v, want invalid_grid", in, err)
 		}
 	}

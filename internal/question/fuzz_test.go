@@ -29,7 +29,7 @@ func FuzzResolve(f *testing.F) {
 		l, err := Default.Resolve(q)
 		if err != nil {
 			var e *apierr.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != apierr.CodeUnsupportedQuestion {
+			if !errors.As(err, &e) || e.Status() != http.StatusBadRequest || e.Code != apierr.CodeUnsupportedQuestion {
 				t.Fatalf("Resolve(%q): %v, want a 400 unsupported_question", q, err)
 			}
 			if !utf8.ValidString(e.Message) || len(e.Message) > 4096 {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -131,15 +130,15 @@ func (t *Table) Lookup(id string) (Label, bool) {
 // says what was wrong and lists the supported labels.
 func (t *Table) Resolve(q string) (Label, error) {
 	if len(q) > MaxBytes {
-		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
 			"question is longer than %d bytes", MaxBytes)
 	}
 	if !utf8.ValidString(q) {
-		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion, "question is not valid UTF-8")
+		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion, "question is not valid UTF-8")
 	}
 	trimmed := strings.TrimSpace(q)
 	if trimmed == "" {
-		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
 			"question is required; supported: %s", t.list)
 	}
 	if i, ok := t.byID[strings.ToLower(trimmed)]; ok {
@@ -156,12 +155,12 @@ func (t *Table) Resolve(q string) (Label, error) {
 	labels := outermost(found)
 	switch len(labels) {
 	case 0:
-		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
 			"question %q names no supported label; supported: %s", clip(trimmed), t.list)
 	case 1:
 		return t.labels[labels[0]], nil
 	default:
-		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
 			"question %q names more than one label; send one label id, one of: %s", clip(trimmed), t.list)
 	}
 }

@@ -81,8 +81,8 @@ func TestResolveRejects(t *testing.T) {
 			t.Errorf("Resolve(%q): error %v is not an *apierr.Error", c.in, err)
 			continue
 		}
-		if e.Status != http.StatusBadRequest || e.Code != apierr.CodeUnsupportedQuestion {
-			t.Errorf("Resolve(%q) = %d %s, want 400 %s", c.in, e.Status, e.Code, apierr.CodeUnsupportedQuestion)
+		if e.Status() != http.StatusBadRequest || e.Code != apierr.CodeUnsupportedQuestion {
+			t.Errorf("Resolve(%q) = %d %s, want 400 %s", c.in, e.Status(), e.Code, apierr.CodeUnsupportedQuestion)
 		}
 		if !strings.Contains(e.Message, c.wantInMessage) {
 			t.Errorf("Resolve(%q) message %q lacks %q", c.in, e.Message, c.wantInMessage)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,7 +62,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]by
 	}
 	defer out.Body.Close()
 	if n := aws.ToInt64(out.ContentLength); n > int64(maxBytes) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, n, maxBytes)
 	}
 	// Sized from Content-Length, the body is read into one buffer: io.ReadAll's doubling would
@@ -75,7 +74,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]by
 		return nil, classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
 	}
 	if len(data) > maxBytes { // no Content-Length, and more than the limit
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"s3://%s/%s is larger than %d bytes", bucket, key, maxBytes)
 	}
 	return data, nil
@@ -115,7 +114,7 @@ func (s *Store) put(ctx context.Context, in *s3.PutObjectInput) error {
 		if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
 			return err
 		}
-		return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable,
+		return apierr.Wrap(err, apierr.CodeStorageUnavailable,
 			"storing the result in S3 failed; try again")
 	}
 	return nil
@@ -126,15 +125,15 @@ func classify(err error, bucket, key string) error {
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "NotFound", "NoSuchKey", "NoSuchBucket":
-			return apierr.Wrap(err, http.StatusNotFound, apierr.CodeS3NotFound,
+			return apierr.Wrap(err, apierr.CodeS3NotFound,
 				fmt.Sprintf("s3://%s/%s does not exist", bucket, key))
 		case "Forbidden", "AccessDenied":
-			return apierr.Wrap(err, http.StatusForbidden, apierr.CodeS3Forbidden,
+			return apierr.Wrap(err, apierr.CodeS3Forbidden,
 				fmt.Sprintf("this service may not read s3://%s/%s", bucket, key))
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return apierr.Wrap(err, http.StatusGatewayTimeout, apierr.CodeStorageUnavailable, "reading the image from S3 timed out")
+		return apierr.Wrap(err, apierr.CodeStorageUnavailable, "reading the image from S3 timed out").AtDeadline()
 	}
-	return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeStorageUnavailable, "S3 is unavailable; try again")
+	return apierr.Wrap(err, apierr.CodeStorageUnavailable, "S3 is unavailable; try again")
 }

@@ -64,10 +64,10 @@ func TestStoreAgainstMoto(t *testing.T) {
 	if _, err := st.Get(ctx, "bkt", "results/x.json", 3); apierr.As(err).Code != apierr.CodeTooLarge {
 		t.Fatalf("read over the limit: %v", err)
 	}
-	if _, err := st.Stat(ctx, "bkt", "missing"); apierr.As(err).Status != 404 {
+	if _, err := st.Stat(ctx, "bkt", "missing"); apierr.As(err).Status() != 404 {
 		t.Fatalf("missing object: %v", err)
 	}
-	if _, err := st.Stat(ctx, "no-such-bucket", "k"); apierr.As(err).Status != 404 {
+	if _, err := st.Stat(ctx, "no-such-bucket", "k"); apierr.As(err).Status() != 404 {
 		t.Fatalf("missing bucket: %v", err)
 	}
 }

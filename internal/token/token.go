@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,7 +96,7 @@ func (s *Secret) Value(ctx context.Context) (string, error) {
 	}
 	if s.failure != nil && now.Sub(s.failedAt) < s.failTTL {
 		f := s.failure
-		return "", apierr.Wrap(fmt.Errorf("%w: %v", apierr.ErrRemembered, f.Unwrap()), f.Status, f.Code, f.Message)
+		return "", apierr.Wrap(fmt.Errorf("%w: %v", apierr.ErrRemembered, f.Unwrap()), f.Code, f.Message)
 	}
 	raw, err := s.read(ctx)
 	if err != nil {
@@ -207,7 +206,7 @@ func parse(raw string) (string, error) {
 }
 
 func configError(cause error) error {
-	return apierr.Wrap(cause, http.StatusInternalServerError, apierr.CodeConfiguration,
+	return apierr.Wrap(cause, apierr.CodeConfiguration,
 		"a secret of this service is not configured correctly")
 }
 
@@ -223,9 +222,9 @@ func classify(err error) error {
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return apierr.Wrap(err, http.StatusGatewayTimeout, apierr.CodeTokenUnavailable,
-			"timed out reading a secret of this service")
+		return apierr.Wrap(err, apierr.CodeTokenUnavailable,
+			"timed out reading a secret of this service").AtDeadline()
 	}
-	return apierr.Wrap(err, http.StatusServiceUnavailable, apierr.CodeTokenUnavailable,
+	return apierr.Wrap(err, apierr.CodeTokenUnavailable,
 		"a secret of this service cannot be read right now; try again")
 }

@@ -56,7 +56,7 @@ func TestBadSecretsAreConfigurationErrors(t *testing.T) {
 	for _, in := range []string{"", "   ", `{"other":"x"}`, `{"token":""}`, `{not json`, "a\nb"} {
 		_, err := NewSecretsManager(&fakeSecrets{value: str(in)}, "svc/token", time.Hour).Token(context.Background())
 		e := apierr.As(err)
-		if err == nil || e.Code != apierr.CodeConfiguration || e.Status != 500 {
+		if err == nil || e.Code != apierr.CodeConfiguration || e.Status() != 500 {
 			t.Errorf("secret %q: got %v, want configuration_error", in, err)
 		}
 		if s := strings.TrimSpace(in); s != "" && strings.Contains(e.Message, s) {
@@ -69,7 +69,7 @@ func TestReadErrors(t *testing.T) {
 	cases := []struct {
 		err    error
 		status int
-		code   string
+		code   apierr.Code
 	}{
 		{&smithy.GenericAPIError{Code: "ResourceNotFoundException"}, 500, apierr.CodeConfiguration},
 		{&smithy.GenericAPIError{Code: "AccessDeniedException"}, 500, apierr.CodeConfiguration},
@@ -79,8 +79,8 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := NewSecretsManager(&fakeSecrets{err: c.err}, "svc/token", time.Hour).Token(context.Background())
-		if e := apierr.As(err); e.Status != c.status || e.Code != c.code {
-			t.Errorf("%v: got %d %s, want %d %s", c.err, e.Status, e.Code, c.status, c.code)
+		if e := apierr.As(err); e.Status() != c.status || e.Code != c.code {
+			t.Errorf("%v: got %d %s, want %d %s", c.err, e.Status(), e.Code, c.status, c.code)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package uploads
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +34,7 @@ func (m *memStore) Stat(_ context.Context, _, key string) (*storage.Object, erro
 	if _, ok := m.results[key]; ok {
 		return &storage.Object{ETag: `"r1"`, Metadata: map[string]string{sourceTag: "e:e1"}}, nil
 	}
-	return nil, apierr.New(http.StatusNotFound, apierr.CodeS3NotFound, "no such object")
+	return nil, apierr.New(apierr.CodeS3NotFound, "no such object")
 }
 
 func (m *memStore) Get(context.Context, string, string, int) ([]byte, error) { return m.image, nil }

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -67,7 +66,7 @@ type Processor struct {
 
 // errConfiguration is every record's outcome while the configuration is broken.
 func errConfiguration(cause error) error {
-	return apierr.Wrap(cause, http.StatusInternalServerError, apierr.CodeConfiguration,
+	return apierr.Wrap(cause, apierr.CodeConfiguration,
 		"the S3 function is not configured correctly; nothing was written")
 }
 
@@ -98,7 +97,7 @@ func RecordOf(rec events.S3EventRecord) Record {
 type Outcome struct {
 	Status    string // done, failed (error result written), skipped, duplicate, retry
 	ResultKey string
-	Code      string // error code, for failed and retry
+	Code      apierr.Code // error code, for failed and retry
 	Label     string
 	Grid      string
 	Err       error // for retry: why the event must be retried
@@ -131,8 +130,8 @@ type result struct {
 }
 
 type errorField struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    apierr.Code `json:"code"`
+	Message string      `json:"message"`
 }
 
 // Process handles one record. It never panics on input; a non-nil Outcome.Err means the event
@@ -160,7 +159,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	obj, err := p.Store.Stat(ctx, r.Bucket, r.Key)
 	if err != nil {
 		e := apierr.As(err)
-		if e.Transient() {
+		if e.Retryable() {
 			return retry(out, e)
 		}
 		// Gone before we read it: say so in an error result tagged with the event's version.
@@ -177,7 +176,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 
 	res, recErr := p.recognize(ctx, r, obj)
 	if recErr != nil {
-		if e := apierr.As(recErr); e.Transient() {
+		if e := apierr.As(recErr); e.Retryable() {
 			return retry(out, e)
 		}
 	}
@@ -187,7 +186,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object) (*recognition.Result, error) {
 	limit := p.Service.Limits.MaxBytes
 	if obj.Size > int64(limit) {
-		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.CodeTooLarge,
+		return nil, apierr.New(apierr.CodeTooLarge,
 			"the object is %d bytes; the limit is %d", obj.Size, limit)
 	}
 	question, grid := obj.Metadata["question"], obj.Metadata["grid"]
@@ -195,7 +194,7 @@ func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object
 		question = firstFolder(strings.TrimPrefix(r.Key, p.Config.InputPrefix))
 	}
 	if question == "" {
-		return nil, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
+		return nil, apierr.New(apierr.CodeUnsupportedQuestion,
 			"no question: set the object's metadata \"question\", or upload under a folder named for the label (%scars/...)", p.Config.InputPrefix)
 	}
 	// A bad question must not cost a download.
@@ -246,8 +245,8 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, b
 // s3:prefix condition whose effect on a HEAD could not be checked without AWS; a 403 here is
 // taken as missing too. A real denial still ends in a retry: the conditional write fails.
 func noAnswerYet(err error) bool {
-	s := apierr.As(err).Status
-	return s == http.StatusNotFound || s == http.StatusForbidden
+	c := apierr.As(err).Code
+	return c == apierr.CodeS3NotFound || c == apierr.CodeS3Forbidden
 }
 
 func retry(out Outcome, err error) Outcome {

@@ -3,7 +3,6 @@ package uploads
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -84,7 +83,7 @@ type deniedResults struct{ memStore }
 
 func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*storage.Object, error) {
 	if strings.HasPrefix(key, "results/") {
-		return nil, apierr.New(http.StatusForbidden, apierr.CodeS3Forbidden, "denied")
+		return nil, apierr.New(apierr.CodeS3Forbidden, "denied")
 	}
 	return d.memStore.Stat(ctx, bucket, key)
 }

@@ -113,7 +113,7 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 				c.tokens.Refused(tok)
 				continue
 			}
-			return nil, apierr.New(http.StatusBadGateway, apierr.CodeUpstreamAuth,
+			return nil, apierr.New(apierr.CodeUpstreamAuth,
 				"the recognition API refused this service's token; this is a configuration problem on our side, not in your request")
 		}
 		final := finalError(ctx, r)
@@ -195,21 +195,21 @@ func scrub(err error) error {
 func finalError(ctx context.Context, r attemptResult) error {
 	switch {
 	case r.err != nil && (errors.Is(r.err, context.DeadlineExceeded) || ctx.Err() != nil):
-		return apierr.Wrap(r.err, http.StatusGatewayTimeout, apierr.CodeUpstreamTimeout,
+		return apierr.Wrap(r.err, apierr.CodeUpstreamTimeout,
 			"the recognition API did not answer in time")
 	case r.err != nil:
-		return apierr.Wrap(r.err, http.StatusBadGateway, apierr.CodeUpstreamError,
+		return apierr.Wrap(r.err, apierr.CodeUpstreamError,
 			"the recognition API could not be reached")
 	case r.status == http.StatusTooManyRequests:
-		e := apierr.New(http.StatusTooManyRequests, apierr.CodeTooManyRequests,
+		e := apierr.New(apierr.CodeTooManyRequests,
 			"the recognition API is rate limiting this service; try again later")
 		e.RetryAfter = r.retryAfter
 		return e
 	case r.status >= 500:
-		return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamError,
+		return apierr.New(apierr.CodeUpstreamError,
 			"the recognition API failed (status %d)", r.status)
 	}
-	return apierr.Wrap(ErrRejected, http.StatusBadGateway, apierr.CodeUpstreamError,
+	return apierr.Wrap(ErrRejected, apierr.CodeUpstreamError,
 		fmt.Sprintf("the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body)))
 }
 
@@ -274,7 +274,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func badAnswer(format string, args ...any) error {
-	return apierr.New(http.StatusBadGateway, apierr.CodeUpstreamBadResponse,
+	return apierr.New(apierr.CodeUpstreamBadResponse,
 		"the recognition API sent a broken answer: "+format, args...)
 }
 

@@ -71,7 +71,7 @@ func TestFaults(t *testing.T) {
 		name       string
 		faults     []emulator.Fault
 		wantStatus int // 200: success
-		wantCode   string
+		wantCode   apierr.Code
 		requests   int
 	}{
 		{"429 then success", []emulator.Fault{{Status: 429}}, 200, "", 2},
@@ -101,7 +101,7 @@ func TestFaults(t *testing.T) {
 				}
 			} else {
 				e := apierr.As(err)
-				if e.Status != c.wantStatus || e.Code != c.wantCode {
+				if e.Status() != c.wantStatus || e.Code != c.wantCode {
 					t.Fatalf("got %v, want %d %s", err, c.wantStatus, c.wantCode)
 				}
 				if c.wantCode == apierr.CodeTooManyRequests && e.RetryAfter != 7*time.Second {
@@ -123,7 +123,7 @@ func TestHungUpstreamAnswersBeforeDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := c.Recognize(ctx, challenge.PNG(), cars, 300)
-	if e := apierr.As(err); e.Status != http.StatusGatewayTimeout || e.Code != apierr.CodeUpstreamTimeout {
+	if e := apierr.As(err); e.Status() != http.StatusGatewayTimeout || e.Code != apierr.CodeUpstreamTimeout {
 		t.Fatalf("got %v, want 504", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -138,7 +138,7 @@ func TestRetryAfterBeyondDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, err := c.Recognize(ctx, challenge.PNG(), cars, 300)
-	if e := apierr.As(err); e.Status != 429 || e.RetryAfter != 20*time.Second {
+	if e := apierr.As(err); e.Status() != 429 || e.RetryAfter != 20*time.Second {
 		t.Fatalf("got %v, want 429 with Retry-After 20s", err)
 	}
 	if srv.Requests() != 1 {

@@ -64,7 +64,7 @@ func FuzzAnswer(f *testing.F) {
 		s, err := c.Recognize(context.Background(), []byte("image"), cars, size)
 		if err != nil {
 			var e *apierr.Error
-			if !errors.As(err, &e) || (e.Status != 429 && e.Status != 502 && e.Status != 504) {
+			if !errors.As(err, &e) || (e.Status() != 429 && e.Status() != 502 && e.Status() != 504) {
 				t.Fatalf("status %d: error %v, want a 429, 502 or 504 in the error shape", status, err)
 			}
 			if strings.Contains(e.Message, fuzzToken) || !utf8.ValidString(e.Message) || len(e.Message) > 300 {
