@@ -23,7 +23,7 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
 FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
-	internal/imaging:FuzzNormalize internal/upstream:FuzzAnswer internal/uploads:FuzzEvent internal/auth:FuzzAuthorization
+	internal/imaging:FuzzNormalize internal/upstream:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization
 FUZZTIME ?= 30s
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved under its package's testdata/fuzz

@@ -330,8 +330,8 @@ func TestEventFixtures(t *testing.T) {
 			}
 			for _, r := range ev.Records {
 				rest := strings.TrimPrefix(r.S3.Object.URLDecodedKey, "incoming/")
-				if _, ok := f.result("results/" + rest + ".json"); !ok {
-					t.Fatalf("no result for %s", r.S3.Object.URLDecodedKey)
+				if res, ok := f.result("results/" + rest + ".json"); !ok || res.Solution == nil || res.Error != nil {
+					t.Fatalf("result for %s: %+v, want a solution", r.S3.Object.URLDecodedKey, res)
 				}
 			}
 		})

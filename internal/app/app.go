@@ -17,6 +17,7 @@ import (
 	"recognizer/internal/httpapi"
 	"recognizer/internal/imaging"
 	"recognizer/internal/metrics"
+	"recognizer/internal/observe"
 	"recognizer/internal/question"
 	"recognizer/internal/recognition"
 	"recognizer/internal/storage"
@@ -134,20 +135,19 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 		},
-		Log:     log,
-		Metrics: metrics.New(metricsOut, "api", p.tokenReads),
+		Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", p.tokenReads)},
 	}
 }
 
-// NewUploadsProcessor wires the S3 path, with its metrics emitter.
-func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*uploads.Processor, *metrics.Emitter) {
+// NewUploadsProcessor wires the S3 path, with the observer of its records.
+func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*uploads.Processor, *observe.Observer) {
 	p := newParts(cfg, cfgErr, awsCfg, log)
 	return &uploads.Processor{
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
 		Broken:  cfgErr,
-	}, metrics.New(metricsOut, "s3event", p.tokenReads)
+	}, &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "s3event", p.tokenReads)}
 }
 
 // brokenConfig answers every token request with a configuration error.

@@ -6,8 +6,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,7 +13,7 @@ import (
 	"time"
 
 	"recognizer/internal/apierr"
-	"recognizer/internal/metrics"
+	"recognizer/internal/observe"
 	"recognizer/internal/recognition"
 	"recognizer/internal/s3scope"
 )
@@ -73,8 +71,7 @@ type Handler struct {
 	Auth    Authenticator
 	Store   ObjectStore
 	Config  Config
-	Log     *slog.Logger
-	Metrics *metrics.Emitter
+	Observe *observe.Observer
 }
 
 type answer struct {
@@ -100,7 +97,7 @@ func ErrorBody(e *apierr.Error, traceID string) []byte {
 	return out
 }
 
-// requestLog collects the one log line written per request.
+// requestLog collects what the request's log line says beyond its outcome.
 type requestLog struct {
 	caller     string
 	form       string
@@ -110,35 +107,32 @@ type requestLog struct {
 
 // Serve answers one request. It never panics and never returns an internal error's text.
 func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
-	start := time.Now()
-	traceID := req.RequestID
-	if traceID == "" {
-		traceID = apierr.NewTraceID()
-	}
+	unit := h.Observe.Start(ctx, "request", req.RequestID)
 	var rl requestLog
 	var failure *apierr.Error
 	defer func() {
 		if p := recover(); p != nil {
-			failure = apierr.New(apierr.CodeInternal, "internal error")
-			h.Log.ErrorContext(ctx, "panic", "trace_id", traceID, "panic", p)
-			resp = h.errorResponse(failure, traceID)
+			failure = unit.Recovered(p)
+			resp = h.errorResponse(failure, unit.TraceID)
 		}
-		total := time.Since(start)
-		h.logRequest(ctx, req, resp.Status, failure, rl, traceID, total)
-		sample := metrics.Sample{Code: "ok", Latency: total}
-		if failure != nil {
-			sample.Code = string(failure.Code)
-		}
+		unit.Add("method", req.Method, "path", req.Path, "status", resp.Status,
+			"caller", rl.caller, "form", rl.form, "image_bytes", rl.imageBytes)
 		if r := rl.result; r != nil {
-			sample.Normalize, sample.Upstream = r.Timings.Normalize, r.Timings.Upstream
+			unit.Add("label", r.Label.ID, "grid", r.Grid.String(), "width", r.Image.Width, "height", r.Image.Height,
+				"passthrough", r.Image.Passthrough, "objects", len(r.Objects))
+			unit.Timings(r.Timings.Normalize, r.Timings.Upstream)
 		}
-		h.Metrics.Emit(sample)
+		code := "ok"
+		if failure != nil {
+			code = string(failure.Code)
+		}
+		unit.Finish(observe.Level(failure), code, failure)
 	}()
 
-	body, err := h.route(ctx, req, traceID, &rl)
+	body, err := h.route(ctx, req, unit.TraceID, &rl)
 	if err != nil {
 		failure = apierr.As(err)
-		return h.errorResponse(failure, traceID)
+		return h.errorResponse(failure, unit.TraceID)
 	}
 	return Response{Status: http.StatusOK, Header: jsonHeader(), Body: body}
 }
@@ -237,31 +231,3 @@ func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
 	}
 	return Response{Status: e.Status(), Header: hdr, Body: ErrorBody(e, traceID)}
 }
-
-func (h *Handler) logRequest(ctx context.Context, req Request, status int, failure *apierr.Error, rl requestLog, traceID string, total time.Duration) {
-	attrs := []any{
-		"trace_id", traceID, "method", req.Method, "path", req.Path, "status", status,
-		"caller", rl.caller, "form", rl.form, "image_bytes", rl.imageBytes, "total_ms", ms(total),
-	}
-	if r := rl.result; r != nil {
-		attrs = append(attrs, "label", r.Label.ID, "grid", r.Grid.String(),
-			"width", r.Image.Width, "height", r.Image.Height, "passthrough", r.Image.Passthrough,
-			"objects", len(r.Objects), "normalize_ms", ms(r.Timings.Normalize), "upstream_ms", ms(r.Timings.Upstream))
-	}
-	level := slog.LevelInfo
-	if failure != nil {
-		attrs = append(attrs, "code", failure.Code)
-		if failure.Status() >= 500 {
-			level = slog.LevelError
-			if errors.Is(failure, apierr.ErrRemembered) {
-				level = slog.LevelWarn // logged as an error when it happened, moments ago
-			}
-			if cause := failure.Unwrap(); cause != nil {
-				attrs = append(attrs, "cause", cause.Error())
-			}
-		}
-	}
-	h.Log.Log(ctx, level, "request", attrs...)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

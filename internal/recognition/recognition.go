@@ -12,15 +12,36 @@ import (
 
 	"recognizer/internal/imaging"
 	"recognizer/internal/question"
-	"recognizer/internal/upstream"
 )
 
-// Upstream is the recognition API.
+// Upstream is the port to a recognition API: the picture at the upstream's size, the label id,
+// and the size sent; the answer checked against what was asked.
 type Upstream interface {
-	Recognize(ctx context.Context, image []byte, labelID string, size int) (*upstream.Solution, error)
+	Recognize(ctx context.Context, image []byte, labelID string, size int) (*Solution, error)
 }
 
-var _ Upstream = (*upstream.Client)(nil)
+// Field is one field of the upstream's solution object, kept byte for byte once checked.
+type Field struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// Solution is the upstream's answer, checked. Fields holds the contract's fields as sent, in
+// order, and only those that passed the checks: nothing else the upstream (or a proxy in front
+// of it) wrote reaches a caller.
+type Solution struct {
+	Size        int
+	Label       string
+	Confidences []float64
+	Objects     []int
+	Type        string
+	Fields      []Field
+}
+
+// ErrRejected is the cause of an upstream error for a request it refused as malformed (a 4xx
+// other than an auth or rate-limit answer): for a picture forwarded undecoded, most likely the
+// caller's broken picture.
+var ErrRejected = errors.New("upstream: request rejected")
 
 // Service recognizes challenges.
 type Service struct {
@@ -81,7 +102,7 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 	if err != nil {
 		// A refusal of bytes we forwarded undecoded is most likely the caller's broken picture:
 		// find out, and say so as the caller's error.
-		if img.Passthrough && errors.Is(err, upstream.ErrRejected) {
+		if img.Passthrough && errors.Is(err, ErrRejected) {
 			if bad := imaging.CheckDecodes(img.Image); bad != nil {
 				return nil, bad
 			}
@@ -96,7 +117,7 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 
 // withClicks renders the upstream's fields as sent, then grid and clicks (replacing any upstream
 // fields of those names, which the contract does not have).
-func withClicks(sol *upstream.Solution, img *imaging.Normalized) json.RawMessage {
+func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	clicks := make([]Click, 0, len(sol.Objects))
 	for _, o := range sol.Objects {
 		x, y := img.Tiles[o].Center()

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/uploads"
 )
 
 // S3API is the part of the S3 client the store uses.
@@ -32,13 +33,11 @@ type Store struct{ client S3API }
 // New returns a Store using client.
 func New(client S3API) *Store { return &Store{client: client} }
 
-// Object is what a HeadObject tells about an object.
-type Object struct {
-	Size      int64
-	ETag      string
-	VersionID string
-	Metadata  map[string]string // user metadata, keys lower-case
-}
+// Object is what a HeadObject tells about an object: the uploads domain's type, which this S3
+// adapter fills.
+type Object = uploads.Object
+
+var _ uploads.Store = (*Store)(nil)
 
 // Stat describes an object without downloading it.
 func (s *Store) Stat(ctx context.Context, bucket, key string) (*Object, error) {
@@ -86,8 +85,8 @@ func (s *Store) Write(ctx context.Context, bucket, key string, body []byte) erro
 }
 
 // ErrConflict is returned by WriteConditional when the precondition failed: someone else wrote
-// the object first.
-var ErrConflict = errors.New("storage: the object changed or already exists")
+// the object first (the uploads domain's sentinel).
+var ErrConflict = uploads.ErrConflict
 
 // WriteConditional stores a JSON document with user metadata only if the object does not exist
 // (ifMatch "") or still has ETag ifMatch, so two concurrent writers cannot both succeed.

@@ -16,22 +16,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"recognizer/internal/apierr"
 	"recognizer/internal/recognition"
 	"recognizer/internal/s3scope"
-	"recognizer/internal/storage"
 )
 
-// Store is the S3 access the processor needs.
+// Store is the object storage the processor needs (S3, through the storage adapter).
 type Store interface {
-	Stat(ctx context.Context, bucket, key string) (*storage.Object, error)
+	Stat(ctx context.Context, bucket, key string) (*Object, error)
 	Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error)
+	// WriteConditional writes only if the object does not exist (ifMatch "") or still has ETag
+	// ifMatch; otherwise it returns ErrConflict.
 	WriteConditional(ctx context.Context, bucket, key string, body []byte, metadata map[string]string, ifMatch string) error
 }
 
-var _ Store = (*storage.Store)(nil)
+// Object is what the store tells about an object without reading it.
+type Object struct {
+	Size      int64
+	ETag      string
+	VersionID string
+	Metadata  map[string]string // user metadata, keys lower-case
+}
+
+// ErrConflict is WriteConditional's answer when someone else wrote the object first.
+var ErrConflict = errors.New("the object changed or already exists")
 
 // Config says where inputs and results live.
 type Config struct {
@@ -76,21 +84,6 @@ type Record struct {
 	ETag        string // from the event; may be empty
 	VersionID   string
 	Size        int64
-}
-
-// RecordOf reads one record of an S3 event notification.
-func RecordOf(rec events.S3EventRecord) Record {
-	r := Record{
-		Bucket:    rec.S3.Bucket.Name,
-		Key:       rec.S3.Object.URLDecodedKey,
-		ETag:      rec.S3.Object.ETag,
-		VersionID: rec.S3.Object.VersionID,
-		Size:      rec.S3.Object.Size,
-	}
-	if r.Key == "" && rec.S3.Object.Key != "" {
-		r.Key = rec.S3.Object.Key // an event not decoded by the library (hand-written fixtures)
-	}
-	return r
 }
 
 // Outcome is what happened to one record.
@@ -163,7 +156,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 			return retry(out, e)
 		}
 		// Gone before we read it: say so in an error result tagged with the event's version.
-		obj = &storage.Object{ETag: r.ETag, VersionID: r.VersionID}
+		obj = &Object{ETag: r.ETag, VersionID: r.VersionID}
 		return p.finish(ctx, r, obj, bucket, out, nil, e, traceID, start)
 	}
 	tag := versionTag(obj)
@@ -183,7 +176,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	return p.finish(ctx, r, obj, bucket, out, res, recErr, traceID, start)
 }
 
-func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object) (*recognition.Result, error) {
+func (p *Processor) recognize(ctx context.Context, r Record, obj *Object) (*recognition.Result, error) {
 	limit := p.Service.Limits.MaxBytes
 	if obj.Size > int64(limit) {
 		return nil, apierr.New(apierr.CodeTooLarge,
@@ -209,7 +202,7 @@ func (p *Processor) recognize(ctx context.Context, r Record, obj *storage.Object
 }
 
 // finish writes the final result (a solution or a permanent error) with a conditional put.
-func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, bucket string, out Outcome,
+func (p *Processor) finish(ctx context.Context, r Record, obj *Object, bucket string, out Outcome,
 	res *recognition.Result, failure error, traceID string, start time.Time) Outcome {
 	doc := result{TraceID: traceID, Source: source{Bucket: r.Bucket, Key: r.Key, VersionID: obj.VersionID, ETag: strings.Trim(obj.ETag, `"`)}}
 	if failure != nil {
@@ -230,7 +223,7 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *storage.Object, b
 		ifMatch = prev.ETag // an answer for an older version of the object: replace exactly that one
 	}
 	err := p.Store.WriteConditional(ctx, bucket, out.ResultKey, body, map[string]string{sourceTag: versionTag(obj)}, ifMatch)
-	if errors.Is(err, storage.ErrConflict) {
+	if errors.Is(err, ErrConflict) {
 		out.Status = "duplicate" // a concurrent delivery wrote first
 		return out
 	}
@@ -256,7 +249,7 @@ func retry(out Outcome, err error) Outcome {
 
 // versionTag identifies the input version a result answers: the version id when the bucket is
 // versioned, else the ETag.
-func versionTag(o *storage.Object) string {
+func versionTag(o *Object) string {
 	if o.VersionID != "" && o.VersionID != "null" {
 		return "v:" + o.VersionID
 	}

@@ -10,7 +10,6 @@ import (
 	"recognizer/internal/imaging"
 	"recognizer/internal/question"
 	"recognizer/internal/recognition"
-	"recognizer/internal/storage"
 	"recognizer/internal/testimage"
 )
 
@@ -28,10 +27,10 @@ func TestFirstFolder(t *testing.T) {
 }
 
 func TestVersionTag(t *testing.T) {
-	if got := versionTag(&storage.Object{ETag: `"abc"`, VersionID: "null"}); got != "e:abc" {
+	if got := versionTag(&Object{ETag: `"abc"`, VersionID: "null"}); got != "e:abc" {
 		t.Errorf("unversioned: %q", got)
 	}
-	if got := versionTag(&storage.Object{ETag: `"abc"`, VersionID: "v7"}); got != "v:v7" {
+	if got := versionTag(&Object{ETag: `"abc"`, VersionID: "v7"}); got != "v:v7" {
 		t.Errorf("versioned: %q", got)
 	}
 }
@@ -39,9 +38,9 @@ func TestVersionTag(t *testing.T) {
 // countingStore fails the test on any S3 call: a broken configuration must read and write nothing.
 type countingStore struct{ calls int }
 
-func (c *countingStore) Stat(context.Context, string, string) (*storage.Object, error) {
+func (c *countingStore) Stat(context.Context, string, string) (*Object, error) {
 	c.calls++
-	return &storage.Object{}, nil
+	return &Object{}, nil
 }
 
 func (c *countingStore) Get(context.Context, string, string, int) ([]byte, error) {
@@ -81,7 +80,7 @@ func TestBrokenConfigurationFailsClosed(t *testing.T) {
 // role's ListBucket grant does not count for it.
 type deniedResults struct{ memStore }
 
-func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*storage.Object, error) {
+func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*Object, error) {
 	if strings.HasPrefix(key, "results/") {
 		return nil, apierr.New(apierr.CodeS3Forbidden, "denied")
 	}
@@ -89,7 +88,7 @@ func (d *deniedResults) Stat(ctx context.Context, bucket, key string) (*storage.
 }
 
 func TestResultHeadDeniedMeansNotYetWritten(t *testing.T) {
-	store := &deniedResults{memStore{image: testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG(), results: map[string][]byte{}}}
+	store := &deniedResults{memStore{image: testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG(), results: map[string]memObject{}}}
 	p := &Processor{
 		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: fixedAnswer{}},
 		Store:   store,
@@ -98,5 +97,31 @@ func TestResultHeadDeniedMeansNotYetWritten(t *testing.T) {
 	out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "trace")
 	if out.Status != "done" || len(store.writes) != 1 || store.writes[0] != "results/cars/x.png.json" {
 		t.Fatalf("%+v, writes %v", out, store.writes)
+	}
+}
+
+// Which keys are the processor's, by example: under the input prefix, naming an object and not a
+// folder. A result goes to the same path under the results prefix, with .json added.
+func TestKeyRules(t *testing.T) {
+	image := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG()
+	for key, want := range map[string]string{
+		"incoming/cars/x.png":     "results/cars/x.png.json",
+		"incoming/cars/ü x+y.jpg": "results/cars/ü x+y.jpg.json",
+		"incoming/x.png":          "results/x.png.json", // ours; fails for want of a question
+		"incoming/":               "",
+		"incoming/cars/":          "",
+		"results/cars/x.png.json": "",
+		"elsewhere/cars/x.png":    "",
+		"incomingcars/x.png":      "",
+	} {
+		store := &memStore{image: image, results: map[string]memObject{}}
+		newTestProcessor(store).Process(context.Background(), Record{Bucket: "b", Key: key}, "t")
+		got := ""
+		if len(store.writes) == 1 {
+			got = store.writes[0]
+		}
+		if got != want || len(store.writes) > 1 {
+			t.Errorf("key %q: writes %q, want %q", key, store.writes, want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"recognizer/internal/apierr"
+	"recognizer/internal/recognition"
 	"recognizer/internal/token"
 )
 
@@ -65,23 +66,13 @@ func New(url string, httpClient *http.Client, tokens token.Source) *Client {
 	}
 }
 
-// Field is one field of the upstream's solution object, kept byte for byte once checked.
-type Field struct {
-	Key   string
-	Value json.RawMessage
-}
+// Solution and Field are the domain's (recognition); this client is one adapter of its port.
+type (
+	Solution = recognition.Solution
+	Field    = recognition.Field
+)
 
-// Solution is the upstream's answer, checked. Fields holds the contract's fields as sent, in
-// order, and only those that passed the checks: nothing else the upstream (or a proxy in front
-// of it) wrote reaches a caller.
-type Solution struct {
-	Size        int
-	Label       string
-	Confidences []float64
-	Objects     []int
-	Type        string
-	Fields      []Field
-}
+var _ recognition.Upstream = (*Client)(nil)
 
 type attemptResult struct {
 	status     int
@@ -213,9 +204,9 @@ func finalError(ctx context.Context, r attemptResult) error {
 		fmt.Sprintf("the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body)))
 }
 
-// ErrRejected is the cause of an error for an answer in the 4xx range (other than 401, 403 and
+// ErrRejected (the domain's recognition.ErrRejected) is the cause of an error for an answer in the 4xx range (other than 401, 403 and
 // 429): the upstream refused what we sent.
-var ErrRejected = errors.New("upstream: request rejected")
+var ErrRejected = recognition.ErrRejected
 
 // documentedCodes are the error codes the upstream's contract lists. Any other code is not
 // passed on: it could hold anything, our own Authorization header echoed back included.

@@ -1,0 +1,134 @@
+package main
+
+// The fast tier: the handler in process, the aws-lambda-go way (lambda.NewHandler(h).Invoke),
+// over every events/ fixture of this function, with in-memory fakes for the upstream and S3. No
+// moto, no process: seconds. The end-to-end tier (e2e_test.go) runs the real bootstrap.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"recognizer/internal/app"
+	"recognizer/internal/auth"
+	"recognizer/internal/httpapi"
+	"recognizer/internal/imaging"
+	"recognizer/internal/metrics"
+	"recognizer/internal/observe"
+	"recognizer/internal/question"
+	"recognizer/internal/recognition"
+	"recognizer/internal/testenv"
+)
+
+// fastHandler is the API wired as app wires it, with fakes for the ports that reach AWS and the
+// upstream; its log and metrics lines go to out.
+func fastHandler(t *testing.T, store *testenv.MemStore, out *strings.Builder) handler {
+	t.Helper()
+	getenv, err := testenv.FixtureEnv("../../events", "ApiFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.FromEnv(getenv)
+	if err != nil {
+		t.Fatalf("events/env.json: %v", err)
+	}
+	checker, err := auth.New(auth.ModeOff, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := app.NewLogger(out)
+	return handler{api: &httpapi.Handler{
+		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: testenv.FakeUpstream{}},
+		Auth:    checker,
+		Store:   store,
+		Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix,
+			MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
+		Observe: &observe.Observer{Log: log, Metrics: metrics.New(out, "api", nil)},
+	}}
+}
+
+func TestHandlerOverEveryFixture(t *testing.T) {
+	fixtures, _ := filepath.Glob("../../events/api-*.json")
+	if len(fixtures) < 5 {
+		t.Fatalf("%d API fixtures in events/", len(fixtures))
+	}
+	image, err := os.ReadFile("../../events/images/cars-3x3.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range fixtures {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			payload, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			store := &testenv.MemStore{Fallback: image}
+			raw, err := lambda.NewHandler(fastHandler(t, store, &out).Handle).Invoke(context.Background(), payload)
+			if err != nil {
+				t.Fatalf("the handler failed: %v", err)
+			}
+			var resp events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(raw, &resp); err != nil {
+				t.Fatal(err)
+			}
+			var body struct {
+				Solution *struct {
+					Objects []int
+					Clicks  []struct{ Index, X, Y int }
+				}
+				TraceID string `json:"trace_id"`
+				Result  string
+			}
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Solution == nil || body.TraceID == "" {
+				t.Fatalf("status %d: %s\nlog:\n%s", resp.StatusCode, resp.Body, out.String())
+			}
+			if len(body.Solution.Clicks) != len(body.Solution.Objects) || resp.Headers["content-type"] != "application/json" {
+				t.Fatalf("answer %s, headers %v", resp.Body, resp.Headers)
+			}
+			if body.Result != "" { // store=true: the answer is where it says
+				key := strings.TrimPrefix(body.Result, "s3://")
+				if _, ok := store.Objects()[key]; !ok {
+					t.Fatalf("the answer says it is stored at %s; the store has %v", body.Result, store.Objects())
+				}
+			}
+			if n := strings.Count(out.String(), `"msg":"request"`); n != 1 {
+				t.Fatalf("%d request log lines, want 1:\n%s", n, out.String())
+			}
+		})
+	}
+}
+
+// A panic anywhere in the request's work is one 500 internal_error answer and one log line, and
+// the function lives on.
+func TestHandlerRecoversFromAPanic(t *testing.T) {
+	var out strings.Builder
+	h := fastHandler(t, &testenv.MemStore{}, &out)
+	h.api.(*httpapi.Handler).Service.Upstream = panicking{}
+	payload, _ := os.ReadFile("../../events/api-json.json")
+	raw, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	json.Unmarshal(raw, &resp)
+	if resp.StatusCode != 500 || !strings.Contains(resp.Body, `"internal_error"`) || strings.Contains(resp.Body, "boom") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	if !strings.Contains(out.String(), `"msg":"panic"`) || strings.Count(out.String(), `"msg":"request"`) != 1 {
+		t.Fatalf("log:\n%s", out.String())
+	}
+}
+
+type panicking struct{}
+
+func (panicking) Recognize(context.Context, []byte, string, int) (*recognition.Solution, error) {
+	panic("boom")
+}
