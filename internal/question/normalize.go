@@ -66,10 +66,10 @@ func classOf(r rune) int {
 func isCont(r rune) bool {
 	switch {
 	case 0x0E00 <= r && r <= 0x0EFF, // Thai, Lao
-		0x1000 <= r && r <= 0x109F, // Myanmar
-		0x1780 <= r && r <= 0x17FF, // Khmer
-		0x3005 <= r && r <= 0x3007, // 々 〆 〇
-		0x3040 <= r && r <= 0x30FF, // kana, with ー
+		0x1000 <= r && r <= 0x109F,                                                                                       // Myanmar
+		0x1780 <= r && r <= 0x17FF,                                                                                       // Khmer
+		0x3005 <= r && r <= 0x3007,                                                                                       // 々 〆 〇
+		0x3040 <= r && r <= 0x30FF,                                                                                       // kana, with ー
 		0x3400 <= r && r <= 0x4DBF, 0x4E00 <= r && r <= 0x9FFF, 0xF900 <= r && r <= 0xFAFF, 0x20000 <= r && r <= 0x3FFFF, // Han
 		0xFF66 <= r && r <= 0xFF9F: // half-width katakana
 		return true

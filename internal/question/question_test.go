@@ -201,18 +201,18 @@ func TestCoverage(t *testing.T) {
 // A name inside a longer one never counts; words that only contain a name are not that label.
 func TestTraps(t *testing.T) {
 	cases := []struct{ in, want string }{
-		{"自転車", "/m/0199g"},                     // ja: 車 (cars) inside 自転車 (bicycles)
+		{"自転車", "/m/0199g"}, // ja: 車 (cars) inside 自転車 (bicycles)
 		{"<strong>自転車</strong>の画像をすべて選択してください", "/m/0199g"},
-		{"駐車メーター", "/m/015qbp"},                // ja: 車 inside parking meter
+		{"駐車メーター", "/m/015qbp"},                                                       // ja: 車 inside parking meter
 		{"Wählen Sie alle Bilder mit <strong>Schulbussen</strong> aus.", "/m/02yvhj"}, // de: Bussen inside Schulbussen
-		{"Select all images with a <strong>school bus</strong>.", "/m/02yvhj"},      // bus inside school bus
+		{"Select all images with a <strong>school bus</strong>.", "/m/02yvhj"},        // bus inside school bus
 		{"スクールバス", "/m/02yvhj"},
 		{"스쿨버스가 있는 이미지를 모두 선택하세요", "/m/02yvhj"},
-		{"รถจักรยานยนต์", "/m/04_sv"},                 // th: จักรยาน (bicycle) inside motorcycle
-		{"دراجات نارية", "/m/04_sv"},                  // ar: دراجات (bicycles) inside motorcycles
-		{"سيارات الأجرة", "/m/0pg52"},                 // ar: سيارات (cars) inside taxis
+		{"รถจักรยานยนต์", "/m/04_sv"}, // th: จักรยาน (bicycle) inside motorcycle
+		{"دراجات نارية", "/m/04_sv"},  // ar: دراجات (bicycles) inside motorcycles
+		{"سيارات الأجرة", "/m/0pg52"}, // ar: سيارات (cars) inside taxis
 		{"Pilih semua gambar dengan sepeda motor", "/m/04_sv"},
-		{"cầu thang", "/m/01lynh"},                       // vi: cầu (bridge) inside stairs
+		{"cầu thang", "/m/01lynh"}, // vi: cầu (bridge) inside stairs
 		{"Selecione todas as imagens com ônibus escolares", "/m/02yvhj"},
 	}
 	for _, c := range cases {
