@@ -64,17 +64,25 @@ func classOf(r rune) int {
 
 // isCont reports whether r belongs to a script written without spaces between words.
 func isCont(r rune) bool {
-	switch {
-	case 0x0E00 <= r && r <= 0x0EFF, // Thai, Lao
-		0x1000 <= r && r <= 0x109F,                                                                                       // Myanmar
-		0x1780 <= r && r <= 0x17FF,                                                                                       // Khmer
-		0x3005 <= r && r <= 0x3007,                                                                                       // 々 〆 〇
-		0x3040 <= r && r <= 0x30FF,                                                                                       // kana, with ー
-		0x3400 <= r && r <= 0x4DBF, 0x4E00 <= r && r <= 0x9FFF, 0xF900 <= r && r <= 0xFAFF, 0x20000 <= r && r <= 0x3FFFF, // Han
-		0xFF66 <= r && r <= 0xFF9F: // half-width katakana
-		return true
+	for _, rg := range contRanges {
+		if rg[0] <= r && r <= rg[1] {
+			return true
+		}
 	}
 	return false
+}
+
+var contRanges = [...][2]rune{
+	{0x0E00, 0x0EFF},   // Thai, Lao
+	{0x1000, 0x109F},   // Myanmar
+	{0x1780, 0x17FF},   // Khmer
+	{0x3005, 0x3007},   // 々 〆 〇
+	{0x3040, 0x30FF},   // kana, with ー
+	{0x3400, 0x4DBF},   // Han extension A
+	{0x4E00, 0x9FFF},   // Han
+	{0xF900, 0xFAFF},   // Han compatibility
+	{0xFF66, 0xFF9F},   // half-width katakana
+	{0x20000, 0x3FFFF}, // Han extensions B-H
 }
 
 // normalizeAppend appends s in the form names are compared in: lower case; a few spellings of
