@@ -40,6 +40,21 @@ func stripTags(s string) string {
 	return b.String()
 }
 
+// isNormalASCII reports whether s is already normalized and ASCII: lower-case letters and digits,
+// single spaces between words. Most Latin names are, and need no copy.
+func isNormalASCII(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == ' ' && s[i-1] != ' ') {
+			return false
+		}
+	}
+	return true
+}
+
 // Character classes of the normalized text.
 const (
 	classSep  = iota // anything but a letter, mark or digit: written as one space
@@ -54,36 +69,35 @@ func classOf(r rune) int {
 			return classWord
 		}
 		return classSep
-	case isCont(r):
-		return classCont
-	case unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r):
+	// Fast paths for the scripts of the table, before the general tables.
+	case 0x00C0 <= r && r <= 0x024F && r != 0xD7 && r != 0xF7, // Latin letters with marks
+		0x0400 <= r && r <= 0x04FF && r != 0x0482, // Cyrillic
+		0x0621 <= r && r <= 0x064A,                // Arabic letters
+		0x0900 <= r && r <= 0x0963,                // Devanagari letters and signs, before the danda
+		0xAC00 <= r && r <= 0xD7A3:                // Hangul syllables
 		return classWord
+	case 0x4E00 <= r && r <= 0x9FFF: // Han: every character a letter
+		return classCont
 	}
-	return classSep
+	if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsNumber(r) {
+		return classSep
+	}
+	if isCont(r) {
+		return classCont
+	}
+	return classWord
 }
 
-// isCont reports whether r belongs to a script written without spaces between words.
+// isCont reports whether letter r belongs to a script written without spaces between words: Han,
+// kana (with ー), Thai, Lao, Myanmar, Khmer.
 func isCont(r rune) bool {
-	for _, rg := range contRanges {
-		if rg[0] <= r && r <= rg[1] {
-			return true
-		}
+	if 0x3040 <= r && r <= 0x30FF || 0x0E00 <= r && r <= 0x0EFF || r == 0xFF70 {
+		return true
 	}
-	return false
+	return unicode.In(r, noSpaces...)
 }
 
-var contRanges = [...][2]rune{
-	{0x0E00, 0x0EFF},   // Thai, Lao
-	{0x1000, 0x109F},   // Myanmar
-	{0x1780, 0x17FF},   // Khmer
-	{0x3005, 0x3007},   // 々 〆 〇
-	{0x3040, 0x30FF},   // kana, with ー
-	{0x3400, 0x4DBF},   // Han extension A
-	{0x4E00, 0x9FFF},   // Han
-	{0xF900, 0xFAFF},   // Han compatibility
-	{0xFF66, 0xFF9F},   // half-width katakana
-	{0x20000, 0x3FFFF}, // Han extensions B-H
-}
+var noSpaces = []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Myanmar, unicode.Khmer}
 
 // normalizeAppend appends s in the form names are compared in: lower case; a few spellings of
 // the same letter made one (ß ss, ё е, İ ı i, Arabic hamza seats, tā' marbūṭa and alif maqṣūra,
@@ -91,50 +105,73 @@ var contRanges = [...][2]rune{
 // characters dropped; every run of other characters one space, except between two characters of
 // a script written without spaces, where it is dropped ("红绿 灯" is 红绿灯).
 func normalizeAppend(dst []byte, s string) []byte {
-	prev, pending := classSep, false
-	emit := func(r rune) {
-		c := classOf(r)
-		if c == classSep {
-			pending = true
-			return
-		}
-		if pending && prev != classSep && !(prev == classCont && c == classCont) {
-			dst = append(dst, ' ')
-		}
-		pending = false
-		prev = c
-		dst = utf8.AppendRune(dst, r)
-	}
+	var n normalizer
+	n.dst = dst
 	for _, r := range s {
 		switch {
 		case r < 0x80:
 			if 'A' <= r && r <= 'Z' {
 				r += 'a' - 'A'
 			}
-			emit(r)
+			n.emit(r)
+		case 0x0430 <= r && r <= 0x045F && r != 'ё', 0xDF < r && r <= 0xFF: // lower-case Cyrillic and Latin-1
+			n.emit(r)
+		case 0x0410 <= r && r <= 0x042F, 0xC0 <= r && r <= 0xDE && r != 0xD7: // their upper case
+			n.emit(r + 0x20)
 		case r == 'ß' || r == 'ẞ':
-			emit('s')
-			emit('s')
+			n.emit('s')
+			n.emit('s')
 		case r == 'İ' || r == 'ı':
-			emit('i')
+			n.emit('i')
 		case r == 'ё' || r == 'Ё':
-			emit('е')
-		case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
-			emit('ا')
-		case r == 'ة':
-			emit('ه')
-		case r == 'ى':
-			emit('ي')
-		case 0x064B <= r && r <= 0x065F, r == 0x0670, r == 0x0640: // Arabic vowel marks, tatweel
+			n.emit('е')
+		case 0x0600 <= r && r <= 0x06FF: // Arabic: no case
+			switch {
+			case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
+				n.emit('ا')
+			case r == 'ة':
+				n.emit('ه')
+			case r == 'ى':
+				n.emit('ي')
+			case 0x064B <= r && r <= 0x065F, r == 0x0670, r == 0x0640: // vowel marks, tatweel
+			case r == 0x061C: // Arabic letter mark
+			default:
+				n.emit(r)
+			}
 		case 0x0958 <= r && r <= 0x095F: // क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़: base letter and nukta
-			emit(nuktaBase[r-0x0958])
-			emit(0x093C)
-		case unicode.Is(unicode.Cf, r) || r == 0x00AD: // ZWJ, ZWNJ, soft hyphen, BOM...
+			n.emit(nuktaBase[r-0x0958])
+			n.emit(0x093C)
+		case r == 0x00AD || 0x200B <= r && r <= 0x200F || 0x202A <= r && r <= 0x202E || 0x2060 <= r && r <= 0x206F || r == 0xFEFF:
+			// soft hyphen, zero-width (non-)joiners and spaces, direction marks, BOM: invisible
+		case 0x0900 <= r && r <= 0x0EFF, 0x3040 <= r && r <= 0x9FFF, 0xAC00 <= r && r <= 0xD7A3:
+			n.emit(r) // Indic, Thai, Lao, kana, Han, Hangul: no case to fold
+
 		default:
-			emit(unicode.ToLower(r))
+			n.emit(unicode.ToLower(r))
 		}
 	}
-	return dst
+	return n.dst
+}
+
+// normalizer writes letters as they come and turns each run of separators into one space.
+type normalizer struct {
+	dst     []byte
+	prev    int // class of the last letter written, classSep at the start
+	pending bool
+}
+
+func (n *normalizer) emit(r rune) {
+	c := classOf(r)
+	if c == classSep {
+		n.pending = true
+		return
+	}
+	if n.pending && n.prev != classSep && !(n.prev == classCont && c == classCont) {
+		n.dst = append(n.dst, ' ')
+	}
+	n.pending = false
+	n.prev = c
+	n.dst = utf8.AppendRune(n.dst, r)
 }
 
 var nuktaBase = [8]rune{0x0915, 0x0916, 0x0917, 0x091C, 0x0921, 0x0922, 0x092B, 0x092F}

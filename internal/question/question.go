@@ -8,7 +8,9 @@
 package question
 
 import (
+	"cmp"
 	"embed"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -64,15 +66,15 @@ type Table struct {
 	keys []key
 	// first[b]:first[b+1] is the range of keys starting with byte b.
 	first    [257]int32
-	suffixed uint64 // bit i: langs[i] has suffixes
+	suffixed uint32 // bit i: langs[i] has suffixes
 	list     string // "id (name), ..." for error messages
 	codes    string // "en, de, ..." for error messages
 }
 
 type key struct {
 	text  string
+	langs uint32 // bit i: langs[i] lists this name
 	label int16  // index into labels; decoy for a name that only masks the names inside it
-	langs uint64 // bit i: langs[i] lists this name
 	cont  bool   // written in a script without spaces: matches anywhere, not only as whole words
 }
 
@@ -81,7 +83,7 @@ type key struct {
 const decoy = -1
 
 // maxLanguages is the width of key.langs.
-const maxLanguages = 64
+const maxLanguages = 32
 
 // Default is the table built from the embedded language files.
 var Default = mustLoad()
@@ -120,15 +122,25 @@ func Load(fsys fs.FS) (*Table, error) {
 	if len(files) > maxLanguages {
 		return nil, fmt.Errorf("%d languages, at most %d", len(files), maxLanguages)
 	}
-	b := builder{t: &Table{byID: map[string]int{}}, seen: map[string]int{}}
-	for _, name := range files {
+	// Read every file first, to size the tables once: the start-up budget is 1 ms and 300 KB.
+	texts := make([]string, len(files))
+	names := 0
+	for i, name := range files {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
 		// The names are slices of the file, never copied: data is not written to again.
-		text := unsafe.String(unsafe.SliceData(data), len(data))
-		if err := b.parse(strings.TrimSuffix(name, ".txt"), text); err != nil {
+		texts[i] = unsafe.String(unsafe.SliceData(data), len(data))
+		names += strings.Count(texts[i], "|") + strings.Count(texts[i], "\n") + 1
+	}
+	b := builder{
+		t:     &Table{byID: make(map[string]int, 32), langs: make([]Language, 0, len(files))},
+		names: make([]string, 0, names),
+	}
+	b.t.keys = make([]key, 0, names)
+	for i, name := range files {
+		if err := b.parse(strings.TrimSuffix(name, ".txt"), texts[i], len(files)); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -136,17 +148,17 @@ func Load(fsys fs.FS) (*Table, error) {
 }
 
 type builder struct {
-	t    *Table
-	seen map[string]int // normalized name -> index into t.keys
-	buf  []byte
+	t     *Table
+	names []string // backing array of every Label.Names slice
+	buf   []byte
 }
 
-func (b *builder) parse(code, text string) error {
+func (b *builder) parse(code, text string, nLangs int) error {
 	t := b.t
 	lang := len(t.langs)
 	t.langs = append(t.langs, Language{Code: code})
 	l := &t.langs[lang]
-	inFile := map[int]bool{}
+	var inFile [1024]bool // by label
 	for n := 1; text != ""; n++ {
 		var line string
 		line, text, _ = strings.Cut(text, "\n")
@@ -176,7 +188,9 @@ func (b *builder) parse(code, text string) error {
 			}
 			t.suffixed |= 1 << lang
 		case directive == "not":
-			for _, name := range strings.Split(value, "|") {
+			for value != "" {
+				var name string
+				name, value, _ = strings.Cut(value, "|")
 				if err := b.add(strings.TrimSpace(name), decoy, lang); err != nil {
 					return fmt.Errorf("line %d: %w", n, err)
 				}
@@ -187,25 +201,29 @@ func (b *builder) parse(code, text string) error {
 			switch {
 			case lang == 0 && known:
 				return fmt.Errorf("line %d: label %s listed twice", n, id)
+			case lang == 0 && len(t.labels) == len(inFile):
+				return fmt.Errorf("line %d: more than %d labels", n, len(inFile))
 			case lang == 0:
 				label = len(t.labels)
 				t.byID[id] = label
-				t.labels = append(t.labels, Label{ID: id, Names: map[string][]string{}})
+				t.labels = append(t.labels, Label{ID: id, Names: make(map[string][]string, nLangs)})
 			case !known:
 				return fmt.Errorf("line %d: label %s is not in en.txt", n, id)
 			case inFile[label]:
 				return fmt.Errorf("line %d: label %s listed twice", n, id)
 			}
 			inFile[label] = true
-			var names []string
-			for _, name := range strings.Split(value, "|") {
+			first := len(b.names)
+			for value != "" {
+				var name string
+				name, value, _ = strings.Cut(value, "|")
 				name = strings.TrimSpace(name)
 				if err := b.add(name, label, lang); err != nil {
 					return fmt.Errorf("line %d: %w", n, err)
 				}
-				names = append(names, name)
+				b.names = append(b.names, name)
 			}
-			t.labels[label].Names[code] = names
+			t.labels[label].Names[code] = b.names[first:len(b.names):len(b.names)]
 		default:
 			return fmt.Errorf("line %d: unknown directive %q", n, directive)
 		}
@@ -217,25 +235,17 @@ func (b *builder) parse(code, text string) error {
 }
 
 func (b *builder) add(name string, label, lang int) error {
-	b.buf = normalizeAppend(b.buf[:0], name)
-	if len(b.buf) == 0 {
-		return fmt.Errorf("empty name %q", name)
-	}
 	norm := name
-	if string(b.buf) != name {
-		norm = string(b.buf)
-	}
-	if i, ok := b.seen[norm]; ok {
-		k := &b.t.keys[i]
-		if int(k.label) != label {
-			return fmt.Errorf("%q is %s, but %s already has it as %s", name, b.labelName(label),
-				b.t.langs[firstLang(k.langs)].Code, b.labelName(int(k.label)))
+	if !isNormalASCII(name) {
+		b.buf = normalizeAppend(b.buf[:0], name)
+		if len(b.buf) == 0 {
+			return fmt.Errorf("empty name %q", name)
 		}
-		k.langs |= 1 << lang
-		return nil
+		if string(b.buf) != name {
+			norm = string(b.buf)
+		}
 	}
 	r, _ := utf8.DecodeRuneInString(norm)
-	b.seen[norm] = len(b.t.keys)
 	b.t.keys = append(b.t.keys, key{text: norm, label: int16(label), langs: 1 << lang, cont: classOf(r) == classCont})
 	return nil
 }
@@ -249,7 +259,7 @@ func (b *builder) labelName(label int) string {
 
 func (b *builder) normalize(s string) []byte { return normalizeAppend(nil, s) }
 
-func firstLang(mask uint64) int {
+func firstLang(mask uint32) int {
 	for i := 0; i < maxLanguages; i++ {
 		if mask&(1<<i) != 0 {
 			return i
@@ -263,7 +273,61 @@ func (b *builder) finish() (*Table, error) {
 	if len(t.labels) == 0 {
 		return nil, fmt.Errorf("en.txt lists no labels")
 	}
-	slices.SortFunc(t.keys, func(a, b key) int { return strings.Compare(a.text, b.text) })
+	// Sort (prefix, index) pairs rather than the keys: they hold no pointers, so the sort moves
+	// them without write barriers, and most comparisons are an integer's.
+	type sortKey struct {
+		hi, lo uint64 // the text's first 16 bytes, big-endian
+		i      int32
+	}
+	order := make([]sortKey, len(t.keys))
+	for i, k := range t.keys {
+		var p [16]byte
+		copy(p[:], k.text)
+		order[i] = sortKey{binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:]), int32(i)}
+	}
+	slices.SortFunc(order, func(a, b sortKey) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		return strings.Compare(t.keys[a.i].text, t.keys[b.i].text)
+	})
+	// Put the keys in that order, in place, following each cycle of the permutation.
+	for i := range order {
+		if order[i].i < 0 {
+			continue
+		}
+		k, j := t.keys[i], i
+		for {
+			next := int(order[j].i)
+			order[j].i = -1
+			if next == i {
+				t.keys[j] = k
+				break
+			}
+			t.keys[j] = t.keys[next]
+			j = next
+		}
+	}
+	// One key per text: the languages that share a name merge, two labels for one text fail.
+	out := t.keys[:0]
+	for _, k := range t.keys {
+		if n := len(out); n > 0 && out[n-1].text == k.text {
+			if a := out[n-1]; a.label != k.label {
+				if firstLang(k.langs) < firstLang(a.langs) {
+					a, k = k, a
+				}
+				return nil, fmt.Errorf("%q is %s in %s.txt and %s in %s.txt", k.text, b.labelName(int(a.label)),
+					t.langs[firstLang(a.langs)].Code, b.labelName(int(k.label)), t.langs[firstLang(k.langs)].Code)
+			}
+			out[n-1].langs |= k.langs
+			continue
+		}
+		out = append(out, k)
+	}
+	t.keys = out
 	for i, c := 0, 0; c <= 256; c++ {
 		for i < len(t.keys) && int(t.keys[i].text[0]) < c {
 			i++
@@ -434,23 +498,27 @@ func (t *Table) endsAt(n []byte, end int, k *key) (int, bool) {
 
 // outermost drops matches that lie inside a longer one ("bus" inside "school buses", 車 inside
 // 自転車) and returns the distinct labels left, decoys aside, so that only a question naming two
-// things is ambiguous.
+// things is ambiguous. Sorted by start, longest first, a match lies inside a longer one exactly
+// when an earlier match reaches as far and starts before it or ends after it.
 func outermost(ms []match) []int {
+	slices.SortFunc(ms, func(a, b match) int {
+		if a.start != b.start {
+			return int(a.start - b.start)
+		}
+		return int(b.end - a.end)
+	})
 	var labels []int
-	for i, m := range ms {
-		if m.label == decoy {
-			continue
-		}
-		inside := false
-		for j, o := range ms {
-			if i != j && o.start <= m.start && m.end <= o.end && o.end-o.start > m.end-m.start {
-				inside = true
-				break
+	var before int32 = -1 // the farthest end of the matches starting before the current start
+	for i := 0; i < len(ms); {
+		start, groupEnd := ms[i].start, ms[i].end // groupEnd: the longest match at this start
+		for ; i < len(ms) && ms[i].start == start; i++ {
+			m := ms[i]
+			if m.label == decoy || before >= m.end || groupEnd > m.end || slices.Contains(labels, int(m.label)) {
+				continue
 			}
-		}
-		if !inside && !slices.Contains(labels, int(m.label)) {
 			labels = append(labels, int(m.label))
 		}
+		before = max(before, groupEnd)
 	}
 	return labels
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode"
 
 	"recognizer/internal/apierr"
 )
@@ -319,7 +320,7 @@ func TestLoadRejectsBadTables(t *testing.T) {
 		{"frame without %s", fstest.MapFS{"en.txt": {Data: []byte(en + "frame: Select all images\n")}}, "%s once"},
 		{"label not in en", fstest.MapFS{"en.txt": {Data: []byte(en)}, "de.txt": {Data: []byte("language: German\n/m/2: Zwei\n")}}, "not in en.txt"},
 		{"id twice in a language", fstest.MapFS{"en.txt": {Data: []byte(en)}, "de.txt": {Data: []byte("language: German\n/m/0k4j: Autos\n/m/0k4j: Auto\n")}}, "listed twice"},
-		{"one text, two labels", fstest.MapFS{"en.txt": {Data: []byte(en)}, "de.txt": {Data: []byte("language: German\n/m/019jd: Cars\n")}}, `"Cars" is /m/019jd, but en already has it as /m/0k4j`},
+		{"one text, two labels", fstest.MapFS{"en.txt": {Data: []byte(en)}, "de.txt": {Data: []byte("language: German\n/m/019jd: Cars\n")}}, `"cars" is /m/0k4j in en.txt and /m/019jd in de.txt`},
 		{"a decoy that is a name", fstest.MapFS{"en.txt": {Data: []byte(en + "not: car\n")}}, "decoy"},
 	}
 	for _, c := range cases {
@@ -373,4 +374,23 @@ func ExampleTable_Resolve() {
 	// /m/0199g bicycles <nil>
 	// /m/0199g bicycles <nil>
 	// /m/0199g bicycles <nil>
+}
+
+// classOf's fast paths agree with Unicode: a separator is exactly what is not a letter, mark or
+// digit, and the scripts written without spaces are Han, kana, Thai, Lao, Myanmar and Khmer.
+func TestClassOfAgreesWithUnicode(t *testing.T) {
+	for r := rune(0); r <= 0x3FFFF; r++ {
+		letter := unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r)
+		c := classOf(r)
+		switch {
+		case !letter && c != classSep:
+			t.Errorf("classOf(%U) = %d, want a separator", r, c)
+		case letter && c == classSep:
+			t.Errorf("classOf(%U) is a separator, want a letter", r)
+		case letter && unicode.In(r, noSpaces...) && c != classCont:
+			t.Errorf("classOf(%U) = %d, want classCont", r, c)
+		case c == classCont && !unicode.In(r, noSpaces...) && !unicode.In(r, unicode.Common, unicode.Inherited):
+			t.Errorf("classOf(%U) = classCont, but its script writes spaces", r)
+		}
+	}
 }
