@@ -215,6 +215,10 @@ func TestTraps(t *testing.T) {
 		{"Pilih semua gambar dengan sepeda motor", "/m/04_sv"},
 		{"cầu thang", "/m/01lynh"}, // vi: cầu (bridge) inside stairs
 		{"Selecione todas as imagens com ônibus escolares", "/m/02yvhj"},
+		{"车", "/m/0k4j"},       // zh: a peer's name for cars...
+		{"自行车", "/m/0199g"},    // ...inside bicycles,
+		{"停车计价表", "/m/015qbp"}, // parking meters
+		{"公交车", "/m/01bjv"},    // and buses
 	}
 	for _, c := range cases {
 		got, err := Default.Resolve(c.in)
@@ -225,9 +229,10 @@ func TestTraps(t *testing.T) {
 	// Words that hold a name but are something else: no label.
 	for _, q := range []string{
 		"Select all images with <strong>bus stops</strong>", // a widget label the upstream lacks
-		"電車",     // ja: a train holds 車
-		"消防車",    // ja: a fire engine holds 車
-		"火車",     // zh-TW: a train holds 車
+		"電車",               // ja: a train holds 車
+		"消防車",              // ja: a fire engine holds 車
+		"火車",               // zh-TW: a train holds 車
+		"火车", "卡车", "公交车站", // zh: a train, a lorry, a bus stop hold 车
 		"버스 정류장", // ko: bus stop
 		"Wählen Sie alle Bilder mit <strong>Bushaltestellen</strong> aus.",
 		"Busfahrer", "rowerek", "scarsity", "scares", "cares", // a name inside a longer word
