@@ -40,17 +40,38 @@ func stripTags(s string) string {
 	return b.String()
 }
 
-// isNormalASCII reports whether s is already normalized and ASCII: lower-case letters and digits,
-// single spaces between words. Most Latin names are, and need no copy.
-func isNormalASCII(s string) bool {
+// isNormal reports, cheaply, that normalizeAppend would return s unchanged: most names are
+// already lower case, with nothing to fold and single spaces between words, and need no copy. It
+// may say false for a normal string (the caller then normalizes it), never true for another.
+func isNormal(s string) bool {
 	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == ' ' && s[i-1] != ' ') {
+	prevSpace := false
+	for _, r := range s {
+		switch {
+		case r == ' ':
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+			continue
+		case 'a' <= r && r <= 'z', '0' <= r && r <= '9',
+			0xE0 <= r && r <= 0xFF && r != 0xF7,                                        // Latin-1 lower case
+			0x0430 <= r && r <= 0x045F && r != 'ё',                                     // Cyrillic lower case
+			0x0621 <= r && r <= 0x063A && r != 'أ' && r != 'إ' && r != 'آ' && r != 'ة', // Arabic letters
+			0x0641 <= r && r <= 0x064A && r != 'ى',
+			0x0900 <= r && r <= 0x0957, 0x0960 <= r && r <= 0x0963, // Devanagari, no nukta letters
+			0xAC00 <= r && r <= 0xD7A3: // Hangul
+		case 0x4E00 <= r && r <= 0x9FFF, 0x3041 <= r && r <= 0x3096, 0x30A1 <= r && r <= 0x30FA, r == 0x30FC,
+			0x0E01 <= r && r <= 0x0E3A, 0x0E40 <= r && r <= 0x0E4E: // Han, kana, Thai
+			if prevSpace {
+				return false // a space next to them may be dropped
+			}
+		default:
 			return false
 		}
+		prevSpace = false
 	}
 	return true
 }
@@ -71,12 +92,15 @@ func classOf(r rune) int {
 		return classSep
 	// Fast paths for the scripts of the table, before the general tables.
 	case 0x00C0 <= r && r <= 0x024F && r != 0xD7 && r != 0xF7, // Latin letters with marks
-		0x0400 <= r && r <= 0x04FF && r != 0x0482, // Cyrillic
-		0x0621 <= r && r <= 0x064A,                // Arabic letters
-		0x0900 <= r && r <= 0x0963,                // Devanagari letters and signs, before the danda
-		0xAC00 <= r && r <= 0xD7A3:                // Hangul syllables
+		0x0400 <= r && r <= 0x04FF && r != 0x0482,                               // Cyrillic
+		0x0621 <= r && r <= 0x064A,                                              // Arabic letters
+		0x0900 <= r && r <= 0x0963,                                              // Devanagari letters and signs, before the danda
+		0xAC00 <= r && r <= 0xD7A3,                                              // Hangul syllables
+		0x0388 <= r && r <= 0x03CE && r != 0x038B && r != 0x038D && r != 0x03A2: // Greek
 		return classWord
-	case 0x4E00 <= r && r <= 0x9FFF: // Han: every character a letter
+	case 0x4E00 <= r && r <= 0x9FFF, // Han: every character a letter
+		0x3041 <= r && r <= 0x3096, 0x30A1 <= r && r <= 0x30FA, 0x30FC <= r && r <= 0x30FF, // kana
+		0x0E01 <= r && r <= 0x0E3A, 0x0E40 <= r && r <= 0x0E4E, 0x0E50 <= r && r <= 0x0E59: // Thai
 		return classCont
 	}
 	if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsNumber(r) {
@@ -100,8 +124,9 @@ func isCont(r rune) bool {
 var noSpaces = []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Myanmar, unicode.Khmer}
 
 // normalizeAppend appends s in the form names are compared in: lower case; a few spellings of
-// the same letter made one (ß ss, ё е, İ ı i, Arabic hamza seats, tā' marbūṭa and alif maqṣūra,
-// Devanagari nukta letters decomposed); Arabic vowel marks, tatweel and invisible format
+// the same letter made one (ß ss, ё е, İ ı i, Greek vowels without tonos and final sigma,
+// Romanian ș ț as ş ţ, Arabic hamza seats, tā' marbūṭa, alif maqṣūra and the Persian yeh and
+// kaf, Devanagari nukta letters decomposed); Arabic vowel marks, tatweel and invisible format
 // characters dropped; every run of other characters one space, except between two characters of
 // a script written without spaces, where it is dropped ("红绿 灯" is 红绿灯).
 func normalizeAppend(dst []byte, s string) []byte {
@@ -125,14 +150,22 @@ func normalizeAppend(dst []byte, s string) []byte {
 			n.emit('i')
 		case r == 'ё' || r == 'Ё':
 			n.emit('е')
+		case 0x0386 <= r && r <= 0x03CE: // Greek: tonos, dialytika and final sigma dropped
+			n.emit(greekBase(unicode.ToLower(r)))
+		case r == 'ș' || r == 'Ș': // Romanian comma below, often written with the cedilla
+			n.emit('ş')
+		case r == 'ț' || r == 'Ț':
+			n.emit('ţ')
 		case 0x0600 <= r && r <= 0x06FF: // Arabic: no case
 			switch {
 			case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
 				n.emit('ا')
 			case r == 'ة':
 				n.emit('ه')
-			case r == 'ى':
+			case r == 'ى' || r == 'ی': // alif maqṣūra, Persian yeh
 				n.emit('ي')
+			case r == 'ک': // Persian kaf
+				n.emit('ك')
 			case 0x064B <= r && r <= 0x065F, r == 0x0670, r == 0x0640: // vowel marks, tatweel
 			case r == 0x061C: // Arabic letter mark
 			default:
@@ -172,6 +205,30 @@ func (n *normalizer) emit(r rune) {
 	n.pending = false
 	n.prev = c
 	n.dst = utf8.AppendRune(n.dst, r)
+}
+
+// greekBase maps a lower-case Greek vowel with tonos or dialytika to the bare vowel, and final
+// sigma to sigma: upper-case Greek is often written without accents.
+func greekBase(r rune) rune {
+	switch r {
+	case 'ά':
+		return 'α'
+	case 'έ':
+		return 'ε'
+	case 'ή':
+		return 'η'
+	case 'ί', 'ΐ', 'ϊ':
+		return 'ι'
+	case 'ό':
+		return 'ο'
+	case 'ύ', 'ΰ', 'ϋ':
+		return 'υ'
+	case 'ώ':
+		return 'ω'
+	case 'ς':
+		return 'σ'
+	}
+	return r
 }
 
 var nuktaBase = [8]rune{0x0915, 0x0916, 0x0917, 0x091C, 0x0921, 0x0922, 0x092B, 0x092F}

@@ -8,7 +8,6 @@
 package question
 
 import (
-	"cmp"
 	"embed"
 	"encoding/binary"
 	"fmt"
@@ -236,7 +235,7 @@ func (b *builder) parse(code, text string, nLangs int) error {
 
 func (b *builder) add(name string, label, lang int) error {
 	norm := name
-	if !isNormalASCII(name) {
+	if !isNormal(name) {
 		b.buf = normalizeAppend(b.buf[:0], name)
 		if len(b.buf) == 0 {
 			return fmt.Errorf("empty name %q", name)
@@ -273,36 +272,44 @@ func (b *builder) finish() (*Table, error) {
 	if len(t.labels) == 0 {
 		return nil, fmt.Errorf("en.txt lists no labels")
 	}
-	// Sort (prefix, index) pairs rather than the keys: they hold no pointers, so the sort moves
-	// them without write barriers, and most comparisons are an integer's.
-	type sortKey struct {
-		hi, lo uint64 // the text's first 16 bytes, big-endian
-		i      int32
+	// Sort integers rather than keys: each packs a key's first 6 bytes above its index, so the
+	// sort moves no pointers and compares no strings; runs that share 6 bytes are then sorted
+	// by their full text. (A sort of the keys themselves took 0.2 ms of the 1 ms budget.)
+	if len(t.keys) > 1<<16 {
+		return nil, fmt.Errorf("%d names, at most %d", len(t.keys), 1<<16)
 	}
-	order := make([]sortKey, len(t.keys))
+	packed := make([]uint64, len(t.keys))
 	for i, k := range t.keys {
-		var p [16]byte
-		copy(p[:], k.text)
-		order[i] = sortKey{binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:]), int32(i)}
+		var p [8]byte
+		copy(p[:6], k.text)
+		packed[i] = binary.BigEndian.Uint64(p[:]) | uint64(i)
 	}
-	slices.SortFunc(order, func(a, b sortKey) int {
-		if a.hi != b.hi {
-			return cmp.Compare(a.hi, b.hi)
+	slices.Sort(packed)
+	for i := 0; i < len(packed); {
+		j := i + 1
+		for j < len(packed) && packed[j]>>16 == packed[i]>>16 {
+			j++
 		}
-		if a.lo != b.lo {
-			return cmp.Compare(a.lo, b.lo)
+		if j-i > 1 {
+			slices.SortFunc(packed[i:j], func(a, b uint64) int {
+				return strings.Compare(t.keys[uint16(a)].text, t.keys[uint16(b)].text)
+			})
 		}
-		return strings.Compare(t.keys[a.i].text, t.keys[b.i].text)
-	})
+		i = j
+	}
+	order := make([]int32, len(packed))
+	for i, p := range packed {
+		order[i] = int32(uint16(p))
+	}
 	// Put the keys in that order, in place, following each cycle of the permutation.
 	for i := range order {
-		if order[i].i < 0 {
+		if order[i] < 0 {
 			continue
 		}
 		k, j := t.keys[i], i
 		for {
-			next := int(order[j].i)
-			order[j].i = -1
+			next := int(order[j])
+			order[j] = -1
 			if next == i {
 				t.keys[j] = k
 				break

@@ -122,6 +122,17 @@ func TestResolveWidgetSentences(t *testing.T) {
 		{"hi", "<strong>ट्रैफ़िक लाइट</strong> वाली सभी इमेज चुनें.", "/m/015qff"},
 		{"hi", "साइकिल वाले सभी स्क्वेयर चुनें. अगर कोई नहीं है, तो 'छोड़ें' पर क्लिक करें.", "/m/0199g"},
 		{"hi", "ट्रैफ़िक लाइट", "/m/015qff"}, // फ़ as one precomposed letter (U+095E)
+		{"cs", "Vyberte všechny obrázky s <strong>jízdními koly</strong>", "/m/0199g"},
+		{"cs", "Vyberte všechny čtverce se semafory. Pokud žádné nejsou, klikněte na Přeskočit.", "/m/015qff"},
+		{"sv", "Markera alla bilder med <strong>trafikljus</strong>", "/m/015qff"},
+		{"sv", "Markera alla rutor med bussar Klicka på hoppa över om det inte finns några.", "/m/01bjv"},
+		{"ro", "Selectați toate imaginile cu <strong>semafoare</strong>", "/m/015qff"},
+		{"ro", "Selectaţi toate pătratele cu coşuri de fum", "/m/01jk_4"}, // cedillas for commas
+		{"el", "Επιλέξτε όλες τις εικόνες με <strong>φανάρια</strong>", "/m/015qff"},
+		{"el", "ΕΠΙΛΕΞΤΕ ΟΛΑ ΤΑ ΤΕΤΡΑΓΩΝΑ ΜΕ ΛΟΦΟΥΣ", "/m/09d_r"}, // capitals without tonos
+		{"fa", "همه تصاویر دارای <strong>چراغ راهنمایی</strong> را انتخاب کنید.", "/m/015qff"},
+		{"fa", "همه مربع‌های دارای دوچرخه‌ها را انتخاب کنید", "/m/0199g"},
+		{"fa", "تاكسي", "/m/0pg52"}, // Arabic kaf and yeh
 	}
 	seen := map[string]int{}
 	for _, c := range cases {
@@ -355,6 +366,9 @@ func TestNormalize(t *testing.T) {
 		{"مُدَخِّنَة", "مدخنه"},
 		{"\u095e", "\u092b\u093c"},
 		{"auto's", "auto s"},
+		{"ΦΑΝΑΡΙΑ φανάρια ΤΑΞΊ", "φαναρια φαναρια ταξι"},
+		{"Ș ț ş", "ş ţ ş"},
+		{"ی ک", "ي ك"},
 		{"a\u00adb\u200dc", "abc"},
 	}
 	for _, c := range cases {
@@ -397,5 +411,31 @@ func TestClassOfAgreesWithUnicode(t *testing.T) {
 		case c == classCont && !unicode.In(r, noSpaces...) && !unicode.In(r, unicode.Common, unicode.Inherited):
 			t.Errorf("classOf(%U) = classCont, but its script writes spaces", r)
 		}
+	}
+}
+
+// isNormal never vouches for a string normalization would change: checked on every name of every
+// language, their upper-case forms, and strings made of the characters it treats specially.
+func TestIsNormal(t *testing.T) {
+	var samples []string
+	for _, l := range Default.Labels() {
+		for _, names := range l.Names {
+			for _, n := range names {
+				samples = append(samples, n, strings.ToUpper(n), n+" ", "x  "+n, n+" 汽车", "汽车 "+n)
+			}
+		}
+	}
+	samples = append(samples, "ß", "ё", "أ", "ة", "ى", "\u095e", "ı", "ș", "ά", "ς", "a\u200db", "a'b", "÷")
+	normal := 0
+	for _, s := range samples {
+		if isNormal(s) {
+			normal++
+			if got := string(normalizeAppend(nil, s)); got != s {
+				t.Errorf("isNormal(%q), but it normalizes to %q", s, got)
+			}
+		}
+	}
+	if normal < len(samples)/10 {
+		t.Errorf("isNormal accepts %d of %d samples: the fast path is not taken", normal, len(samples))
 	}
 }
