@@ -384,8 +384,10 @@ func (t *Table) Resolve(q string) (Label, error) {
 		return Label{}, apierr.New(http.StatusBadRequest, apierr.CodeUnsupportedQuestion,
 			"question is required: a label id, a label's name or the widget's sentence, in one of %s; labels: %s", t.codes, t.list)
 	}
-	if i, ok := t.byID[strings.ToLower(trimmed)]; ok {
-		return t.labels[i], nil
+	if len(trimmed) <= 16 && strings.HasPrefix(strings.ToLower(trimmed[:min(3, len(trimmed))]), "/m/") {
+		if i, ok := t.byID[strings.ToLower(trimmed)]; ok {
+			return t.labels[i], nil
+		}
 	}
 	var stack [8]match
 	labels := outermost(t.scan(normalizeText(q), stack[:0]))
@@ -433,6 +435,15 @@ func (t *Table) walk(n []byte, p int, ms []match) []match {
 	lo, hi := int(t.first[n[p]]), int(t.first[int(n[p])+1])
 	for d := 1; lo < hi; d++ {
 		// keys[lo:hi] all start with n[p:p+d]; only the shortest can be exactly that.
+		if hi-lo == 1 { // one candidate left: compare the rest of it at once
+			k := &t.keys[lo]
+			if end := p + len(k.text); end <= len(n) && string(n[p+d:end]) == k.text[d:] {
+				if end, ok := t.endsAt(n, end, k); ok {
+					ms = append(ms, match{label: k.label, start: int32(p), end: int32(end)})
+				}
+			}
+			break
+		}
 		if k := &t.keys[lo]; len(k.text) == d {
 			if end, ok := t.endsAt(n, p+d, k); ok {
 				ms = append(ms, match{label: k.label, start: int32(p), end: int32(end)})
