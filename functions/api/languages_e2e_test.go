@@ -1,6 +1,6 @@
 package main
 
-// End to end, one widget sentence per script the label table covers (docs/languages.md): the
+// End to end, widget sentences in every script the label table covers (docs/languages.md): the
 // real bootstrap resolves the question a browser in that language shows, and the emulator,
 // which only knows label ids, finds that label's tiles.
 
@@ -38,6 +38,8 @@ func TestQuestionsInEveryScript(t *testing.T) {
 		{"Arabic", "اختر جميع الصور التي تحتوي على <strong>إشارات المرور</strong>.", challenge("/m/015qff", 18), "query"},
 		{"Devanagari (hi)", "<strong>स्कूल बस</strong> वाली सभी इमेज चुनें.", challenge("/m/02yvhj", 19), "json"},
 		{"Thai", "เลือกรูปภาพทั้งหมดที่มี<strong>รถจักรยานยนต์</strong>", challenge("/m/04_sv", 20), "multipart"},
+		{"Greek (capitals without accents)", "ΕΠΙΛΕΞΤΕ ΟΛΕΣ ΤΙΣ ΕΙΚΟΝΕΣ ΜΕ <strong>ΓΕΦΥΡΕΣ</strong>", challenge("/m/015kr", 23), "json"},
+		{"Arabic script (fa, zero-width non-joiner)", "همه تصاویر دارای <strong>قایق‌ها</strong> را انتخاب کنید.", challenge("/m/019jd", 24), "multipart"},
 	}
 	for _, c := range cases {
 		t.Run(c.script, func(t *testing.T) {
@@ -64,7 +66,7 @@ func TestQuestionsInEveryScript(t *testing.T) {
 	})
 	t.Run("a word that holds a name", func(t *testing.T) {
 		a := wantError(t, f.invoke(jsonQuestion(challenge("/m/0k4j", 22), "電車の画像をすべて選択してください")), 400, "unsupported_question")
-		for _, lang := range []string{"en", "de", "ja", "ko", "ar", "hi", "th", "zh-TW"} {
+		for _, lang := range []string{"en", "de", "ja", "ko", "ar", "hi", "th", "zh-TW", "el", "fa"} {
 			if !strings.Contains(a.Error.Message, lang) {
 				t.Errorf("message %q does not list %s", a.Error.Message, lang)
 			}
