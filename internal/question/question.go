@@ -161,12 +161,12 @@ func (b *builder) parse(code, text string, nLangs int) error {
 	for n := 1; text != ""; n++ {
 		var line string
 		line, text, _ = strings.Cut(text, "\n")
-		line = strings.TrimSpace(line)
+		line = trim(line)
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		directive, value, ok := strings.Cut(line, ":")
-		value = strings.TrimSpace(value)
+		value = trim(value)
 		if !ok || value == "" {
 			return fmt.Errorf("line %d: want \"directive: value\"", n)
 		}
@@ -190,7 +190,7 @@ func (b *builder) parse(code, text string, nLangs int) error {
 			for value != "" {
 				var name string
 				name, value, _ = strings.Cut(value, "|")
-				if err := b.add(strings.TrimSpace(name), decoy, lang); err != nil {
+				if err := b.add(trim(name), decoy, lang); err != nil {
 					return fmt.Errorf("line %d: %w", n, err)
 				}
 			}
@@ -216,7 +216,7 @@ func (b *builder) parse(code, text string, nLangs int) error {
 			for value != "" {
 				var name string
 				name, value, _ = strings.Cut(value, "|")
-				name = strings.TrimSpace(name)
+				name = trim(name)
 				if err := b.add(name, label, lang); err != nil {
 					return fmt.Errorf("line %d: %w", n, err)
 				}
@@ -247,6 +247,18 @@ func (b *builder) add(name string, label, lang int) error {
 	r, _ := utf8.DecodeRuneInString(norm)
 	b.t.keys = append(b.t.keys, key{text: norm, label: int16(label), langs: 1 << lang, cont: classOf(r) == classCont})
 	return nil
+}
+
+// trim drops ASCII spaces, tabs and carriage returns around s: the only blanks the files use
+// between fields, and much cheaper than strings.TrimSpace on names that are not ASCII.
+func trim(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func (b *builder) labelName(label int) string {
