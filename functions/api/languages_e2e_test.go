@@ -39,7 +39,7 @@ func TestQuestionsInEveryScript(t *testing.T) {
 		{"Devanagari (hi)", "<strong>स्कूल बस</strong> वाली सभी इमेज चुनें.", challenge("/m/02yvhj", 19), "json"},
 		{"Thai", "เลือกรูปภาพทั้งหมดที่มี<strong>รถจักรยานยนต์</strong>", challenge("/m/04_sv", 20), "multipart"},
 		{"Greek (capitals without accents)", "ΕΠΙΛΕΞΤΕ ΟΛΕΣ ΤΙΣ ΕΙΚΟΝΕΣ ΜΕ <strong>ΓΕΦΥΡΕΣ</strong>", challenge("/m/015kr", 23), "json"},
-		{"Arabic script (fa, zero-width non-joiner)", "همه تصاویر دارای <strong>قایق‌ها</strong> را انتخاب کنید.", challenge("/m/019jd", 24), "multipart"},
+		{"Arabic script (fa, zero-width non-joiner)", "همه تصاویر دارای <strong>قایق\u200cها</strong> را انتخاب کنید.", challenge("/m/019jd", 24), "multipart"},
 	}
 	for _, c := range cases {
 		t.Run(c.script, func(t *testing.T) {

@@ -131,7 +131,7 @@ func TestResolveWidgetSentences(t *testing.T) {
 		{"el", "Επιλέξτε όλες τις εικόνες με <strong>φανάρια</strong>", "/m/015qff"},
 		{"el", "ΕΠΙΛΕΞΤΕ ΟΛΑ ΤΑ ΤΕΤΡΑΓΩΝΑ ΜΕ ΛΟΦΟΥΣ", "/m/09d_r"}, // capitals without tonos
 		{"fa", "همه تصاویر دارای <strong>چراغ راهنمایی</strong> را انتخاب کنید.", "/m/015qff"},
-		{"fa", "همه مربع‌های دارای دوچرخه‌ها را انتخاب کنید", "/m/0199g"},
+		{"fa", "همه مربع\u200cهای دارای دوچرخه\u200cها را انتخاب کنید", "/m/0199g"},
 		{"fa", "تاكسي", "/m/0pg52"}, // Arabic kaf and yeh
 	}
 	seen := map[string]int{}
