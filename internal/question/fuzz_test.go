@@ -2,6 +2,7 @@ package question
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,19 +11,22 @@ import (
 	"recognizer/internal/apierr"
 )
 
-// FuzzResolve: any text either resolves to a label of the table (and that label's own id and
-// names resolve back to it) or is refused with a 400 whose message stays short and valid UTF-8.
+// FuzzResolve: any text, in any script, either resolves to a label of the table (and that label's
+// own id and names resolve back to it) or is refused with a 400 whose message stays short and
+// valid UTF-8.
 func FuzzResolve(f *testing.F) {
-	for _, l := range Default.Labels() {
-		f.Add(l.ID)
-		for _, names := range l.Names {
-			for _, n := range names {
+	// Every name of every language, alone and in its language's first widget sentence.
+	for _, lang := range Default.Languages() {
+		for _, l := range Default.Labels() {
+			f.Add(l.ID)
+			for _, n := range l.Names[lang.Code] {
 				f.Add(n)
-				f.Add("Select all images with <strong>" + n + "</strong>")
+				f.Add(fmt.Sprintf(lang.Frames[0], n))
 			}
 		}
 	}
-	for _, s := range []string{"", " ", "school bus", "cars and buses", "请选择包含公共汽车的所有图片", "\xff\xfe", "<b>&amp;</b>", strings.Repeat("a ", 1100)} {
+	for _, s := range []string{"", " ", "school bus", "cars and buses", "请选择包含公共汽车的所有图片", "\xff\xfe", "<b>&amp;</b>", strings.Repeat("a ", 1100),
+		"신호등이", "trafik ışıklarını", "İ", "ß", "\u095e", "<strong", "&#x", strings.Repeat("自転車", 200)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {

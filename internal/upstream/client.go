@@ -361,7 +361,7 @@ func orderedFields(obj json.RawMessage) ([]Field, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		fields = append(fields, Field{key, v})
+		fields = append(fields, Field{Key: key, Value: v})
 	}
 	return fields, nil
 }
