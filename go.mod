@@ -1,4 +1,4 @@
-module recognizer
+module github.com/recaptcha-recognizer/recognizer
 
 go 1.26.8
 

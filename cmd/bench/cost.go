@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // costFigures sends every picture class of the decode budget to a fresh process of the real

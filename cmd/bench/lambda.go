@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 const (
@@ -127,7 +127,7 @@ func lambdaFigures(dir string) string {
 	env := append(testenv.AWSEnv(moto.URL), "TOKEN_SECRET_ID="+benchSecret, "RECOGNITION_API_URL="+emu.URL,
 		"AUTH_MODE=off", "SOURCE_BUCKETS="+benchBucket)
 	var progs []program
-	for _, p := range []struct{ name, pkg string }{{"ours", "recognizer/functions/api"}, {"floor", "recognizer/cmd/bench/floor"}} {
+	for _, p := range []struct{ name, pkg string }{{"ours", "github.com/recaptcha-recognizer/recognizer/functions/api"}, {"floor", "github.com/recaptcha-recognizer/recognizer/cmd/bench/floor"}} {
 		sub := filepath.Join(dir, p.name)
 		check(os.MkdirAll(sub, 0o755))
 		bin, err := testenv.Build(ctx, p.pkg, sub)

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 type wrkRun struct {

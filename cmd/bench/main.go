@@ -21,11 +21,11 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/imaging"
-	"recognizer/internal/testimage"
-	"recognizer/internal/token"
-	"recognizer/internal/upstream"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 //go:embed ref/pilbench.py
@@ -198,7 +198,7 @@ func connections(img []byte) (conns, calls int) {
 	srv, err := emulator.New("bench-token").Start("127.0.0.1:0")
 	check(err)
 	defer srv.Close()
-	c := upstream.New(srv.URL, upstream.NewHTTPClient(), token.Static("bench-token"))
+	c := upstream.New(srv.URL, upstream.NewHTTPClient(), secrets.Static("bench-token"))
 	for i := 0; i < 100; i++ {
 		_, err := c.Recognize(context.Background(), img, "/m/0k4j", 300)
 		check(err)

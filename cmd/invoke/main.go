@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func run(function, eventFile string, timeout time.Duration) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := testenv.Build(context.Background(), "recognizer/functions/"+function, dir)
+	bin, err := testenv.Build(context.Background(), "github.com/recaptcha-recognizer/recognizer/functions/"+function, dir)
 	if err != nil {
 		return err
 	}

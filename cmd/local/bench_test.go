@@ -8,8 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"recognizer/internal/app"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // BenchmarkServe is the local server's own cost per request: a 300×300 PNG as a binary body

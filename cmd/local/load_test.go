@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // loadCase is one kind of request in the mix and the only answer that is right for it.

@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
-	"recognizer/internal/app"
-	"recognizer/internal/emulator"
-	"recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 )
 
 func main() {

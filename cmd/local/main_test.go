@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 func TestLocalServer(t *testing.T) {

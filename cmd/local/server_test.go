@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 // localServer is `make run`'s binary, built and started as a user would: no token, no AWS.

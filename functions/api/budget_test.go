@@ -7,8 +7,8 @@ package main
 import (
 	"testing"
 
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // rssBudget is the most a function process may hold, runtime and SDK included, so that a

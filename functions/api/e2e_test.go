@@ -24,10 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 var (
@@ -37,13 +37,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m, "recognizer/functions/api", &bootstrap, &moto, &awsProxy))
+	os.Exit(testenv.Main(m, "github.com/recaptcha-recognizer/recognizer/functions/api", &bootstrap, &moto, &awsProxy))
 }
 
 const (
 	cars        = "/m/0k4j"
 	token       = "tok-3f9a1c77e2d04b5f"
-	secretID    = "recognizer/upstream-token"
+	secretID    = "github.com/recaptcha-recognizer/recognizer/upstream-token"
 	inBucket    = "challenges"
 	otherBucket = "someone-elses"
 	outBucket   = "answers"
@@ -579,7 +579,7 @@ func TestLogsAndMetrics(t *testing.T) {
 }
 
 func TestClientKeys(t *testing.T) {
-	const keysSecret = "recognizer/client-keys"
+	const keysSecret = "github.com/recaptcha-recognizer/recognizer/client-keys"
 	const aliceKey = "alice-0f3b9c2d7e4a1f68"
 	f := start(t)
 	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),

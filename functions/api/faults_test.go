@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 // internals is what an error message must never show a caller: source paths, stack traces,

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 )
 
 // Server is what the handler needs of the HTTPS API.

@@ -16,15 +16,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"recognizer/internal/app"
-	"recognizer/internal/auth"
-	"recognizer/internal/httpapi"
-	"recognizer/internal/imaging"
-	"recognizer/internal/metrics"
-	"recognizer/internal/observe"
-	"recognizer/internal/question"
-	"recognizer/internal/recognition"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
+	"github.com/recaptcha-recognizer/recognizer/internal/auth"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
+	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 )
 
 // fastHandler is the API wired as app wires it, with fakes for the ports that reach AWS and the

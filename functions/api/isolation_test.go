@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 )
 
 // stackEnv configures the function as the template does: one bucket, references readable only
@@ -116,7 +116,7 @@ func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 // 30 s deployed, 1 s here): one read, one ERROR line, every request still refused, and the
 // operator's fix counts once the period is over.
 func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
-	const keysSecret = "recognizer/client-keys"
+	const keysSecret = "github.com/recaptcha-recognizer/recognizer/client-keys"
 	f := start(t)
 	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),
 		SecretString: aws.String(`{"alice": "short"}`)}); err != nil {
@@ -156,7 +156,7 @@ func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
 // (RFC 7235). And a stored key with white space around it, which could never match, makes the
 // secret refused when it is read.
 func TestBearerSchemeAnyCase(t *testing.T) {
-	const keysSecret = "recognizer/client-keys"
+	const keysSecret = "github.com/recaptcha-recognizer/recognizer/client-keys"
 	const aliceKey = "alice-0f3b9c2d7e4a1f68"
 	f := start(t)
 	if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(keysSecret),

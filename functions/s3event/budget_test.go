@@ -3,8 +3,8 @@ package main
 import (
 	"testing"
 
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // The decode budget on the S3 path: in one fresh process with the template's GOMEMLIMIT, a batch

@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 // Crash safety: the process is killed (SIGKILL, as an out-of-memory kill or a timeout would end

@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 var (
@@ -32,14 +32,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m, "recognizer/functions/s3event", &bootstrap, &moto, &awsProxy))
+	os.Exit(testenv.Main(m, "github.com/recaptcha-recognizer/recognizer/functions/s3event", &bootstrap, &moto, &awsProxy))
 }
 
 const secretFailureTTL = 300 * time.Millisecond
 
 const (
 	token    = "tok-s3path-5c1e9d"
-	secretID = "recognizer/upstream-token"
+	secretID = "github.com/recaptcha-recognizer/recognizer/upstream-token"
 	bucket   = "uploads"
 )
 

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"recognizer/internal/emulator"
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 // invokeWithin sends an event with a deadline; failed is true when the function reported an

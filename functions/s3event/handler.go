@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/observe"
-	"recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 )
 
 // Processor is what the handler needs of the uploads domain.

@@ -15,15 +15,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/app"
-	"recognizer/internal/imaging"
-	"recognizer/internal/metrics"
-	"recognizer/internal/observe"
-	"recognizer/internal/question"
-	"recognizer/internal/recognition"
-	"recognizer/internal/testenv"
-	"recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
+	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 )
 
 func fastHandler(t *testing.T, store uploads.Store, upstream recognition.Upstream, out *strings.Builder) handler {

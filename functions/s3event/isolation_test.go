@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"recognizer/internal/runtimeapi"
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 func (f *fn) object(key string) ([]byte, bool) {
@@ -38,7 +38,7 @@ func (f *fn) object(key string) ([]byte, bool) {
 // (one bucket, default prefixes).
 func TestUploadCannotOverwriteStoredAnswer(t *testing.T) {
 	f := start(t)
-	api, err := testenv.Build(context.Background(), "recognizer/functions/api", t.TempDir())
+	api, err := testenv.Build(context.Background(), "github.com/recaptcha-recognizer/recognizer/functions/api", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"recognizer/internal/app"
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
 )
 
 func main() {

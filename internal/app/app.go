@@ -12,18 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/auth"
-	"recognizer/internal/httpapi"
-	"recognizer/internal/imaging"
-	"recognizer/internal/metrics"
-	"recognizer/internal/observe"
-	"recognizer/internal/question"
-	"recognizer/internal/recognition"
-	"recognizer/internal/storage"
-	"recognizer/internal/token"
-	"recognizer/internal/uploads"
-	"recognizer/internal/upstream"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/auth"
+	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
+	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/storage"
+	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // Lambda's synchronous payload limit is 6 MB; a request body can never be larger.
@@ -62,7 +62,7 @@ func AWS(ctx context.Context) (aws.Config, error) {
 type parts struct {
 	service    *recognition.Service
 	store      *storage.Store
-	secrets    *secretsmanager.Client
+	sm         *secretsmanager.Client
 	tokenReads func() int64 // Secrets Manager reads of the token so far, for cache metrics
 }
 
@@ -78,11 +78,11 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 		// line for each among our JSON logs.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	secrets := secretsmanager.NewFromConfig(awsCfg)
-	var tokens token.Source = token.Static(cfg.RecognitionToken)
+	smClient := secretsmanager.NewFromConfig(awsCfg)
+	var tokens secrets.Source = secrets.Static(cfg.RecognitionToken)
 	tokenReads := func() int64 { return 0 }
 	if cfg.RecognitionToken == "" {
-		sm := token.NewSecretsManager(secrets, cfg.TokenSecretID, token.DefaultTTL)
+		sm := secrets.NewSecretsManager(smClient, cfg.TokenSecretID, secrets.DefaultTTL)
 		sm.RememberFailures(cfg.SecretFailureTTL)
 		tokens, tokenReads = sm, sm.Reads
 	}
@@ -96,7 +96,7 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
 		},
 		store:      storage.New(s3Client),
-		secrets:    secrets,
+		sm:         smClient,
 		tokenReads: tokenReads,
 	}
 }
@@ -106,10 +106,10 @@ const clientKeysTTL = 5 * time.Minute
 
 // newAuth builds the caller check. Anything but a valid, explicit AUTH_MODE fails closed: every
 // request is refused with a configuration error.
-func newAuth(cfg Config, secrets token.SecretReader, log *slog.Logger) httpapi.Authenticator {
-	var keys *token.Secret
+func newAuth(cfg Config, reader secrets.SecretReader, log *slog.Logger) httpapi.Authenticator {
+	var keys *secrets.Secret
 	if cfg.ClientKeysSecret != "" {
-		keys = token.NewSecret(secrets, cfg.ClientKeysSecret, clientKeysTTL)
+		keys = secrets.NewSecret(reader, cfg.ClientKeysSecret, clientKeysTTL)
 		keys.RememberFailures(cfg.SecretFailureTTL)
 	}
 	c, err := auth.New(cfg.AuthMode, keys)
@@ -125,7 +125,7 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 	p := newParts(cfg, cfgErr, awsCfg, log)
 	return &httpapi.Handler{
 		Service: p.service,
-		Auth:    newAuth(cfg, p.secrets, log),
+		Auth:    newAuth(cfg, p.sm, log),
 		Store:   p.store,
 		Config: httpapi.Config{
 			Sources:        cfg.Sources,

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/s3scope"
-	"recognizer/internal/token"
-	"recognizer/internal/upstream"
+	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // Config is the service configuration, read from the environment once at start.
@@ -43,7 +43,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
 		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
-		SecretFailureTTL:  token.DefaultFailureTTL,
+		SecretFailureTTL:  secrets.DefaultFailureTTL,
 	}
 	var problems []string
 	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/s3scope"
-	"recognizer/internal/upstream"
+	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

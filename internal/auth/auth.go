@@ -19,8 +19,8 @@ import (
 	"fmt"
 	"strings"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/token"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
 
 // Modes.
@@ -36,11 +36,11 @@ const minKeyLength = 16
 // Checker authenticates requests in one mode.
 type Checker struct {
 	mode string
-	keys *token.Secret
+	keys *secrets.Secret
 }
 
 // New returns a Checker for mode; keys is required for ModeKeys.
-func New(mode string, keys *token.Secret) (*Checker, error) {
+func New(mode string, keys *secrets.Secret) (*Checker, error) {
 	switch mode {
 	case ModeKeys:
 		if keys == nil {

@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/token"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
 
 type fakeSecrets struct{ value string }
@@ -20,7 +20,7 @@ func (f fakeSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretVa
 
 func keysChecker(t *testing.T, secret string) *Checker {
 	t.Helper()
-	c, err := New(ModeKeys, token.NewSecret(fakeSecrets{secret}, "keys", time.Minute))
+	c, err := New(ModeKeys, secrets.NewSecret(fakeSecrets{secret}, "keys", time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func (c *countingSecrets) GetSecretValue(context.Context, *secretsmanager.GetSec
 func TestBadKeySecretIsRememberedBriefly(t *testing.T) {
 	value := `{"alice": "short"}`
 	src := &countingSecrets{value: &value}
-	keys := token.NewSecret(src, "keys", time.Hour)
+	keys := secrets.NewSecret(src, "keys", time.Hour)
 	keys.RememberFailures(200 * time.Millisecond)
 	c, err := New(ModeKeys, keys)
 	if err != nil {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/token"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
 
 // FuzzAuthorization: a header lets a caller in only if it carries a configured key exactly
@@ -21,7 +21,7 @@ func FuzzAuthorization(f *testing.F) {
 		"bEaReR bob-key-abcdefghijkl", "BEARERalice-key-0123456789", "Bearer\talice-key-0123456789"} {
 		f.Add(h)
 	}
-	c, err := New(ModeKeys, token.NewSecret(fakeSecrets{`{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`}, "keys", time.Hour))
+	c, err := New(ModeKeys, secrets.NewSecret(fakeSecrets{`{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`}, "keys", time.Hour))
 	if err != nil {
 		f.Fatal(err)
 	}

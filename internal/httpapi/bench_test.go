@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 // The JSON form's own cost: parse the body and decode the image (make bench reports it against

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // Body bombs: each is refused with a clear 4xx, and parsing it allocates at most about twice

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 const fuzzMaxImage = 64 << 10

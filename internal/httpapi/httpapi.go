@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/observe"
-	"recognizer/internal/recognition"
-	"recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 )
 
 // Routes: our own, and the upstream's own path so its SDKs work by changing only the base URL.

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 )
 
 // call is what a request asks for, whatever form it came in.

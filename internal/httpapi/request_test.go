@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 func TestDecodeImageString(t *testing.T) {

@@ -3,8 +3,8 @@ package imaging_test
 import (
 	"testing"
 
-	"recognizer/internal/imaging"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 )
 
 // The benchmark images; make bench compares them with Pillow and libvips.

@@ -5,9 +5,9 @@ import (
 	"runtime"
 	"testing"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/imaging"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 )
 
 // Bombs: inputs that claim or hold far more than they show. Each is refused with a clear 4xx,

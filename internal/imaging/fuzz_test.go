@@ -6,9 +6,9 @@ import (
 	"image"
 	"testing"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/imaging"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 )
 
 // fuzzLimits keep each execution small; the checks are the same at any limit.

@@ -7,7 +7,7 @@ package imaging
 import (
 	"strings"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // Grid is the number of tiles on each side of a challenge: 1, 3 or 4. The zero Grid means "not

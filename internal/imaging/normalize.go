@@ -13,7 +13,7 @@ import (
 
 	_ "golang.org/x/image/webp"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // Limits bound what Normalize accepts. All are checked from the headers, before any pixel is

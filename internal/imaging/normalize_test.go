@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/emulator"
-	"recognizer/internal/imaging"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 )
 
 const cars = "/m/0k4j"

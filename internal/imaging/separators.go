@@ -1,7 +1,7 @@
 package imaging
 
 // A screenshot of the widget shows the tiles with white separator lines between them (and often a
-// white margin around them). findTiles locates those lines so each tile can be cut out exactly.
+// white margin around them). findLayout locates those lines so each tile can be cut out exactly.
 
 // minWhiteFraction is how much of a line must be white for it to count as a separator: a little
 // below 1 so JPEG ringing along the edges does not hide a real separator.
@@ -103,7 +103,7 @@ func abs(f float64) float64 {
 	return f
 }
 
-// separatedTiles finds an n×n layout of tiles separated by white lines.
+// layout is where the tiles of an n×n grid lie, per axis: between separators, or an even split.
 type layout struct {
 	x, y []span
 }

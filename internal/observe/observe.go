@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/metrics"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 )
 
 // Observer writes the log lines and metrics of one function.

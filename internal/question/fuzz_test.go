@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // FuzzResolve: any text, in any script, either resolves to a label of the table (and that label's

@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // MaxBytes bounds the question text: a widget sentence with its HTML is far shorter.

@@ -9,7 +9,7 @@ import (
 	"testing/fstest"
 	"unicode"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 func TestResolve(t *testing.T) {

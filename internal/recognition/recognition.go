@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"recognizer/internal/imaging"
-	"recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
 
 // Upstream is the port to a recognition API: the picture at the upstream's size, the label id,

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 )
 
 // S3API is the part of the S3 client the store uses.

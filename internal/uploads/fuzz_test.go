@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/imaging"
-	"recognizer/internal/question"
-	"recognizer/internal/recognition"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 )
 
 // memStore is an in-memory bucket for unit tests of Process alone: every key under incoming/

@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/recognition"
-	"recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 )
 
 // Store is the object storage the processor needs (S3, through the storage adapter).

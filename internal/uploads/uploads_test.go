@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/imaging"
-	"recognizer/internal/question"
-	"recognizer/internal/recognition"
-	"recognizer/internal/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 )
 
 func TestFirstFolder(t *testing.T) {

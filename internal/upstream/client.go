@@ -1,4 +1,4 @@
-// Package upstream calls the recognition API (seed: recaptcha2-recognition-api.txt) over one
+// Package upstream calls the recognition API (its contract: docs/upstream-contract.txt) over one
 // shared keep-alive HTTP client. It retries what can succeed on a retry (429, 5xx, network
 // faults) with capped exponential backoff and full jitter, honours Retry-After, re-reads the token
 // once when it is refused, never runs past the caller's deadline, and checks every answer before
@@ -19,9 +19,9 @@ import (
 	"strconv"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/recognition"
-	"recognizer/internal/token"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
 
 // DefaultURL is the upstream's recognition endpoint.
@@ -34,7 +34,7 @@ const maxAnswerBytes = 1 << 20
 type Client struct {
 	url    string
 	http   *http.Client
-	tokens token.Source
+	tokens secrets.Source
 
 	// MaxAttempts is the number of tries for retryable failures (a refused token's single
 	// re-read is not counted).
@@ -58,7 +58,7 @@ func NewHTTPClient() *http.Client {
 }
 
 // New returns a client for the API at url, authorized by tokens.
-func New(url string, httpClient *http.Client, tokens token.Source) *Client {
+func New(url string, httpClient *http.Client, tokens secrets.Source) *Client {
 	return &Client{
 		url: url, http: httpClient, tokens: tokens,
 		MaxAttempts: 3, BaseBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second,

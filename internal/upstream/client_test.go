@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/emulator"
-	"recognizer/internal/testimage"
-	"recognizer/internal/token"
-	"recognizer/internal/upstream"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 const cars = "/m/0k4j"
@@ -27,7 +27,7 @@ func setup(t *testing.T) (*emulator.Server, *upstream.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	c := upstream.New(srv.URL, upstream.NewHTTPClient(), token.Static("secret-token"))
+	c := upstream.New(srv.URL, upstream.NewHTTPClient(), secrets.Static("secret-token"))
 	c.BaseBackoff, c.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	return srv, c
 }
@@ -177,7 +177,7 @@ func TestNothingEchoedUnfiltered(t *testing.T) {
 		"repeated key, first bad": {200, `{"solution":{"size":300,"label":"` + tok + `","label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c2 := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, token.Static(tok))
+			c2 := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, secrets.Static(tok))
 			c2.MaxAttempts = 1
 			s, err := c2.Recognize(context.Background(), []byte("img"), cars, 300)
 			if c.status != 200 {

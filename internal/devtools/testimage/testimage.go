@@ -16,7 +16,7 @@ import (
 	"image/png"
 	"math/rand/v2"
 
-	"recognizer/internal/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 )
 
 // Challenge describes one picture.

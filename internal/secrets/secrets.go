@@ -1,7 +1,8 @@
-// Package token supplies the upstream API token: from AWS Secrets Manager, read on first use and
-// cached across invocations, or a fixed value for local runs. The token never appears in an
-// error or log line produced here.
-package token
+// Package secrets reads this service's secrets from AWS Secrets Manager and caches them across
+// invocations: the upstream API token (a Source, or a fixed value for local runs) and the client
+// keys. A missing or malformed secret is remembered for a short time, so a flood of requests
+// makes a bounded number of reads. No secret value appears in an error or log line produced here.
+package secrets
 
 import (
 	"context"
@@ -16,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
-	"recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
 // Source yields the token for the upstream's authorization header.

@@ -20,8 +20,8 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
 
 // Path is where the upstream serves recognition.

@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"recognizer/internal/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
 const prefix = "/2018-06-01/runtime/"

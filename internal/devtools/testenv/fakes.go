@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"sync"
 
-	"recognizer/internal/apierr"
-	"recognizer/internal/emulator"
-	"recognizer/internal/recognition"
-	"recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 )
 
 // FakeUpstream answers like the upstream emulator, in process: the tiles whose centre shows the

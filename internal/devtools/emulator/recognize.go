@@ -1,5 +1,5 @@
 // Package emulator is a development tool: a strict stand-in for the upstream recognition API
-// (seed: recaptcha2-recognition-api.txt) for local runs and tests, which must never call the real
+// (its contract: docs/upstream-contract.txt) for local runs and tests, which must never call the real
 // one. It checks requests the way the contract says (bearer token, JSON body, base64 PNG/JPEG of
 // 100, 300 or 450 pixels, a known label id), answers in the contract's shapes, and can inject
 // faults.
@@ -15,7 +15,7 @@ import (
 	"image/color"
 	"math"
 
-	"recognizer/internal/question"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
 
 // Signature is the colour the emulator recognizes as the label: hues evenly spread over the
