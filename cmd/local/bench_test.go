@@ -24,12 +24,11 @@ func BenchmarkServe(b *testing.B) {
 	}))
 	defer upstream.Close()
 	env := map[string]string{"RECOGNITION_TOKEN": "bench", "RECOGNITION_API_URL": upstream.URL, "AUTH_MODE": "off"}
-	cfg, cfgErr := app.FromEnv(func(k string) string { return env[k] })
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(adapter{app.NewAPIHandler(cfg, cfgErr, awsCfg, app.NewLogger(io.Discard), io.Discard)})
+	srv := httptest.NewServer(adapter{app.NewAPI(func(k string) string { return env[k] }, awsCfg, app.NewLogger(io.Discard), io.Discard)})
 	defer srv.Close()
 	img := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{1}, Seed: 61}.PNG()
 	b.SetBytes(int64(len(img)))

@@ -41,13 +41,12 @@ func main() {
 			return withAuth(k)
 		}
 	}
-	cfg, cfgErr := app.FromEnv(getenv)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aws configuration:", err)
 		os.Exit(1)
 	}
-	api := app.NewAPIHandler(cfg, cfgErr, awsCfg, log, io.Discard) // no CloudWatch locally
+	api := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           adapter{api},
@@ -70,11 +69,11 @@ func main() {
 }
 
 // adapter serves the API through net/http.
-type adapter struct{ api *httpapi.Handler }
+type adapter struct{ api httpapi.Server }
 
 func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Read one byte past the limit so the API can answer 413 itself.
-	body, err := readBody(r.Body, r.ContentLength, int64(a.api.Config.MaxBodyBytes)+1)
+	body, err := readBody(r.Body, r.ContentLength, int64(app.MaxBodyBytes)+1)
 	if err != nil {
 		body = nil
 	}

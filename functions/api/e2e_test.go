@@ -641,3 +641,13 @@ func TestAuthFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// A missing region is a configuration error that names the setting, not "S3 is unavailable".
+func TestMissingRegionIsNamed(t *testing.T) {
+	f := start(t, "AWS_REGION=", "AWS_DEFAULT_REGION=")
+	ev := jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
+	wantError(t, f.invoke(ev), 500, "configuration_error")
+	if !strings.Contains(f.waitOutput(func(o string) bool { return strings.Contains(o, "AWS_REGION") }), "AWS_REGION") {
+		t.Fatalf("the log does not name AWS_REGION:\n%s", f.proc.Output())
+	}
+}

@@ -35,7 +35,7 @@ func fastHandler(t *testing.T, store *testenv.MemStore, out *strings.Builder) ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := app.FromEnv(getenv)
+	cfg, err := app.APIConfigFromEnv(getenv, "us-east-1")
 	if err != nil {
 		t.Fatalf("events/env.json: %v", err)
 	}

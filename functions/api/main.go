@@ -20,11 +20,10 @@ import (
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	cfg, cfgErr := app.FromEnv(os.Getenv)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(handler{api: app.NewAPIHandler(cfg, cfgErr, awsCfg, log, os.Stdout)}.Handle)
+	lambda.Start(handler{api: app.NewAPI(os.Getenv, awsCfg, log, os.Stdout)}.Handle)
 }

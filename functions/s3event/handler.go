@@ -14,17 +14,10 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 )
 
-// Processor is what the handler needs of the uploads domain.
-type Processor interface {
-	Process(ctx context.Context, r uploads.Record, traceID string) uploads.Outcome
-}
-
-var _ Processor = (*uploads.Processor)(nil)
-
 // handler translates an S3 event into records for the processor, and the outcomes into one
 // invocation result: it fails the invocation (so Lambda retries the event) if any record needs it.
 type handler struct {
-	proc    Processor
+	proc    uploads.RecordProcessor
 	observe *observe.Observer
 }
 

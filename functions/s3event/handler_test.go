@@ -32,7 +32,7 @@ func fastHandler(t *testing.T, store uploads.Store, upstream recognition.Upstrea
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := app.FromEnv(getenv)
+	cfg, err := app.UploadsConfigFromEnv(getenv, "us-east-1")
 	if err != nil {
 		t.Fatalf("events/env.json: %v", err)
 	}

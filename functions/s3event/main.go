@@ -24,12 +24,11 @@ import (
 
 func main() {
 	log := app.NewLogger(os.Stdout)
-	cfg, cfgErr := app.FromEnv(os.Getenv)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {
 		log.Error("aws configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	proc, observer := app.NewUploadsProcessor(cfg, cfgErr, awsCfg, log, os.Stdout)
+	proc, observer := app.NewUploads(os.Getenv, awsCfg, log, os.Stdout)
 	lambda.Start(handler{proc: proc, observe: observer}.Handle)
 }

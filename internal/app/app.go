@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
@@ -26,8 +25,9 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
-// Lambda's synchronous payload limit is 6 MB; a request body can never be larger.
-const maxBodyBytes = 6 << 20
+// MaxBodyBytes is Lambda's synchronous payload limit: a request body can never be larger, and the
+// local server holds to it too.
+const MaxBodyBytes = 6 << 20
 
 // NewLogger is the JSON logger every entry point uses: level, time, msg, and the Lambda
 // requestId when there is one.
@@ -66,12 +66,9 @@ type parts struct {
 	tokenReads func() int64 // Secrets Manager reads of the token so far, for cache metrics
 }
 
-// newParts wires the domain. A configuration error does not stop the function: every request
-// then gets a 500 configuration_error, and the cause is logged once here.
-func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) parts {
-	if cfgErr != nil {
-		log.Error("invalid configuration", "error", cfgErr.Error())
-	}
+// newParts wires the domain to its adapters, from a configuration already checked. It does no
+// network I/O: the token and the client keys are read on first use.
+func newParts(cfg Config, awsCfg aws.Config) parts {
 	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.EndpointSet
 		// Objects uploaded without a checksum are normal here; the SDK would log a plain-text
@@ -85,9 +82,6 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 		sm := secrets.NewSecretsManager(smClient, cfg.TokenSecretID, secrets.DefaultTTL)
 		sm.RememberFailures(cfg.SecretFailureTTL)
 		tokens, tokenReads = sm, sm.Reads
-	}
-	if cfgErr != nil {
-		tokens = brokenConfig{}
 	}
 	return parts{
 		service: &recognition.Service{
@@ -104,34 +98,36 @@ func newParts(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger) par
 // clientKeysTTL bounds how long a new or revoked client key takes to count.
 const clientKeysTTL = 5 * time.Minute
 
-// newAuth builds the caller check. Anything but a valid, explicit AUTH_MODE fails closed: every
-// request is refused with a configuration error.
-func newAuth(cfg Config, reader secrets.SecretReader, log *slog.Logger) httpapi.Authenticator {
-	var keys *secrets.Secret
-	if cfg.ClientKeysSecret != "" {
-		keys = secrets.NewSecret(reader, cfg.ClientKeysSecret, clientKeysTTL)
-		keys.RememberFailures(cfg.SecretFailureTTL)
-	}
-	c, err := auth.New(cfg.AuthMode, keys)
+// NewAPI wires the HTTPS function from its environment; metrics go to metricsOut as EMF lines.
+// With any configuration error it logs every problem once and returns the misconfigured server,
+// which answers every request 500 configuration_error and reads nothing: a function that fails
+// to start would only show callers a bare 502, and operators nothing.
+func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) httpapi.Server {
+	cfg, err := APIConfigFromEnv(getenv, awsCfg.Region)
 	if err != nil {
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
-		return brokenConfig{}
+		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
 	}
-	return c
-}
-
-// NewAPIHandler wires the HTTPS API; metrics go to metricsOut as EMF lines.
-func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) *httpapi.Handler {
-	p := newParts(cfg, cfgErr, awsCfg, log)
+	p := newParts(cfg.Config, awsCfg)
+	var keys *secrets.Secret
+	if cfg.ClientKeysSecret != "" {
+		keys = secrets.NewSecret(p.sm, cfg.ClientKeysSecret, clientKeysTTL)
+		keys.RememberFailures(cfg.SecretFailureTTL)
+	}
+	checker, err := auth.New(cfg.AuthMode, keys)
+	if err != nil { // APIConfigFromEnv checked the mode; this is a bug if it happens
+		log.Error("invalid configuration: every request will be refused", "error", err.Error())
+		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
+	}
 	return &httpapi.Handler{
 		Service: p.service,
-		Auth:    newAuth(cfg, p.sm, log),
+		Auth:    checker,
 		Store:   p.store,
 		Config: httpapi.Config{
 			Sources:        cfg.Sources,
 			ResultsBucket:  cfg.ResultsBucket,
 			StorePrefix:    cfg.StorePrefix,
-			MaxBodyBytes:   maxBodyBytes,
+			MaxBodyBytes:   MaxBodyBytes,
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 		},
@@ -139,28 +135,19 @@ func NewAPIHandler(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger
 	}
 }
 
-// NewUploadsProcessor wires the S3 path, with the observer of its records.
-func NewUploadsProcessor(cfg Config, cfgErr error, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*uploads.Processor, *observe.Observer) {
-	p := newParts(cfg, cfgErr, awsCfg, log)
+// NewUploads wires the S3 function from its environment, with the observer of its records. With
+// any configuration error it returns the misconfigured processor, which fails every record
+// without a read or a write: with a wrong configuration even an error result could feed a loop.
+func NewUploads(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (uploads.RecordProcessor, *observe.Observer) {
+	cfg, err := UploadsConfigFromEnv(getenv, awsCfg.Region)
+	if err != nil {
+		log.Error("invalid configuration: every record will fail, nothing will be written", "error", err.Error())
+		return uploads.Misconfigured{Cause: err}, &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "s3event", nil)}
+	}
+	p := newParts(cfg.Config, awsCfg)
 	return &uploads.Processor{
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
-		Broken:  cfgErr,
 	}, &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "s3event", p.tokenReads)}
-}
-
-// brokenConfig answers every token request with a configuration error.
-type brokenConfig struct{}
-
-func (brokenConfig) Token(context.Context) (string, error) {
-	return "", apierr.New(apierr.CodeConfiguration,
-		"the service is not configured correctly; its operators have been told in its logs")
-}
-
-func (brokenConfig) Refused(string) {}
-
-func (b brokenConfig) Authenticate(ctx context.Context, _, _ string) (string, error) {
-	_, err := b.Token(ctx)
-	return "", err
 }

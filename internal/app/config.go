@@ -9,29 +9,102 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
-// Config is the service configuration, read from the environment once at start.
+// Config is what both functions read from the environment: how to reach the recognition API and
+// where objects live. Each function's own configuration embeds it.
 type Config struct {
-	RecognitionAPIURL string         // RECOGNITION_API_URL
-	TokenSecretID     string         // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
-	RecognitionToken  string         // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
-	Sources           s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
-	ResultsBucket     string         // RESULTS_BUCKET: where results are stored
-	ResultsPrefix     string         // RESULTS_PREFIX: key prefix for the S3 path's results (default results/)
-	StorePrefix       string         // STORE_PREFIX: key prefix for the HTTPS path's stored answers (default stored/)
-	InputPrefix       string         // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
-	EndpointSet       bool           // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
-	AuthMode          string         // AUTH_MODE: keys, iam or off (HTTPS path; required, no default)
-	ClientKeysSecret  string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
-	SecretFailureTTL  time.Duration  // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
+	RecognitionAPIURL string        // RECOGNITION_API_URL
+	TokenSecretID     string        // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
+	RecognitionToken  string        // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
+	ResultsBucket     string        // RESULTS_BUCKET: where results are stored
+	ResultsPrefix     string        // RESULTS_PREFIX: key prefix for the S3 path's results (default results/)
+	StorePrefix       string        // STORE_PREFIX: key prefix for the HTTPS path's stored answers (default stored/)
+	InputPrefix       string        // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
+	EndpointSet       bool          // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
+	SecretFailureTTL  time.Duration // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
 }
 
-// FromEnv reads and checks the configuration.
-func FromEnv(getenv func(string) string) (Config, error) {
+// APIConfig is the HTTPS function's configuration.
+type APIConfig struct {
+	Config
+	Sources          s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
+	AuthMode         string         // AUTH_MODE: keys, iam or off (required, no default)
+	ClientKeysSecret string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+}
+
+// UploadsConfig is the S3 function's configuration.
+type UploadsConfig struct {
+	Config
+}
+
+// APIConfigFromEnv reads and checks the HTTPS function's configuration, whole: every problem is
+// named in the one error. region is the SDK's; it is needed only when a setting reaches AWS.
+func APIConfigFromEnv(getenv func(string) string, region string) (APIConfig, error) {
+	c, problems := readCommon(getenv)
+	a := APIConfig{Config: c,
+		AuthMode:         strings.TrimSpace(getenv("AUTH_MODE")),
+		ClientKeysSecret: strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
+	}
+	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
+	if err != nil {
+		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
+	}
+	a.Sources = sources
+	switch a.AuthMode {
+	case auth.ModeKeys:
+		if a.ClientKeysSecret == "" {
+			problems = append(problems, "AUTH_MODE=keys needs CLIENT_KEYS_SECRET_ID")
+		}
+	case auth.ModeIAM, auth.ModeOff:
+	default:
+		problems = append(problems, fmt.Sprintf("AUTH_MODE must be keys, iam or off, not %q", a.AuthMode))
+	}
+	// A reference scope over the bucket where answers are written would let any caller read
+	// other callers' answers (and the S3 path's inputs).
+	for _, sc := range a.Sources {
+		if sc.Bucket != c.ResultsBucket {
+			continue
+		}
+		for _, p := range c.prefixes() {
+			if s3scope.Overlap(sc.Prefix, p.value) {
+				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
+			}
+		}
+	}
+	needsAWS := c.RecognitionToken == "" || len(a.Sources) > 0 || c.ResultsBucket != "" || a.ClientKeysSecret != ""
+	return a, finish(problems, needsAWS, region)
+}
+
+// UploadsConfigFromEnv reads and checks the S3 function's configuration, whole.
+func UploadsConfigFromEnv(getenv func(string) string, region string) (UploadsConfig, error) {
+	c, problems := readCommon(getenv)
+	return UploadsConfig{Config: c}, finish(problems, true, region)
+}
+
+// finish adds the region's problem, if AWS is needed, and joins every problem into one error.
+func finish(problems []string, needsAWS bool, region string) error {
+	if needsAWS && region == "" {
+		problems = append(problems, "AWS_REGION is not set: Lambda sets it; for a local run, export AWS_REGION (for example us-east-1)")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))
+	}
+	return nil
+}
+
+type namedPrefix struct{ name, value string }
+
+func (c Config) prefixes() []namedPrefix {
+	return []namedPrefix{{"INPUT_PREFIX", c.InputPrefix}, {"RESULTS_PREFIX", c.ResultsPrefix}, {"STORE_PREFIX", c.StorePrefix}}
+}
+
+// readCommon reads the settings both functions share and lists what is wrong with them.
+func readCommon(getenv func(string) string) (Config, []string) {
 	c := Config{
 		RecognitionAPIURL: strings.TrimSpace(getenv("RECOGNITION_API_URL")),
 		TokenSecretID:     strings.TrimSpace(getenv("TOKEN_SECRET_ID")),
@@ -41,16 +114,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		InputPrefix:       getenv("INPUT_PREFIX"),
 		StorePrefix:       getenv("STORE_PREFIX"),
 		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
-		AuthMode:          strings.TrimSpace(getenv("AUTH_MODE")),
-		ClientKeysSecret:  strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
 		SecretFailureTTL:  secrets.DefaultFailureTTL,
 	}
 	var problems []string
-	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
-	if err != nil {
-		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
-	}
-	c.Sources = sources
 	if v := strings.TrimSpace(getenv("SECRET_FAILURE_TTL")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || d > 5*time.Minute {
@@ -79,7 +145,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	// Each area is a folder of its own. Results written under the input prefix would trigger the
 	// S3 function again (a loop); an upload or a result landing among the stored answers would
 	// overwrite one.
-	prefixes := []struct{ name, value string }{{"INPUT_PREFIX", c.InputPrefix}, {"RESULTS_PREFIX", c.ResultsPrefix}, {"STORE_PREFIX", c.StorePrefix}}
+	prefixes := c.prefixes()
 	for i, p := range prefixes {
 		if err := s3scope.CheckPrefix(p.value); err != nil {
 			problems = append(problems, p.name+": "+err.Error())
@@ -90,20 +156,5 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	// A reference scope over the bucket where answers are written would let any caller read
-	// other callers' answers (and the S3 path's inputs).
-	for _, sc := range c.Sources {
-		if sc.Bucket != c.ResultsBucket {
-			continue
-		}
-		for _, p := range prefixes {
-			if s3scope.Overlap(sc.Prefix, p.value) {
-				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return c, fmt.Errorf("configuration: %w", errors.New(strings.Join(problems, "; ")))
-	}
-	return c, nil
+	return c, problems
 }

@@ -11,23 +11,24 @@ import (
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestFromEnv(t *testing.T) {
-	c, err := FromEnv(env(map[string]string{
+func TestAPIConfigFromEnv(t *testing.T) {
+	c, err := APIConfigFromEnv(env(map[string]string{
 		"TOKEN_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
 		"SOURCE_BUCKETS":  " a, b/refs/ ,,c",
 		"RESULTS_BUCKET":  "out",
-	}))
+		"AUTH_MODE":       "iam",
+	}), "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.RecognitionAPIURL != upstream.DefaultURL || c.ResultsPrefix != "results/" || !slices.Equal(c.Sources, s3scope.Scopes{{Bucket: "a"}, {Bucket: "b", Prefix: "refs/"}, {Bucket: "c"}}) || c.EndpointSet {
 		t.Fatalf("%+v", c)
 	}
-	c, _ = FromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}))
+	c, _ = APIConfigFromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AUTH_MODE": "off"}), "us-east-1")
 	if !c.EndpointSet {
 		t.Fatal("AWS_ENDPOINT_URL must switch S3 to path style")
 	}
-	_, err = FromEnv(env(map[string]string{"RECOGNITION_API_URL": "ftp://x", "RESULTS_PREFIX": "/r"}))
+	_, err = APIConfigFromEnv(env(map[string]string{"RECOGNITION_API_URL": "ftp://x", "RESULTS_PREFIX": "/r"}), "us-east-1")
 	for _, want := range []string{"RECOGNITION_API_URL", "TOKEN_SECRET_ID", "RESULTS_PREFIX"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
@@ -37,7 +38,7 @@ func TestFromEnv(t *testing.T) {
 
 // A reference scope may not reach where answers are written, nor a malformed one pass.
 func TestSourcesScope(t *testing.T) {
-	base := map[string]string{"RECOGNITION_TOKEN": "t", "RESULTS_BUCKET": "stack"}
+	base := map[string]string{"RECOGNITION_TOKEN": "t", "RESULTS_BUCKET": "stack", "AUTH_MODE": "off"}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{k: v}
 		for k, v := range base {
@@ -46,12 +47,12 @@ func TestSourcesScope(t *testing.T) {
 		return m
 	}
 	for _, bad := range []string{"stack", "stack/results/", "stack/stored/", "stack/results/x/", "stack/incoming/", "stack/refs", "stack/a//b/", "stack/../x/"} {
-		if _, err := FromEnv(env(with("SOURCE_BUCKETS", bad))); err == nil || !strings.Contains(err.Error(), "SOURCE_BUCKETS") {
+		if _, err := APIConfigFromEnv(env(with("SOURCE_BUCKETS", bad)), "us-east-1"); err == nil || !strings.Contains(err.Error(), "SOURCE_BUCKETS") {
 			t.Errorf("SOURCE_BUCKETS=%s: %v", bad, err)
 		}
 	}
 	for _, good := range []string{"stack/references/", "other", "other/results/"} {
-		if _, err := FromEnv(env(with("SOURCE_BUCKETS", good))); err != nil {
+		if _, err := APIConfigFromEnv(env(with("SOURCE_BUCKETS", good)), "us-east-1"); err != nil {
 			t.Errorf("SOURCE_BUCKETS=%s: %v", good, err)
 		}
 	}
@@ -69,13 +70,38 @@ func TestPrefixesApart(t *testing.T) {
 		{"INPUT_PREFIX": "in//coming/"},
 		{"STORE_PREFIX": "../stored/"},
 	} {
-		c["RECOGNITION_TOKEN"] = "t"
-		if _, err := FromEnv(env(c)); err == nil || !strings.Contains(err.Error(), "PREFIX") {
+		c["RECOGNITION_TOKEN"], c["AUTH_MODE"] = "t", "off"
+		if _, err := APIConfigFromEnv(env(c), "us-east-1"); err == nil || !strings.Contains(err.Error(), "PREFIX") {
 			t.Errorf("%v: %v", c, err)
 		}
 	}
-	c, err := FromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "INPUT_PREFIX": "data/in/", "RESULTS_PREFIX": "data/out/"}))
+	c, err := APIConfigFromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "INPUT_PREFIX": "data/in/", "RESULTS_PREFIX": "data/out/", "AUTH_MODE": "off"}), "us-east-1")
 	if err != nil || c.StorePrefix != "stored/" {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// Each function's configuration is checked whole at start, and every problem is named: AUTH_MODE
+// with the rest, and the region when a setting reaches AWS.
+func TestPerFunctionConfiguration(t *testing.T) {
+	_, err := APIConfigFromEnv(env(map[string]string{"TOKEN_SECRET_ID": "s", "AUTH_MODE": "Keys"}), "")
+	for _, want := range []string{"AUTH_MODE must be keys, iam or off", "AWS_REGION"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if _, err := APIConfigFromEnv(env(map[string]string{"TOKEN_SECRET_ID": "s", "AUTH_MODE": "keys"}), "us-east-1"); err == nil || !strings.Contains(err.Error(), "CLIENT_KEYS_SECRET_ID") {
+		t.Errorf("keys without a keys secret: %v", err)
+	}
+	// make run: a fixed token and no S3 reaches no AWS, so needs no region.
+	if _, err := APIConfigFromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "AUTH_MODE": "off"}), ""); err != nil {
+		t.Errorf("a local run without AWS: %v", err)
+	}
+	// The S3 function always reaches S3, and AUTH_MODE is none of its business.
+	if _, err := UploadsConfigFromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t"}), ""); err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Errorf("uploads without a region: %v", err)
+	}
+	if _, err := UploadsConfigFromEnv(env(map[string]string{"TOKEN_SECRET_ID": "s"}), "eu-west-1"); err != nil {
+		t.Errorf("uploads: %v", err)
 	}
 }

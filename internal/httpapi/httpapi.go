@@ -65,6 +65,30 @@ type Config struct {
 	DefaultTimeout time.Duration
 }
 
+// Server answers requests: the Handler, or Misconfigured.
+type Server interface {
+	Serve(ctx context.Context, req Request) Response
+}
+
+var (
+	_ Server = (*Handler)(nil)
+	_ Server = Misconfigured{}
+)
+
+// Misconfigured is the server of a function whose configuration was refused at start: every
+// request is answered 500 configuration_error, and nothing is read (the problems are in the
+// start-up log, for operators; callers are told only that it is the service's fault).
+type Misconfigured struct{ Observe *observe.Observer }
+
+// Serve answers the configuration error.
+func (m Misconfigured) Serve(ctx context.Context, req Request) Response {
+	unit := m.Observe.Start(ctx, "request", req.RequestID)
+	failure := apierr.New(apierr.CodeConfiguration, "the service is not configured correctly; its operators have been told in its logs")
+	unit.Add("method", req.Method, "path", req.Path, "status", failure.Status())
+	unit.Finish(observe.Level(failure), string(failure.Code), failure)
+	return Response{Status: failure.Status(), Header: jsonHeader(), Body: ErrorBody(failure, unit.TraceID)}
+}
+
 // Handler serves the API.
 type Handler struct {
 	Service *recognition.Service

@@ -67,9 +67,26 @@ type Processor struct {
 	Service *recognition.Service
 	Store   Store
 	Config  Config
-	// Broken, when set, is the configuration error that makes every record fail without a read
-	// or a write: with a wrong configuration even an error result could feed a loop.
-	Broken error
+}
+
+// RecordProcessor handles one uploaded object's record.
+type RecordProcessor interface {
+	Process(ctx context.Context, r Record, traceID string) Outcome
+}
+
+var (
+	_ RecordProcessor = (*Processor)(nil)
+	_ RecordProcessor = Misconfigured{}
+)
+
+// Misconfigured is the processor of a function whose configuration was refused at start: every
+// record fails (Lambda retries it, then sends it to the dead-letter queue) and nothing is read
+// or written, since with a wrong configuration even an error result could feed a loop.
+type Misconfigured struct{ Cause error }
+
+// Process fails the record.
+func (m Misconfigured) Process(_ context.Context, r Record, _ string) Outcome {
+	return retry(Outcome{}, errConfiguration(m.Cause))
 }
 
 // errConfiguration is every record's outcome while the configuration is broken.
@@ -133,9 +150,6 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	start := time.Now()
 	// Fail closed: the event is retried, then parked in the dead-letter queue, and nothing is
 	// written that could trigger this function again.
-	if p.Broken != nil {
-		return retry(Outcome{}, errConfiguration(p.Broken))
-	}
 	if err := p.Config.Check(); err != nil {
 		return retry(Outcome{}, errConfiguration(err))
 	}

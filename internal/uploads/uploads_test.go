@@ -54,15 +54,23 @@ func (c *countingStore) WriteConditional(context.Context, string, string, []byte
 }
 
 func TestBrokenConfigurationFailsClosed(t *testing.T) {
-	for name, p := range map[string]*Processor{
-		"overlapping prefixes":   {Config: Config{InputPrefix: "data/", ResultsPrefix: "data/out/"}},
-		"results contain inputs": {Config: Config{InputPrefix: "data/out/", ResultsPrefix: "data/"}},
-		"empty input prefix":     {Config: Config{InputPrefix: "", ResultsPrefix: "results/"}},
-		"configuration error":    {Config: Config{InputPrefix: "incoming/", ResultsPrefix: "results/"}, Broken: errors.New("TOKEN_SECRET_ID must be set")},
+	for name, make := range map[string]func(Store) RecordProcessor{
+		"overlapping prefixes": func(s Store) RecordProcessor {
+			return &Processor{Store: s, Config: Config{InputPrefix: "data/", ResultsPrefix: "data/out/"}}
+		},
+		"results contain inputs": func(s Store) RecordProcessor {
+			return &Processor{Store: s, Config: Config{InputPrefix: "data/out/", ResultsPrefix: "data/"}}
+		},
+		"empty input prefix": func(s Store) RecordProcessor {
+			return &Processor{Store: s, Config: Config{InputPrefix: "", ResultsPrefix: "results/"}}
+		},
+		"configuration refused at start": func(Store) RecordProcessor {
+			return Misconfigured{Cause: errors.New("TOKEN_SECRET_ID must be set")}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			store := &countingStore{}
-			p.Store = store
+			p := make(store)
 			for _, key := range []string{"data/out/x.json", "data/x.png", "incoming/cars/x.png", "elsewhere/x"} {
 				out := p.Process(context.Background(), Record{Bucket: "b", Key: key}, "trace")
 				if out.Status != "retry" || out.Code != apierr.CodeConfiguration || out.Err == nil {
