@@ -6,35 +6,58 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
 
-// FuzzAuthorization: a header lets a caller in only if it carries a configured key exactly
-// (after the scheme Bearer, in any case, and surrounding spaces); anything else is a 401 that
-// never echoes a key.
+// FuzzAuthorization builds a header from parts whose answer is known by construction: a caller
+// is let in exactly when the scheme is Bearer in any case, one space and any blanks follow, then a
+// configured key, then only blanks; anything else is a 401 that never echoes a key.
 func FuzzAuthorization(f *testing.F) {
 	keys := map[string]string{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}
-	for _, h := range []string{"Bearer alice-key-0123456789", "bearer bob-key-abcdefghijkl", "Bearer  bob-key-abcdefghijkl ",
-		"", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer alice-key-012345678", "Bearer alice-key-0123456789\x00", "BEARER alice-key-0123456789",
-		"bEaReR bob-key-abcdefghijkl", "BEARERalice-key-0123456789", "Bearer\talice-key-0123456789"} {
-		f.Add(h)
+	names := []string{"alice", "bob"}
+	for _, c := range []struct {
+		scheme, gap string
+		which       int
+		own, tail   string
+	}{
+		{"Bearer", " ", 0, "", ""}, {"bearer", " ", 1, "", ""}, {"BEARER", "  ", 0, "", " "}, {"bEaReR", " \t", 1, "", "\t "},
+		{"Bearer", "", 0, "", ""}, {"Bearer", "\t", 0, "", ""}, {"Basic", " ", 0, "", ""}, {"Bearer", " ", -1, "alice-key-012345678", ""},
+		{"Bearer", " ", -1, "", ""}, {"Bearer", " ", 0, "", "x"}, {"Bearer", " ", 0, "", "\x00"}, {"Bearerx", " ", 1, "", ""},
+		{"", " ", 0, "", ""}, {"Bearer", " ", 0, "", "\n"}, {"Bearer", " ", -1, "alice-key-0123456789bob-key-abcdefghijkl", ""},
+	} {
+		f.Add(c.scheme, c.gap, c.which, c.own, c.tail)
 	}
 	c, err := New(ModeKeys, secrets.NewSecret(fakeSecrets{`{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`}, "keys", time.Hour))
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, header string) {
+	blank := func(s string) bool { return strings.TrimFunc(s, unicode.IsSpace) == "" }
+	f.Fuzz(func(t *testing.T, scheme, gap string, which int, own, tail string) {
+		if strings.ContainsFunc(scheme, unicode.IsSpace) || strings.ContainsFunc(own, unicode.IsSpace) ||
+			tail != "" && !unicode.IsSpace([]rune(tail)[0]) {
+			return // the parts would not be the parts: the boundary between them would move
+		}
+		presented, wantCaller := own, ""
+		if which >= 0 && which < len(names) {
+			presented, wantCaller = keys[names[which]], names[which]
+		}
+		for name, k := range keys {
+			if presented == k {
+				wantCaller = name
+			}
+		}
+		if !strings.EqualFold(scheme, "bearer") || !strings.HasPrefix(gap, " ") || !blank(gap) || !blank(tail) {
+			wantCaller = ""
+		}
+		header := scheme + gap + presented + tail
 		caller, err := c.Authenticate(context.Background(), header, "")
-		presented := ""
-		if len(header) > 7 && strings.EqualFold(header[:7], "bearer ") {
-			presented = strings.TrimSpace(header[7:])
+		if caller != wantCaller || (err == nil) != (wantCaller != "") {
+			t.Fatalf("header %q: caller %q, %v; want %q", header, caller, err, wantCaller)
 		}
 		if err == nil {
-			if keys[caller] == "" || keys[caller] != presented || !strings.HasPrefix(strings.ToLower(header), "bearer ") {
-				t.Fatalf("header %q let in %q", header, caller)
-			}
 			return
 		}
 		var e *apierr.Error
