@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"recognizer/internal/testenv"
 )
 
 // localShell is a shell with nothing set that a run reads: no token, no endpoint, no region, no
@@ -279,4 +281,46 @@ func TestReference(t *testing.T) {
 
 func eventWithBody(body string, base64 bool) events.APIGatewayV2HTTPRequest {
 	return events.APIGatewayV2HTTPRequest{Body: body, IsBase64Encoded: base64}
+}
+
+// With AWS_ENDPOINT_URL set, the run uses that endpoint as it is: it starts no moto_server and
+// uploads nothing, and reads the result from there.
+func TestOwnEndpoint(t *testing.T) {
+	localShell(t)
+	m, err := testenv.StartMoto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": m.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"} {
+		t.Setenv(k, v)
+	}
+	c := s3At(env{"AWS_ENDPOINT_URL": m.URL, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+	if err := createBucket(context.Background(), c, "example-uploads-bucket"); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	reports, err := run(context.Background(), repoConfig("../../events/s3-put.json"), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing was uploaded there: the object is missing, a permanent failure written as such.
+	if r := reports[0]; !strings.Contains(r.problem, "error result at s3://example-uploads-bucket/results/cars/challenge.jpg.json") {
+		t.Errorf("without the upload: %q", r.problem)
+	}
+	if log := stderr.String(); strings.Contains(log, "started moto_server") || strings.Contains(log, "put s3://") ||
+		!strings.Contains(log, "AWS endpoint set ("+m.URL+"): using it as it is; what this event names must be there already: s3://example-uploads-bucket/incoming/cars/challenge.jpg") {
+		t.Errorf("stderr:\n%s", log)
+	}
+
+	if _, err := putFile(context.Background(), c, "example-uploads-bucket", "incoming/cars/challenge.jpg", "../../events/images/cars-3x3.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	reports, err = run(context.Background(), repoConfig("../../events/s3-put.json"), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := reports[0]; r.problem != "" || len(r.results) != 1 {
+		t.Errorf("with the upload: %q %d results", r.problem, len(r.results))
+	}
 }
