@@ -459,11 +459,7 @@ func (s *session) checkResults(ctx context.Context, r *report, f fixture, e env)
 			continue
 		}
 		r.results[url] = body
-		var out bytes.Buffer
-		if json.Indent(&out, body, "", "  ") != nil {
-			out.Write(body)
-		}
-		fmt.Fprintf(s.stdout, "%s:\n%s\n", url, out.String())
+		fmt.Fprintf(s.stdout, "%s:\n%s\n", url, body)
 		var doc struct {
 			Solution json.RawMessage `json:"solution"`
 		}
