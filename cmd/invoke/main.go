@@ -139,6 +139,7 @@ type session struct {
 	moto           *testenv.Moto
 	emuEnv         func(string) string
 	closers        []func()
+	said           map[string]bool
 }
 
 // run invokes each event of cfg in turn. An error is a failure to set up; how each fixture ended
@@ -159,7 +160,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) ([]report, e
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, dir: dir, bins: map[string]string{}}
+	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, dir: dir, bins: map[string]string{}, said: map[string]bool{}}
 	defer s.close()
 	var reports []report
 	for _, f := range fs {
@@ -197,6 +198,15 @@ func (s *session) close() {
 
 func (s *session) note(format string, args ...any) {
 	fmt.Fprintf(s.stderr, "invoke: "+format+"\n", args...)
+}
+
+// noteOnce says something that holds for the whole run only the first time.
+func (s *session) noteOnce(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if !s.said[line] {
+		s.said[line] = true
+		s.note("%s", line)
+	}
 }
 
 // binary builds the function once per session.
@@ -264,7 +274,7 @@ func (s *session) environment(ctx context.Context, f fixture) (env, error) {
 	}
 	if region(e) == "" {
 		e["AWS_REGION"], e["AWS_DEFAULT_REGION"] = localRegion, localRegion
-		s.note("AWS_REGION and AWS_DEFAULT_REGION are unset: using %s", localRegion)
+		s.noteOnce("AWS_REGION and AWS_DEFAULT_REGION are unset: using %s", localRegion)
 	}
 	if e.get("AWS_ENDPOINT_URL") != "" || e.get("AWS_ENDPOINT_URL_S3") != "" {
 		s.note("AWS endpoint set (%s): using it as it is; what this event names must be there already:%s", firstSet(e, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), listObjects(f))
@@ -290,6 +300,14 @@ func (s *session) localAWS(ctx context.Context, f fixture, e env) error {
 		return errors.New("TOKEN_SECRET_ID is set but AWS_ENDPOINT_URL is not: the secret would be read from this run's own moto_server, where it does not exist. Set RECOGNITION_TOKEN instead, or AWS_ENDPOINT_URL to an emulator that holds the secret")
 	}
 	if s.moto == nil {
+		// moto_server inherits this process's environment, and a profile (even an empty one)
+		// that its own boto session cannot find makes its Secrets Manager answer 500.
+		for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} {
+			if _, set := os.LookupEnv(k); set {
+				os.Unsetenv(k)
+				s.note("%s unset for this run's moto_server and functions: a local moto has no profiles", k)
+			}
+		}
 		m, err := testenv.StartMoto()
 		if err != nil {
 			return err
@@ -302,6 +320,7 @@ func (s *session) localAWS(ctx context.Context, f fixture, e env) error {
 	e["AWS_ENDPOINT_URL"], e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"] = s.moto.URL, "test", "test"
 	delete(e, "AWS_SESSION_TOKEN")
 	delete(e, "AWS_PROFILE")
+	delete(e, "AWS_DEFAULT_PROFILE")
 	c := s3At(e)
 	for _, b := range f.buckets(e) {
 		if err := createBucket(ctx, c, b); err != nil {
@@ -317,8 +336,26 @@ func (s *session) localAWS(ctx context.Context, f fixture, e env) error {
 		}
 		s.note("put s3://%s/%s (%s, %d bytes)", o.bucket, o.key, pic, n)
 	}
+	if f.function == "api" && e.get("AUTH_MODE") == "keys" {
+		if e.get("CLIENT_KEYS_SECRET_ID") != "" {
+			s.note("CLIENT_KEYS_SECRET_ID=%s is read from this run's own moto_server, where it does not exist: expect 500 configuration_error (leave it unset for an example key)", e.get("CLIENT_KEYS_SECRET_ID"))
+			return nil
+		}
+		if err := createSecret(ctx, e, localKeysSecret, localKeys); err != nil {
+			return fmt.Errorf("create secret %s on moto: %w", localKeysSecret, err)
+		}
+		e["CLIENT_KEYS_SECRET_ID"] = localKeysSecret
+		s.note("AUTH_MODE=keys: created secret %s on moto, %s (the key the fixtures send)", localKeysSecret, localKeys)
+	}
 	return nil
 }
+
+// localKeysSecret holds the client keys of AUTH_MODE=keys on a run's own moto_server: the key
+// the fixtures send, so that keys mode can be tried locally (and a changed key is refused).
+const (
+	localKeysSecret = "local-client-keys"
+	localKeys       = `{"example": "example-client-key"}`
+)
 
 func firstSet(e env, keys ...string) string {
 	for _, k := range keys {

@@ -156,15 +156,33 @@ func TestFailuresReported(t *testing.T) {
 		t.Errorf("unknown question: %q", r.problem)
 	}
 
-	t.Setenv("AUTH_MODE", "keys") // without CLIENT_KEYS_SECRET_ID: fails closed
+	// AUTH_MODE=keys from the shell wins over env.json's off: the run's moto holds the fixtures'
+	// key, and another key is refused.
+	t.Setenv("AUTH_MODE", "keys")
+	ev["body"] = string(mustJSON(t, map[string]string{"question": "cars", "s3": "s3://example-images-bucket/references/x.jpg"}))
+	ev["headers"] = map[string]string{"authorization": "Bearer another-key-0123456789", "content-type": "application/json"}
+	wrongKey := write(t, dir, "api-wrong-key.json", ev)
 	stderr.Reset()
-	reports, err = run(context.Background(), repoConfig("../../events/api-json.json"), &stdout, &stderr)
+	reports, err = run(context.Background(), repoConfig("../../events/api-json.json", wrongKey), &stdout, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := reports[0]; r.status != 500 || strings.Contains(stderr.String(), "AUTH_MODE=off") {
-		t.Errorf("AUTH_MODE=keys in the shell: %d %q\n%s", r.status, r.problem, stderr.String())
+	log := stderr.String()
+	if r := reports[0]; r.status != 200 || r.problem != "" || strings.Contains(log, "AUTH_MODE=off") || !strings.Contains(log, "AUTH_MODE=keys: created secret local-client-keys") {
+		t.Errorf("AUTH_MODE=keys, the fixture's key: %d %q\n%s", r.status, r.problem, log)
 	}
+	if r := reports[1]; r.status != 401 || !strings.Contains(r.problem, "answered 401 invalid_token") {
+		t.Errorf("AUTH_MODE=keys, another key: %d %q", r.status, r.problem)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func write(t *testing.T, dir, name string, v any) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 )
 
@@ -28,6 +29,17 @@ func s3At(e env) *s3.Client {
 		BaseEndpoint: aws.String(endpoint),
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// createSecret makes a Secrets Manager secret on the emulator at AWS_ENDPOINT_URL.
+func createSecret(ctx context.Context, e env, name, value string) error {
+	c := secretsmanager.New(secretsmanager.Options{
+		Region:       region(e),
+		Credentials:  credentials.NewStaticCredentialsProvider(e.get("AWS_ACCESS_KEY_ID"), e.get("AWS_SECRET_ACCESS_KEY"), ""),
+		BaseEndpoint: aws.String(e.get("AWS_ENDPOINT_URL")),
+	})
+	_, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	return err
 }
 
 func region(e env) string {
