@@ -9,8 +9,11 @@
 //   - without RECOGNITION_TOKEN or TOKEN_SECRET_ID (in either), the upstream emulator;
 //   - without AWS_REGION or AWS_DEFAULT_REGION, us-east-1;
 //   - without AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), its own moto_server, with the buckets and
-//     objects the fixture names (pictures from -images), stopped at the end;
+//     objects the fixture names (pictures from -images), stopped at the end; with AUTH_MODE=keys
+//     and no CLIENT_KEYS_SECRET_ID, a client-keys secret there holding the fixtures' key;
 //   - for the HTTPS function, AUTH_MODE=off when nothing sets it.
+//
+// A run fails unless every event ends in a 200, or in a solution written for each S3 record.
 //
 // With no event it runs every events/*.json fixture, each in a fresh process.
 //
@@ -259,7 +262,7 @@ func (s *session) environment(ctx context.Context, f fixture) (env, error) {
 	}
 	e := merge(base, os.Environ())
 	if s.cfg.envFile != "" {
-		s.note("%s's variables from %s over %s's (non-empty ones set in this shell win)", id, s.cfg.envFile, s.cfg.template)
+		s.note("%s's variables from %s (non-empty ones set in this shell win)", id, s.cfg.envFile)
 	}
 	if e.get("RECOGNITION_TOKEN") == "" && e.get("TOKEN_SECRET_ID") == "" {
 		if s.emuEnv == nil {
