@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke bench fuzz test lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke invoke-all bench fuzz test lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -14,8 +14,13 @@ help: ## list the targets
 run: ## serve the API on http://127.0.0.1:3000 (emulated upstream unless RECOGNITION_TOKEN is set)
 	$(GO) run ./cmd/local -addr 127.0.0.1:3000
 
-invoke: ## run one event through a function's real bootstrap: make invoke FUNCTION=api EVENT=events/api-json.json
-	$(GO) run ./cmd/invoke -function $(or $(FUNCTION),api) -event $(EVENT)
+# cmd/invoke reads events/env.json, and starts the emulator and a moto_server with the event's
+# objects when no token or AWS_ENDPOINT_URL is set; FUNCTION is read from the event unless given.
+invoke: ## run events through the real bootstrap, set up as each needs: make invoke EVENT=events/s3-put.json (no EVENT: every fixture)
+	$(GO) run ./cmd/invoke $(if $(FUNCTION),-function $(FUNCTION)) $(EVENT)
+
+invoke-all: ## every events/*.json fixture through its function; fails unless each ends in a 200 or a written solution
+	$(GO) run ./cmd/invoke
 
 bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs python3-pil, libvips-dev)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

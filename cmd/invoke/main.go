@@ -1,95 +1,520 @@
-// Command invoke runs one event through a function's real bootstrap, as `sam local invoke` does,
+// Command invoke runs events through a function's real bootstrap, as `sam local invoke` does,
 // without Docker or the SAM CLI: it builds the function, serves the Lambda Runtime API on a
-// loopback port, hands the binary the event, and prints the answer. Without RECOGNITION_TOKEN or
-// TOKEN_SECRET_ID it starts the upstream emulator, as `make run` does.
+// loopback port, hands the binary the event, and prints the function's whole output and its
+// answer (or, for an S3 event, the results it wrote).
 //
-//	go run ./cmd/invoke -function api -event events/api-json.json
+// It sets up what a fixture needs, and says so on stderr:
+//   - the function's variables from env.json (-env), as `sam local invoke --env-vars` reads them
+//     (by logical id: ApiFunction, S3EventFunction), with this shell's non-empty values winning;
+//   - without RECOGNITION_TOKEN or TOKEN_SECRET_ID (in either), the upstream emulator;
+//   - without AWS_REGION or AWS_DEFAULT_REGION, us-east-1;
+//   - without AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), its own moto_server, with the buckets and
+//     objects the fixture names (pictures from -images), stopped at the end; with AUTH_MODE=keys
+//     and no CLIENT_KEYS_SECRET_ID, a client-keys secret there holding the fixtures' key;
+//   - for the HTTPS function, AUTH_MODE=off when nothing sets it.
+//
+// A run fails unless every event ends in a 200, or in a solution written for each S3 record.
+//
+// With no event it runs every events/*.json fixture, each in a fresh process.
+//
+//	go run ./cmd/invoke events/api-json.json
+//	go run ./cmd/invoke                          # every fixture
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/app"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
+// localRegion is the region of a local run when none is set.
+const localRegion = "us-east-1"
+
+// templateTimeouts are the functions' timeouts in template.yaml.
+var templateTimeouts = map[string]time.Duration{"api": 29 * time.Second, "s3event": 60 * time.Second}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func main() {
-	function := flag.String("function", "api", "function under functions/ (api, s3event)")
-	eventFile := flag.String("event", "", "event JSON file")
-	timeout := flag.Duration("timeout", 29*time.Second, "the deadline the function sees")
+	var cfg config
+	flag.StringVar(&cfg.function, "function", "", "function under functions/ (api, s3event); default: from each event")
+	event := flag.String("event", "", "event JSON file (or name them as arguments); none: every events/*.json")
+	flag.StringVar(&cfg.envFile, "env", "events/env.json", `variables per function, as for sam local invoke --env-vars ("" for none)`)
+	flag.StringVar(&cfg.images, "images", "events/images", "pictures to upload for the objects a fixture names")
+	flag.StringVar(&cfg.template, "template", "template.yaml", "the SAM template: the variables it declares (and their literal values)")
+	flag.DurationVar(&cfg.timeout, "timeout", 0, "the deadline the function sees; default the template's (api 29s, s3event 60s)")
 	flag.Parse()
-	if err := run(*function, *eventFile, *timeout); err != nil {
+	if *event != "" {
+		cfg.events = append(cfg.events, *event)
+	}
+	cfg.events = append(cfg.events, flag.Args()...)
+	if len(cfg.events) == 0 {
+		all, err := fixtures("events")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+			os.Exit(1)
+		}
+		cfg.events = all
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	reports, err := run(ctx, cfg, os.Stdout, os.Stderr)
+	failed := err != nil
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "invoke:", err)
+	}
+	for _, r := range reports {
+		if r.problem != "" {
+			failed = true
+		}
+	}
+	if failed {
+		stop()
 		os.Exit(1)
 	}
 }
 
-func run(function, eventFile string, timeout time.Duration) error {
-	if eventFile == "" {
-		return fmt.Errorf("-event is required (see events/)")
-	}
-	event, err := os.ReadFile(eventFile)
+// fixtures are the event files in dir: every *.json but env.json.
+func fixtures(dir string) ([]string, error) {
+	all, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !json.Valid(event) {
-		return fmt.Errorf("%s is not JSON", eventFile)
+	var out []string
+	for _, f := range all {
+		if filepath.Base(f) != "env.json" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no event files in %s/", dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// config is one run of the command.
+type config struct {
+	function string // api or s3event; "" reads it from each event
+	envFile  string
+	images   string
+	template string
+	events   []string
+	timeout  time.Duration
+}
+
+// report is how one fixture ended.
+type report struct {
+	fixture, function string
+	status            int               // api: the answer's statusCode
+	results           map[string][]byte // s3event: each result written, by s3:// URL
+	problem           string            // why it is not a success (a 200, or a solution written for every record); "" if it is
+}
+
+// session holds what fixtures share: built binaries, the emulator, moto.
+type session struct {
+	cfg            config
+	stdout, stderr io.Writer
+	dir            string
+	bins           map[string]string
+	moto           *testenv.Moto
+	emuEnv         func(string) string
+	closers        []func()
+	said           map[string]bool
+}
+
+// run invokes each event of cfg in turn. An error is a failure to set up; how each fixture ended
+// is in its report.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) ([]report, error) {
+	if len(cfg.events) == 0 {
+		return nil, errors.New("no event file: name one (see events/)")
+	}
+	var fs []fixture
+	for _, path := range cfg.events {
+		f, err := readFixture(path, cfg.function)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
 	}
 	dir, err := os.MkdirTemp("", "invoke")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	bin, err := testenv.Build(context.Background(), "github.com/recaptcha-recognizer/recognizer/functions/"+function, dir)
-	if err != nil {
-		return err
+	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, dir: dir, bins: map[string]string{}, said: map[string]bool{}}
+	defer s.close()
+	var reports []report
+	for _, f := range fs {
+		if len(fs) > 1 {
+			fmt.Fprintf(stderr, "\n== %s (%s)\n", f.path, logicalIDs[f.function])
+		}
+		r, err := s.invoke(ctx, f)
+		if err != nil {
+			return reports, fmt.Errorf("%s: %w", f.path, err)
+		}
+		if r.problem != "" {
+			fmt.Fprintf(stderr, "invoke: %s: %s\n", f.path, r.problem)
+		}
+		reports = append(reports, r)
 	}
-	getenv, stop, err := emulator.ForLocalRun(os.Stderr)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	rt, err := runtimeapi.Start()
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_LAMBDA_") {
-			env = append(env, kv)
+	if len(fs) > 1 {
+		fmt.Fprintln(stderr, "\n== summary")
+		for _, r := range reports {
+			verdict := "ok"
+			if r.problem != "" {
+				verdict = "FAILED: " + r.problem
+			}
+			fmt.Fprintf(stderr, "%-32s %-16s %s\n", r.fixture, logicalIDs[r.function], verdict)
 		}
 	}
-	if os.Getenv("AUTH_MODE") == "" {
-		env = append(env, "AUTH_MODE=off") // a local invoke, like sam local invoke with events/env.json
+	return reports, nil
+}
+
+func (s *session) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
 	}
-	env = append(env, "RECOGNITION_TOKEN="+getenv("RECOGNITION_TOKEN"), "RECOGNITION_API_URL="+getenv("RECOGNITION_API_URL"))
-	proc, err := rt.StartProcess(bin, env)
+	os.RemoveAll(s.dir)
+}
+
+func (s *session) note(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "invoke: "+format+"\n", args...)
+}
+
+// noteOnce says something that holds for the whole run only the first time.
+func (s *session) noteOnce(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if !s.said[line] {
+		s.said[line] = true
+		s.note("%s", line)
+	}
+}
+
+// binary builds the function once per session.
+func (s *session) binary(ctx context.Context, function string) (string, error) {
+	if b, ok := s.bins[function]; ok {
+		return b, nil
+	}
+	dir := filepath.Join(s.dir, function)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	b, err := testenv.Build(ctx, "github.com/recaptcha-recognizer/recognizer/functions/"+function, dir)
 	if err != nil {
+		return "", err
+	}
+	s.bins[function] = b
+	return b, nil
+}
+
+// environment is the function's environment for f, with every local stand-in f needs running.
+func (s *session) environment(ctx context.Context, f fixture) (env, error) {
+	id := logicalIDs[f.function]
+	file, err := envFile(s.cfg.envFile, f.function)
+	if err != nil {
+		return nil, err
+	}
+	base := map[string]string{}
+	if s.cfg.template != "" {
+		declared, err := declaredVariables(s.cfg.template, id)
+		if err != nil {
+			return nil, err
+		}
+		// sam local invoke starts from the template's values and lets env.json override only
+		// what the template declares. Values it would resolve (!Ref a parameter) are left to
+		// env.json here.
+		for k, v := range declared {
+			if !strings.HasPrefix(v, "!") {
+				base[k] = v
+			}
+		}
+		for _, k := range sortedKeys(file) {
+			if _, ok := declared[k]; !ok {
+				s.note("%s sets %s for %s, which %s does not declare: ignored, as sam local invoke would", s.cfg.envFile, k, id, s.cfg.template)
+				delete(file, k)
+			}
+		}
+	}
+	for k, v := range file {
+		base[k] = v
+	}
+	e := merge(base, os.Environ())
+	if s.cfg.envFile != "" {
+		s.note("%s's variables from %s (non-empty ones set in this shell win)", id, s.cfg.envFile)
+	}
+	if e.get("RECOGNITION_TOKEN") == "" && e.get("TOKEN_SECRET_ID") == "" {
+		if s.emuEnv == nil {
+			// Neither is set in this shell either (it would have won), so this starts the emulator.
+			getenv, stop, err := emulator.ForLocalRun(s.stderr)
+			if err != nil {
+				return nil, err
+			}
+			s.emuEnv, s.closers = getenv, append(s.closers, stop)
+		}
+		e["RECOGNITION_TOKEN"], e["RECOGNITION_API_URL"] = s.emuEnv("RECOGNITION_TOKEN"), s.emuEnv("RECOGNITION_API_URL")
+	}
+	if region(e) == "" {
+		e["AWS_REGION"], e["AWS_DEFAULT_REGION"] = localRegion, localRegion
+		s.noteOnce("AWS_REGION and AWS_DEFAULT_REGION are unset: using %s", localRegion)
+	}
+	if e.get("AWS_ENDPOINT_URL") != "" || e.get("AWS_ENDPOINT_URL_S3") != "" {
+		s.note("AWS endpoint set (%s): using it as it is; what this event names must be there already:%s", firstSet(e, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"), listObjects(f))
+	} else if err := s.localAWS(ctx, f, e); err != nil {
+		return nil, err
+	}
+	if f.function == "api" {
+		if e.get("AUTH_MODE") == "" {
+			e["AUTH_MODE"] = "off"
+			s.note("AUTH_MODE is unset: set to off for this local run")
+		}
+		if e.get("AUTH_MODE") == "off" {
+			s.note("AUTH_MODE=off: callers are NOT authenticated in this run (the event's authorization header is ignored); AUTH_MODE=keys CLIENT_KEYS_SECRET_ID=... checks keys")
+		}
+	}
+	return e, nil
+}
+
+// localAWS points e at this session's own moto_server (started on first use, emptied for each
+// fixture) and creates there the buckets and objects f names.
+func (s *session) localAWS(ctx context.Context, f fixture, e env) error {
+	if e.get("TOKEN_SECRET_ID") != "" && e.get("RECOGNITION_TOKEN") == "" {
+		return errors.New("TOKEN_SECRET_ID is set but AWS_ENDPOINT_URL is not: the secret would be read from this run's own moto_server, where it does not exist. Set RECOGNITION_TOKEN instead, or AWS_ENDPOINT_URL to an emulator that holds the secret")
+	}
+	if s.moto == nil {
+		// moto_server inherits this process's environment, and a profile (even an empty one)
+		// that its own boto session cannot find makes its Secrets Manager answer 500.
+		for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} {
+			if _, set := os.LookupEnv(k); set {
+				os.Unsetenv(k)
+				s.note("%s unset for this run's moto_server and functions: a local moto has no profiles", k)
+			}
+		}
+		m, err := testenv.StartMoto()
+		if err != nil {
+			return err
+		}
+		s.moto, s.closers = m, append(s.closers, m.Close)
+		s.note("AWS_ENDPOINT_URL is unset: started moto_server at %s for this run (stopped at the end)", m.URL)
+	} else if err := s.moto.Reset(); err != nil {
 		return err
 	}
-	defer proc.Kill()
-	res, err := rt.Invoke(context.Background(), event, timeout)
-	fmt.Fprint(os.Stderr, proc.Output())
-	if err != nil {
-		return err
+	e["AWS_ENDPOINT_URL"], e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"] = s.moto.URL, "test", "test"
+	delete(e, "AWS_SESSION_TOKEN")
+	delete(e, "AWS_PROFILE")
+	delete(e, "AWS_DEFAULT_PROFILE")
+	c := s3At(e)
+	for _, b := range f.buckets(e) {
+		if err := createBucket(ctx, c, b); err != nil {
+			return fmt.Errorf("create bucket %s on moto: %w", b, err)
+		}
+		s.note("created bucket s3://%s", b)
 	}
-	if res.Error != nil {
-		fmt.Printf("%s\n", res.Error)
-		return fmt.Errorf("the function reported an error (Lambda would retry an asynchronous event)")
+	for _, o := range f.objects {
+		pic := sampleFor(s.cfg.images, o.question)
+		n, err := putFile(ctx, c, o.bucket, o.key, pic)
+		if err != nil {
+			return fmt.Errorf("put s3://%s/%s on moto: %w", o.bucket, o.key, err)
+		}
+		s.note("put s3://%s/%s (%s, %d bytes)", o.bucket, o.key, pic, n)
 	}
-	var out bytes.Buffer
-	if json.Indent(&out, res.Payload, "", "  ") != nil {
-		out.Write(res.Payload)
+	if f.function == "api" && e.get("AUTH_MODE") == "keys" {
+		if e.get("CLIENT_KEYS_SECRET_ID") != "" {
+			s.note("CLIENT_KEYS_SECRET_ID=%s is read from this run's own moto_server, where it does not exist: expect 500 configuration_error (leave it unset for an example key)", e.get("CLIENT_KEYS_SECRET_ID"))
+			return nil
+		}
+		if err := createSecret(ctx, e, localKeysSecret, localKeys); err != nil {
+			return fmt.Errorf("create secret %s on moto: %w", localKeysSecret, err)
+		}
+		e["CLIENT_KEYS_SECRET_ID"] = localKeysSecret
+		s.note("AUTH_MODE=keys: created secret %s on moto, %s (the key the fixtures send)", localKeysSecret, localKeys)
 	}
-	fmt.Println(out.String())
 	return nil
+}
+
+// localKeysSecret holds the client keys of AUTH_MODE=keys on a run's own moto_server: the key
+// the fixtures send, so that keys mode can be tried locally (and a changed key is refused).
+const (
+	localKeysSecret = "local-client-keys"
+	localKeys       = `{"example": "example-client-key"}`
+)
+
+func firstSet(e env, keys ...string) string {
+	for _, k := range keys {
+		if v := e.get(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func listObjects(f fixture) string {
+	if len(f.objects) == 0 {
+		return " nothing"
+	}
+	var b strings.Builder
+	for _, o := range f.objects {
+		fmt.Fprintf(&b, " s3://%s/%s", o.bucket, o.key)
+	}
+	return b.String()
+}
+
+// invoke runs f in a fresh process of its function and reports how it ended.
+func (s *session) invoke(ctx context.Context, f fixture) (report, error) {
+	r := report{fixture: f.path, function: f.function}
+	e, err := s.environment(ctx, f)
+	if err != nil {
+		return r, err
+	}
+	bin, err := s.binary(ctx, f.function)
+	if err != nil {
+		return r, err
+	}
+	rt, err := runtimeapi.Start()
+	if err != nil {
+		return r, err
+	}
+	defer rt.Close()
+	proc, err := rt.StartProcess(bin, e.list())
+	if err != nil {
+		return r, err
+	}
+	timeout := s.cfg.timeout
+	if timeout == 0 {
+		timeout = templateTimeouts[f.function]
+	}
+	res, invokeErr := rt.Invoke(ctx, f.event, timeout)
+	// The answer can arrive before the process's last lines have left its pipe: its whole output
+	// is known only once it has exited.
+	proc.Kill()
+	fmt.Fprint(s.stderr, proc.Output())
+	if ie := rt.InitError(); ie != nil {
+		r.problem = "the function failed to start: " + string(ie)
+		return r, nil
+	}
+	switch {
+	case invokeErr != nil:
+		r.problem = "no answer: " + invokeErr.Error()
+	case res.Error != nil:
+		fmt.Fprintf(s.stdout, "%s\n", res.Error)
+		r.problem = "the function reported an error (Lambda would retry an asynchronous event): " + string(res.Error)
+	case f.function == "api":
+		s.checkAnswer(ctx, &r, res.Payload, e)
+	default:
+		fmt.Fprintf(s.stdout, "%s\n", res.Payload)
+		s.checkResults(ctx, &r, f, e)
+	}
+	return r, nil
+}
+
+// checkAnswer prints an HTTP API answer; a success is a 200, and the stored answer when it says
+// it stored one ("store": true).
+func (s *session) checkAnswer(ctx context.Context, r *report, payload []byte, e env) {
+	var out bytes.Buffer
+	if json.Indent(&out, payload, "", "  ") != nil {
+		out.Write(payload)
+	}
+	fmt.Fprintln(s.stdout, out.String())
+	var resp struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode == 0 {
+		r.problem = "the answer is not an HTTP API response"
+		return
+	}
+	r.status = resp.StatusCode
+	if resp.StatusCode != 200 {
+		r.problem = fmt.Sprintf("answered %d %s", resp.StatusCode, errorCode([]byte(resp.Body)))
+		return
+	}
+	var body struct{ Result string }
+	json.Unmarshal([]byte(resp.Body), &body)
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(body.Result, "s3://"), "/")
+	if !ok {
+		return
+	}
+	stored, found, err := getObject(ctx, s3At(e), bucket, key)
+	switch {
+	case err != nil:
+		r.problem = err.Error()
+	case !found:
+		r.problem = "the answer names " + body.Result + ", which does not exist"
+	default:
+		r.results = map[string][]byte{body.Result: stored}
+		fmt.Fprintf(s.stdout, "%s:\n%s\n", body.Result, stored)
+	}
+}
+
+// checkResults reads and prints the result the S3 function wrote for each record under its
+// input prefix; a success is a solution for every one (not an error result).
+func (s *session) checkResults(ctx context.Context, r *report, f fixture, e env) {
+	cfg, err := app.UploadsConfigFromEnv(e.get, "local") // the region is not what is checked here
+	if err != nil {
+		r.problem = err.Error()
+		return
+	}
+	c := s3At(e)
+	r.results = map[string][]byte{}
+	var problems []string
+	for _, rec := range f.records {
+		rest, ok := strings.CutPrefix(rec.Key, cfg.InputPrefix)
+		if !ok {
+			continue // the function skips it, as it must
+		}
+		bucket := cfg.ResultsBucket
+		if bucket == "" {
+			bucket = rec.Bucket
+		}
+		key := cfg.ResultsPrefix + rest + ".json"
+		url := "s3://" + bucket + "/" + key
+		body, found, err := getObject(ctx, c, bucket, key)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+			continue
+		case !found:
+			problems = append(problems, "no result at "+url)
+			continue
+		}
+		r.results[url] = body
+		fmt.Fprintf(s.stdout, "%s:\n%s\n", url, body)
+		var doc struct {
+			Solution json.RawMessage `json:"solution"`
+		}
+		if json.Unmarshal(body, &doc) != nil || len(doc.Solution) == 0 || string(doc.Solution) == "null" {
+			problems = append(problems, "error result at "+url+": "+errorCode(body))
+		}
+	}
+	r.problem = strings.Join(problems, "; ")
+}
+
+// errorCode is the code of an error body in the service's shape.
+func errorCode(body []byte) string {
+	var doc struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	json.Unmarshal(body, &doc)
+	return doc.Error.Code
 }

@@ -36,6 +36,13 @@ func StartMoto() (*Moto, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	// moto reads the caller's AWS profile; a profile set in a developer's shell (even empty)
+	// makes its Secrets Manager answer 500.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_PROFILE=") && !strings.HasPrefix(kv, "AWS_DEFAULT_PROFILE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		return nil, err
