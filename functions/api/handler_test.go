@@ -31,7 +31,7 @@ import (
 // upstream; its log and metrics lines go to out.
 func fastHandler(t *testing.T, store *testenv.MemStore, out *strings.Builder) handler {
 	t.Helper()
-	getenv, err := testenv.FixtureEnv("../../events", "ApiFunction")
+	getenv, err := testenv.FastTierEnv("../../events", "ApiFunction")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 
 func fastHandler(t *testing.T, store uploads.Store, upstream recognition.Upstream, out *strings.Builder) handler {
 	t.Helper()
-	getenv, err := testenv.FixtureEnv("../../events", "S3EventFunction")
+	getenv, err := testenv.FastTierEnv("../../events", "S3EventFunction")
 	if err != nil {
 		t.Fatal(err)
 	}
