@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +38,41 @@ type Solution struct {
 	Objects     []int
 	Type        string
 	Fields      []Field
+}
+
+// Tiles is the number of tiles of a picture of size pixels square at the engine's sizes (100: one
+// tile, 300: 3×3, 450: 4×4), 0 for any other size.
+func Tiles(size int) int { return map[int]int{100: 1, 300: 9, 450: 16}[size] }
+
+// CheckObjects checks a provider's answer of which tiles show the label, as objects (tile
+// indices) or, for a single tile, hasObject, and returns the objects. It is strict wherever a
+// wrong click would follow: an index outside the grid or repeated, hasObject on a grid, neither
+// given, or both given and disagreeing. The error says what is wrong, for the caller's message.
+func CheckObjects(objects []int, hasObject *bool, tiles int) ([]int, error) {
+	if hasObject != nil {
+		if tiles != 1 {
+			return nil, fmt.Errorf("hasObject on a %d-tile grid", tiles)
+		}
+		derived := []int{}
+		if *hasObject {
+			derived = []int{0}
+		}
+		if objects != nil && !slices.Equal(objects, derived) {
+			return nil, errors.New("objects and hasObject disagree")
+		}
+		return derived, nil
+	}
+	if objects == nil {
+		return nil, errors.New("no objects")
+	}
+	seen := make(map[int]bool, len(objects))
+	for _, o := range objects {
+		if o < 0 || o >= tiles || seen[o] {
+			return nil, fmt.Errorf("object %d is not a tile of a %d-tile grid, or repeated", o, tiles)
+		}
+		seen[o] = true
+	}
+	return objects, nil
 }
 
 // ErrRejected is the cause of an upstream error for a request it refused as malformed (a 4xx
