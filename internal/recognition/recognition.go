@@ -22,6 +22,13 @@ type Upstream interface {
 	Recognize(ctx context.Context, image []byte, labelID string, size int) (*Solution, error)
 }
 
+// Provider is one recognition API behind the Upstream port (an adapter of one provider's
+// envelope), named for operators, metrics and the answer's solution.provider.
+type Provider interface {
+	Upstream
+	Name() string
+}
+
 // Field is one field of the upstream's solution object, kept byte for byte once checked.
 type Field struct {
 	Key   string
@@ -38,6 +45,8 @@ type Solution struct {
 	Objects     []int
 	Type        string
 	Fields      []Field
+	// Provider names who answered (set by the chain of providers; empty for a bare adapter).
+	Provider string
 }
 
 // Tiles is the number of tiles of a picture of size pixels square at the engine's sizes (100: one
@@ -80,6 +89,10 @@ func CheckObjects(objects []int, hasObject *bool, tiles int) ([]int, error) {
 // caller's broken picture.
 var ErrRejected = errors.New("upstream: request rejected")
 
+// ErrExhausted is the cause of a provider's error when this service's balance there is used up:
+// the provider's failure (the next provider is asked), never the caller's.
+var ErrExhausted = errors.New("provider: balance exhausted")
+
 // Service recognizes challenges.
 type Service struct {
 	Questions *question.Table
@@ -103,6 +116,7 @@ type Result struct {
 	Image    *imaging.Normalized
 	Objects  []int
 	Timings  Timings
+	Provider string // who answered, when known
 }
 
 // Timings are where the time went, for logs and metrics.
@@ -146,14 +160,14 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 		}
 		return nil, err
 	}
-	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects,
+	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider,
 		Timings: Timings{Normalize: normalized.Sub(start), Upstream: time.Since(normalized)}}
 	r.Solution = withClicks(sol, img)
 	return r, nil
 }
 
-// withClicks renders the upstream's fields as sent, then grid and clicks (replacing any upstream
-// fields of those names, which the contract does not have).
+// withClicks renders the upstream's fields as sent, then grid, clicks and the provider who
+// answered (replacing any upstream fields of those names, which the contract does not have).
 func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	clicks := make([]Click, 0, len(sol.Objects))
 	for _, o := range sol.Objects {
@@ -163,7 +177,7 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, f := range sol.Fields {
-		if f.Key == "grid" || f.Key == "clicks" {
+		if f.Key == "grid" || f.Key == "clicks" || f.Key == "provider" {
 			continue
 		}
 		key, _ := json.Marshal(f.Key)
@@ -175,6 +189,9 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	b.WriteString(`"grid":` + strconv.Quote(img.Grid.String()) + `,"clicks":`)
 	c, _ := json.Marshal(clicks)
 	b.Write(c)
+	if sol.Provider != "" {
+		b.WriteString(`,"provider":` + strconv.Quote(sol.Provider))
+	}
 	b.WriteByte('}')
 	return b.Bytes()
 }

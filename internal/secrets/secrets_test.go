@@ -99,13 +99,13 @@ func TestCachingAndRefusal(t *testing.T) {
 	if f.calls != 1 {
 		t.Fatalf("%d reads for three calls, want 1", f.calls)
 	}
-	src.Refused("stale-other") // not the cached token: nothing happens
+	src.Refused("acedata", "stale-other") // not the cached token: nothing happens
 	src.Token(ctx)
 	if f.calls != 1 {
 		t.Fatalf("refusing another token re-read the secret")
 	}
 	f.value = str("two")
-	src.Refused("one")
+	src.Refused("acedata", "one")
 	if tok, _ := src.Token(ctx); tok != "two" || f.calls != 2 {
 		t.Fatalf("after refusal: %q after %d reads, want two after 2", tok, f.calls)
 	}

@@ -370,3 +370,8 @@ func orderedFields(obj json.RawMessage) ([]Field, error) {
 	}
 	return fields, nil
 }
+
+// Name is the provider's name, as PROVIDERS spells it.
+func (c *Client) Name() string { return "acedata" }
+
+var _ recognition.Provider = (*Client)(nil)
