@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
@@ -122,7 +123,11 @@ type failure struct {
 // Recognize asks the members in order (and, hedging, side by side) until one answers.
 func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
 	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+	// decided is set once the chain has its answer, before the calls still running are cancelled:
+	// their errors say nothing of their providers' health (the caller's own context may end just
+	// after, so it cannot tell).
+	var decided atomic.Bool
+	defer func() { decided.Store(true); cancel() }()
 	results := make(chan attempt, len(c.Members))
 	var failures []failure
 	next, inflight, started := 0, 0, 0
@@ -146,7 +151,7 @@ func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, 
 				switch {
 				case err == nil:
 					m.Breaker.Success()
-				case ctx.Err() != nil && parent.Err() == nil: // another provider answered first
+				case decided.Load(): // another provider answered first
 					a.kind = KindCancelled
 					m.Breaker.Neutral()
 				default:

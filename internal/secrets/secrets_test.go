@@ -160,3 +160,32 @@ func TestFailuresAreRememberedBriefly(t *testing.T) {
 		t.Fatalf("a transient failure was remembered: %d reads for 3 calls", f.calls)
 	}
 }
+
+// The token secret as a plain string (AceData's), {"token": ...} (AceData's), or tokens by
+// provider; a provider without one is told apart (ErrNoToken) so the chain skips it.
+func TestTokensByProvider(t *testing.T) {
+	for in, want := range map[string]map[string]string{
+		"abc":             {"acedata": "abc"},
+		`{"token":"abc"}`: {"acedata": "abc"},
+		`{"capsolver":" cs ","capmonster":"cm","other":"x","yescaptcha":7}`: {"capsolver": "cs", "capmonster": "cm"},
+		`{"acedata":"a","token":"t"}`:                                       {"acedata": "a"},
+	} {
+		got, err := ParseTokens(in)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: %v, %v", in, got, err)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: %v, want %v", in, got, want)
+			}
+		}
+	}
+	src := NewSecretsManager(&fakeSecrets{value: str(`{"capsolver":"cs"}`)}, "svc/token", time.Hour)
+	if tok, err := For(src, "capsolver").Token(context.Background()); err != nil || tok != "cs" {
+		t.Fatalf("capsolver: %q %v", tok, err)
+	}
+	_, err := For(src, "acedata").Token(context.Background())
+	if !errors.Is(err, ErrNoToken) || apierr.As(err).Code != apierr.CodeConfiguration {
+		t.Fatalf("acedata without a token: %v", err)
+	}
+}

@@ -141,7 +141,7 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		case "processing":
 			continue
 		case "ready":
-			return c.parseAnswer(env.Solution, size, tiles)
+			return c.parseAnswer(env.Solution, labelID, size, tiles)
 		}
 		return nil, c.badAnswer("status %q", clip(env.Status))
 	}
@@ -294,7 +294,7 @@ func (c *Client) parseObjects(raw json.RawMessage, labelID string, size, tiles i
 	if err != nil {
 		return nil, c.badAnswer("%s", err.Error())
 	}
-	s := build(objects, size)
+	s := build(objects, size, labelID)
 	if sol.HasObject != nil {
 		s.Fields = append(s.Fields, field("hasObject", *sol.HasObject))
 	}
@@ -302,7 +302,7 @@ func (c *Client) parseObjects(raw json.RawMessage, labelID string, size, tiles i
 }
 
 // parseAnswer reads a ComplexImageTask solution: one boolean per tile, in reading order.
-func (c *Client) parseAnswer(raw json.RawMessage, size, tiles int) (*recognition.Solution, error) {
+func (c *Client) parseAnswer(raw json.RawMessage, labelID string, size, tiles int) (*recognition.Solution, error) {
 	var sol struct {
 		Answer []bool `json:"answer"`
 	}
@@ -318,17 +318,19 @@ func (c *Client) parseAnswer(raw json.RawMessage, size, tiles int) (*recognition
 			objects = append(objects, i)
 		}
 	}
-	return build(objects, size), nil
+	return build(objects, size, labelID), nil
 }
 
-// build renders a solution in the seed's field order: size, objects, type.
-func build(objects []int, size int) *recognition.Solution {
+// build renders a solution in the seed's field order: size, label (the one asked: these
+// envelopes answer the task they were given, and a caller reads the label as with AceData),
+// objects, type.
+func build(objects []int, size int, labelID string) *recognition.Solution {
 	kind := "multi"
 	if size == 100 {
 		kind = "single"
 	}
-	return &recognition.Solution{Size: size, Objects: objects, Type: kind,
-		Fields: []recognition.Field{field("size", size), field("objects", objects), field("type", kind)}}
+	return &recognition.Solution{Size: size, Label: labelID, Objects: objects, Type: kind,
+		Fields: []recognition.Field{field("size", size), field("label", labelID), field("objects", objects), field("type", kind)}}
 }
 
 func field(key string, v any) recognition.Field {
