@@ -206,12 +206,10 @@ const (
 var providerCodes = map[string]string{
 	"ERROR_KEY_DENIED_ACCESS":        codeKey,
 	"ERROR_KEY_DOES_NOT_EXIST":       codeKey,
-	"ERROR_WRONG_USER_KEY":           codeKey,
 	"ERROR_IP_NOT_ALLOWED":           codeKey,
 	"ERROR_IP_BANNED":                codeKey,
 	"ERROR_ZERO_BALANCE":             codeBalance,
 	"ERROR_RATE_LIMIT":               codeRate,
-	"ERROR_TOO_MUCH_REQUESTS":        codeRate,
 	"ERROR_INVALID_TASK_DATA":        codeRejected,
 	"ERROR_BAD_REQUEST":              codeRejected,
 	"ERROR_ZERO_CAPTCHA_FILESIZE":    codeRejected,
@@ -223,7 +221,6 @@ var providerCodes = map[string]string{
 	"ERROR_TASKID_INVALID":           codeUnsolved,
 	"ERROR_SERVICE_UNAVALIABLE":      codeAvailable,
 	"ERROR_NO_SLOT_AVAILABLE":        codeAvailable,
-	"ERROR_TASK_ABSENT":              codeAvailable,
 }
 
 // providerError maps a provider's errorCode to ours. Only a documented code is quoted: any
