@@ -122,6 +122,10 @@ type failure struct {
 
 // Recognize asks the members in order (and, hedging, side by side) until one answers.
 func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
+	if len(c.Members) == 0 { // every provider was skipped at start for want of a token
+		return nil, apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
+			"no recognition provider of this service has a token; its operators have been told in its logs")
+	}
 	ctx, cancel := context.WithCancel(parent)
 	// decided is set once the chain has its answer, before the calls still running are cancelled:
 	// their errors say nothing of their providers' health (the caller's own context may end just

@@ -224,3 +224,11 @@ func TestClassify(t *testing.T) {
 		t.Fatal("classify")
 	}
 }
+
+// A chain left with no member (every provider skipped at start) is a configuration error.
+func TestEmptyChain(t *testing.T) {
+	_, err := (&Chain{}).Recognize(context.Background(), nil, "x", 300)
+	if e := apierr.As(err); e.Code != apierr.CodeConfiguration || !errors.Is(err, secrets.ErrNoToken) {
+		t.Fatalf("got %v", err)
+	}
+}
