@@ -101,6 +101,7 @@ func TestProviderFaultMatrix(t *testing.T) {
 		acedata  []emulator.Fault
 		cs, yc   []taskemu.Fault
 		cm       []taskemu.Fault
+		slow     time.Duration // every CapSolver answer takes this long
 		status   int
 		provider string // who answers, when 200
 		code     string
@@ -118,6 +119,12 @@ func TestProviderFaultMatrix(t *testing.T) {
 			yc: []taskemu.Fault{{Status: 502, Body: "<html>"}}, status: 200, provider: "capmonster", calls: []int{1, 1, 1, 3}},
 		{name: "yescaptcha rate limiting", acedata: down, cs: []taskemu.Fault{{ErrorCode: "ERROR_SERVICE_UNAVALIABLE"}}, yc: []taskemu.Fault{{ErrorCode: "ERROR_RATE_LIMIT"}},
 			status: 200, provider: "capmonster", calls: []int{1, 1, 1, 3}},
+		{name: "acedata down, capsolver slow (1.5 s) but answering", acedata: down, slow: 1500 * time.Millisecond, status: 200, provider: "capsolver", calls: []int{1, 1, 0, 0}},
+		{name: "yescaptcha refuses the task: answered once", acedata: down, cs: []taskemu.Fault{{ErrorCode: "ERROR_ZERO_BALANCE"}}, yc: []taskemu.Fault{{ErrorCode: "ERROR_INVALID_TASK_DATA"}},
+			status: 502, code: "upstream_error", calls: []int{1, 1, 1, 0}},
+		{name: "capmonster out of balance after the others failed", acedata: down, cs: []taskemu.Fault{{ErrorCode: "ERROR_SERVICE_UNAVALIABLE"}}, yc: []taskemu.Fault{{Drop: true}},
+			cm: []taskemu.Fault{{ErrorCode: "ERROR_ZERO_BALANCE"}}, status: 502, code: "upstream_error",
+			msg: "every recognition provider failed (acedata: failed; capsolver: failed; yescaptcha: failed; capmonster: balance exhausted)", calls: []int{1, 1, 1, 1}},
 		{name: "capsolver refuses the task: answered once", acedata: down, cs: []taskemu.Fault{{Status: 400, ErrorCode: "ERROR_INVALID_TASK_DATA"}},
 			status: 502, code: "upstream_error", calls: []int{1, 1, 0, 0}},
 		{name: "all down", acedata: down, cs: []taskemu.Fault{{ErrorCode: "ERROR_ZERO_BALANCE"}}, yc: []taskemu.Fault{{Status: 503, Body: ""}},
@@ -133,6 +140,9 @@ func TestProviderFaultMatrix(t *testing.T) {
 			c.cs.Inject(row.cs...)
 			c.yc.Inject(row.yc...)
 			c.cm.Inject(row.cm...)
+			if row.slow > 0 {
+				c.cs.SetLatency(func() time.Duration { return row.slow })
+			}
 			resp := c.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"}))
 			if row.status == 200 {
 				wantAnsweredBy(t, resp.Body, resp.Headers, resp.StatusCode, row.provider)
