@@ -543,7 +543,7 @@ func TestLogsAndMetrics(t *testing.T) {
 	out := f.waitOutput(func(o string) bool {
 		return strings.Count(o, `"msg":"request"`) >= 2 && strings.Count(o, `"CloudWatchMetrics"`) >= 2
 	})
-	var logs, emf []map[string]any
+	var logs, emf, providerEMF []map[string]any
 	for _, l := range strings.Split(out, "\n") {
 		var doc map[string]any
 		switch {
@@ -556,11 +556,19 @@ func TestLogsAndMetrics(t *testing.T) {
 			if err := json.Unmarshal([]byte(l), &doc); err != nil {
 				t.Fatalf("EMF line is not JSON: %s", l)
 			}
+			if doc["Provider"] != nil {
+				providerEMF = append(providerEMF, doc)
+				continue
+			}
 			emf = append(emf, doc)
 		}
 	}
 	if len(logs) != 2 || len(emf) != 2 {
 		t.Fatalf("%d log lines and %d EMF lines for 2 requests", len(logs), len(emf))
+	}
+	// One provider call (the second request never reached one), by provider and outcome.
+	if len(providerEMF) != 1 || providerEMF[0]["Provider"] != "acedata" || providerEMF[0]["Outcome"] != "ok" || providerEMF[0]["ProviderCalls"] != 1.0 {
+		t.Fatalf("provider EMF lines %v, want one ok call to acedata", providerEMF)
 	}
 	for _, k := range []string{"level", "time", "requestId", "status", "label", "grid", "total_ms", "upstream_ms", "caller"} {
 		if _, ok := logs[0][k]; !ok {

@@ -102,12 +102,16 @@ func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 		t.Errorf("message %q does not pass on the documented code", a.Error.Message)
 	}
 	// In a 200, only the contract's checked fields reach the caller.
-	f.emu.Inject(emulator.Fault{Body: `{"solution":{"size":300,"label":"` + header + `","confidences":[1,0,0,0,1,0,0,0,1],"objects":[0,4,8],"type":"multi","debug":"` + header + `"}}`})
+	f.emu.Inject(emulator.Fault{Body: `{"solution":{"size":300,"label":"` + cars + `","confidences":[1,0,0,0,1,0,0,0,1],"objects":[0,4,8],"type":"multi","debug":"` + header + `"}}`})
 	resp := f.invoke(ev())
-	wantSolved(t, resp, withLabel(std3x3, ""))
+	wantSolved(t, resp, std3x3)
 	if strings.Contains(resp.Body, token) || strings.Contains(resp.Body, "debug") {
 		t.Fatalf("the answer passes on what the upstream echoed: %s", resp.Body)
 	}
+	// A label that is not the one asked (here our header echoed) is a broken answer now
+	// (docs/providers.md §1): refused, and not quoted.
+	f.emu.Inject(emulator.Fault{Body: `{"solution":{"size":300,"label":"` + header + `","confidences":[1,0,0,0,1,0,0,0,1],"objects":[0,4,8],"type":"multi"}}`})
+	wantError(t, f.invoke(ev()), 502, "upstream_bad_response")
 	// The deferred check in start looks for the token in every log line.
 }
 

@@ -96,6 +96,7 @@ const (
 	CodeUpstreamBadResponse Code = "upstream_bad_response"
 	CodeUpstreamAuth        Code = "upstream_auth_failed"
 	CodeUpstreamTimeout     Code = "upstream_timeout"
+	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeTokenUnavailable    Code = "token_unavailable"
 	CodeStorageUnavailable  Code = "storage_unavailable"
 	CodeConfiguration       Code = "configuration_error"
@@ -134,6 +135,7 @@ var classes = map[Code]class{
 	CodeUpstreamBadResponse: {502, true},
 	CodeUpstreamAuth:        {502, true},
 	CodeTokenUnavailable:    {503, true},
+	CodeUpstreamUnavailable: {503, true}, // every provider rate limiting or left alone by its breaker
 	CodeStorageUnavailable:  {503, true},
 	CodeUpstreamTimeout:     {504, true},
 }

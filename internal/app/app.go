@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -17,10 +18,12 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/providers"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/storage"
+	"github.com/recaptcha-recognizer/recognizer/internal/taskapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
 	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
@@ -60,38 +63,70 @@ func AWS(ctx context.Context) (aws.Config, error) {
 
 // parts are the pieces both entry points share.
 type parts struct {
-	service    *recognition.Service
-	store      *storage.Store
-	sm         *secretsmanager.Client
-	tokenReads func() int64 // Secrets Manager reads of the token so far, for cache metrics
+	service *recognition.Service
+	store   *storage.Store
+	sm      *secretsmanager.Client
+	metrics *metrics.Emitter
 }
 
 // newParts wires the domain to its adapters, from a configuration already checked. It does no
-// network I/O: the token and the client keys are read on first use.
-func newParts(cfg Config, awsCfg aws.Config) parts {
+// network I/O: the tokens and the client keys are read on first use. function names the metrics.
+func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer, function string) parts {
 	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.EndpointSet
 		// Objects uploaded without a checksum are normal here; the SDK would log a plain-text
 		// line for each among our JSON logs.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	smClient := secretsmanager.NewFromConfig(awsCfg)
-	var tokens secrets.Source = secrets.Static(cfg.RecognitionToken)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	var tokens secrets.Tokens
+	var static map[string]string
 	tokenReads := func() int64 { return 0 }
-	if cfg.RecognitionToken == "" {
-		sm := secrets.NewSecretsManager(smClient, cfg.TokenSecretID, secrets.DefaultTTL)
-		sm.RememberFailures(cfg.SecretFailureTTL)
-		tokens, tokenReads = sm, sm.Reads
+	if cfg.RecognitionToken != "" {
+		static, _ = secrets.ParseTokens(cfg.RecognitionToken) // checked with the configuration
+		tokens = secrets.StaticTokens(static)
+	} else {
+		src := secrets.NewSecretsManager(sm, cfg.TokenSecretID, secrets.DefaultTTL)
+		src.RememberFailures(cfg.SecretFailureTTL)
+		tokens, tokenReads = src, src.Reads
 	}
+	emitter := metrics.New(metricsOut, function, tokenReads)
+	httpClient := upstream.NewHTTPClient()
+	chain := &providers.Chain{HedgeAfter: cfg.HedgeAfter, Log: log, OnCall: func(ev providers.Event) {
+		emitter.EmitProvider(metrics.ProviderSample{Provider: ev.Provider, Outcome: ev.Outcome, Latency: ev.Latency,
+			Failover: ev.Failover, Hedge: ev.Hedge, Open: ev.Breaker == providers.Open})
+	}}
+	var names []string
+	for _, p := range cfg.Providers {
+		if static != nil && static[p.Name] == "" {
+			log.Warn("recognition provider skipped: RECOGNITION_TOKEN holds no token for it", "provider", p.Name)
+			continue
+		}
+		src := secrets.For(tokens, p.Name)
+		var adapter recognition.Provider
+		if p.Name == "acedata" {
+			c := upstream.New(p.URL, httpClient, src)
+			if len(cfg.Providers) > 1 {
+				c.MaxAttempts = 1 // the next provider is the retry, and the breaker counts each failure
+			}
+			adapter = c
+		} else {
+			adapter = taskapi.New(taskapi.Kind(p.Name), p.URL, httpClient, src)
+		}
+		chain.Members = append(chain.Members, providers.Member{Provider: adapter,
+			Breaker: providers.NewBreaker(providers.DefaultThreshold, providers.DefaultCooldown)})
+		names = append(names, p.Name)
+	}
+	log.Info("recognition providers", "providers", strings.Join(names, ","), "hedge_after_ms", cfg.HedgeAfter.Milliseconds())
 	return parts{
 		service: &recognition.Service{
 			Questions: question.Default,
 			Limits:    imaging.DefaultLimits,
-			Upstream:  upstream.New(cfg.RecognitionAPIURL, upstream.NewHTTPClient(), tokens),
+			Upstream:  chain,
 		},
-		store:      storage.New(s3Client),
-		sm:         smClient,
-		tokenReads: tokenReads,
+		store:   storage.New(s3Client),
+		sm:      sm,
+		metrics: emitter,
 	}
 }
 
@@ -108,7 +143,7 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
 		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
 	}
-	p := newParts(cfg.Config, awsCfg)
+	p := newParts(cfg.Config, awsCfg, log, metricsOut, "api")
 	var keys *secrets.Secret
 	if cfg.ClientKeysSecret != "" {
 		keys = secrets.NewSecret(p.sm, cfg.ClientKeysSecret, clientKeysTTL)
@@ -131,7 +166,7 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 			ResponseMargin: 300 * time.Millisecond,
 			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 		},
-		Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", p.tokenReads)},
+		Observe: &observe.Observer{Log: log, Metrics: p.metrics},
 	}
 }
 
@@ -144,10 +179,10 @@ func NewUploads(getenv func(string) string, awsCfg aws.Config, log *slog.Logger,
 		log.Error("invalid configuration: every record will fail, nothing will be written", "error", err.Error())
 		return uploads.Misconfigured{Cause: err}, &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "s3event", nil)}
 	}
-	p := newParts(cfg.Config, awsCfg)
+	p := newParts(cfg.Config, awsCfg, log, metricsOut, "s3event")
 	return &uploads.Processor{
 		Service: p.service,
 		Store:   p.store,
 		Config:  uploads.Config{InputPrefix: cfg.InputPrefix, ResultsPrefix: cfg.ResultsPrefix, ResultsBucket: cfg.ResultsBucket},
-	}, &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "s3event", p.tokenReads)}
+	}, &observe.Observer{Log: log, Metrics: p.metrics}
 }

@@ -6,19 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/taskapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // Config is what both functions read from the environment: how to reach the recognition API and
 // where objects live. Each function's own configuration embeds it.
 type Config struct {
-	RecognitionAPIURL string        // RECOGNITION_API_URL
+	RecognitionAPIURL string        // ACEDATA_API_URL, or its alias RECOGNITION_API_URL
+	Providers         []Provider    // PROVIDERS (default acedata), each with its base URL
+	HedgeAfter        time.Duration // HEDGE_AFTER_MS: also ask the next provider after this long (0: never)
 	TokenSecretID     string        // TOKEN_SECRET_ID: secret holding the token (string or {"token": ...})
 	RecognitionToken  string        // RECOGNITION_TOKEN: fixed token, overriding the secret (local use)
 	ResultsBucket     string        // RESULTS_BUCKET: where results are stored
@@ -27,6 +31,20 @@ type Config struct {
 	InputPrefix       string        // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
 	EndpointSet       bool          // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
 	SecretFailureTTL  time.Duration // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
+}
+
+// Provider is one recognition provider of the chain, in PROVIDERS order.
+type Provider struct {
+	Name string // acedata, capsolver, yescaptcha, capmonster
+	URL  string // <NAME>_API_URL, or the provider's public endpoint
+}
+
+// providerURLs are each provider's base URL variable and default.
+var providerURLs = map[string]struct{ env, def string }{
+	"acedata":    {"ACEDATA_API_URL", upstream.DefaultURL},
+	"capsolver":  {"CAPSOLVER_API_URL", taskapi.DefaultURL[taskapi.CapSolver]},
+	"yescaptcha": {"YESCAPTCHA_API_URL", taskapi.DefaultURL[taskapi.YesCaptcha]},
+	"capmonster": {"CAPMONSTER_API_URL", taskapi.DefaultURL[taskapi.CapMonster]},
 }
 
 // APIConfig is the HTTPS function's configuration.
@@ -106,7 +124,7 @@ func (c Config) prefixes() []namedPrefix {
 // readCommon reads the settings both functions share and lists what is wrong with them.
 func readCommon(getenv func(string) string) (Config, []string) {
 	c := Config{
-		RecognitionAPIURL: strings.TrimSpace(getenv("RECOGNITION_API_URL")),
+		RecognitionAPIURL: strings.TrimSpace(getenv("ACEDATA_API_URL")),
 		TokenSecretID:     strings.TrimSpace(getenv("TOKEN_SECRET_ID")),
 		RecognitionToken:  strings.TrimSpace(getenv("RECOGNITION_TOKEN")),
 		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
@@ -117,6 +135,58 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		SecretFailureTTL:  secrets.DefaultFailureTTL,
 	}
 	var problems []string
+	// RECOGNITION_API_URL is AceData's URL from before there were several providers.
+	if alias := strings.TrimSpace(getenv("RECOGNITION_API_URL")); alias != "" {
+		if c.RecognitionAPIURL != "" && c.RecognitionAPIURL != alias {
+			problems = append(problems, "ACEDATA_API_URL and RECOGNITION_API_URL (its alias) are both set, differently: set one")
+		}
+		c.RecognitionAPIURL = alias
+	}
+	names := strings.TrimSpace(getenv("PROVIDERS"))
+	if names == "" {
+		names = "acedata"
+	}
+	seen := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		n = strings.ToLower(strings.TrimSpace(n))
+		u, known := providerURLs[n]
+		switch {
+		case !known:
+			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", clip(n)))
+			continue
+		case seen[n]:
+			problems = append(problems, fmt.Sprintf("PROVIDERS names %s twice", n))
+			continue
+		}
+		seen[n] = true
+		p := Provider{Name: n, URL: strings.TrimSpace(getenv(u.env))}
+		if n == "acedata" {
+			p.URL = c.RecognitionAPIURL
+		}
+		if p.URL == "" {
+			p.URL = u.def
+		}
+		if pu, err := url.Parse(p.URL); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			name := u.env
+			if n == "acedata" {
+				name = "ACEDATA_API_URL (or its alias RECOGNITION_API_URL)"
+			}
+			problems = append(problems, name+" must be an http(s) URL")
+		}
+		c.Providers = append(c.Providers, p)
+	}
+	if v := strings.TrimSpace(getenv("HEDGE_AFTER_MS")); v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 || ms > 29000 {
+			problems = append(problems, "HEDGE_AFTER_MS must be a whole number of milliseconds from 0 (off) to 29000")
+		}
+		c.HedgeAfter = time.Duration(ms) * time.Millisecond
+	}
+	if c.RecognitionToken != "" {
+		if _, err := secrets.ParseTokens(c.RecognitionToken); err != nil {
+			problems = append(problems, "RECOGNITION_TOKEN must be a token, or a JSON object of tokens by provider name")
+		}
+	}
 	if v := strings.TrimSpace(getenv("SECRET_FAILURE_TTL")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || d > 5*time.Minute {
@@ -136,9 +206,6 @@ func readCommon(getenv func(string) string) (Config, []string) {
 	if c.StorePrefix == "" {
 		c.StorePrefix = "stored/"
 	}
-	if u, err := url.Parse(c.RecognitionAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		problems = append(problems, "RECOGNITION_API_URL must be an http(s) URL")
-	}
 	if c.TokenSecretID == "" && c.RecognitionToken == "" {
 		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
 	}
@@ -157,4 +224,12 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		}
 	}
 	return c, problems
+}
+
+// clip bounds what of an operator's value a problem quotes.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

@@ -105,3 +105,50 @@ func TestPerFunctionConfiguration(t *testing.T) {
 		t.Errorf("uploads: %v", err)
 	}
 }
+
+// The providers' operator contract (docs/providers.md §4): PROVIDERS in order, each base URL
+// defaulting to the provider's public endpoint, RECOGNITION_API_URL as ACEDATA_API_URL's alias,
+// HEDGE_AFTER_MS; every mistake named.
+func TestProvidersConfig(t *testing.T) {
+	base := map[string]string{"TOKEN_SECRET_ID": "x", "AUTH_MODE": "off"}
+	with := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return env(m)
+	}
+	c, err := APIConfigFromEnv(with(), "us-east-1")
+	if err != nil || len(c.Providers) != 1 || c.Providers[0] != (Provider{"acedata", upstream.DefaultURL}) || c.HedgeAfter != 0 {
+		t.Fatalf("default: %+v, %v", c.Providers, err)
+	}
+	c, err = APIConfigFromEnv(with("PROVIDERS", " CapMonster, acedata ,capsolver,yescaptcha", "RECOGNITION_API_URL", "http://127.0.0.1:1/a",
+		"CAPSOLVER_API_URL", "http://127.0.0.1:2", "HEDGE_AFTER_MS", "1500"), "us-east-1")
+	want := []Provider{{"capmonster", "https://api.capmonster.cloud"}, {"acedata", "http://127.0.0.1:1/a"},
+		{"capsolver", "http://127.0.0.1:2"}, {"yescaptcha", "https://api.yescaptcha.com"}}
+	if err != nil || !slices.Equal(c.Providers, want) || c.HedgeAfter.Milliseconds() != 1500 {
+		t.Fatalf("got %+v hedge %v, %v", c.Providers, c.HedgeAfter, err)
+	}
+	if c, err = APIConfigFromEnv(with("ACEDATA_API_URL", "http://127.0.0.1:3/x"), "us-east-1"); err != nil || c.Providers[0].URL != "http://127.0.0.1:3/x" {
+		t.Fatalf("ACEDATA_API_URL: %+v, %v", c.Providers, err)
+	}
+	for _, bad := range []struct{ kv []string }{
+		{[]string{"PROVIDERS", "acedata,2captcha"}},
+		{[]string{"PROVIDERS", "acedata,acedata"}},
+		{[]string{"PROVIDERS", " , "}},
+		{[]string{"ACEDATA_API_URL", "http://a", "RECOGNITION_API_URL", "http://b"}},
+		{[]string{"PROVIDERS", "capsolver", "CAPSOLVER_API_URL", "ftp://x"}},
+		{[]string{"HEDGE_AFTER_MS", "-1"}},
+		{[]string{"HEDGE_AFTER_MS", "30000"}},
+		{[]string{"HEDGE_AFTER_MS", "1s"}},
+		{[]string{"RECOGNITION_TOKEN", `{"other": "x"}`}},
+	} {
+		_, err := APIConfigFromEnv(with(bad.kv...), "us-east-1")
+		if err == nil || !strings.Contains(err.Error(), strings.SplitN(bad.kv[len(bad.kv)-2], "_", 2)[0]) {
+			t.Errorf("%v: error %v", bad.kv, err)
+		}
+	}
+}

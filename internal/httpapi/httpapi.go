@@ -24,6 +24,9 @@ const (
 	UpstreamPath  = "/captcha/recognition/recaptcha2"
 )
 
+// ProviderHeader names the recognition provider who answered (also the solution's provider field).
+const ProviderHeader = "X-Recognition-Provider"
+
 // Request is an HTTP request with its body already whole and decoded.
 type Request struct {
 	Method    string
@@ -143,7 +146,7 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 			"caller", rl.caller, "form", rl.form, "image_bytes", rl.imageBytes)
 		if r := rl.result; r != nil {
 			unit.Add("label", r.Label.ID, "grid", r.Grid.String(), "width", r.Image.Width, "height", r.Image.Height,
-				"passthrough", r.Image.Passthrough, "objects", len(r.Objects))
+				"passthrough", r.Image.Passthrough, "objects", len(r.Objects), "provider", r.Provider)
 			unit.Timings(r.Timings.Normalize, r.Timings.Upstream)
 		}
 		code := "ok"
@@ -158,7 +161,11 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 		failure = apierr.As(err)
 		return h.errorResponse(failure, unit.TraceID)
 	}
-	return Response{Status: http.StatusOK, Header: jsonHeader(), Body: body}
+	hdr := jsonHeader()
+	if rl.result != nil && rl.result.Provider != "" {
+		hdr.Set(ProviderHeader, rl.result.Provider)
+	}
+	return Response{Status: http.StatusOK, Header: hdr, Body: body}
 }
 
 func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *requestLog) ([]byte, error) {

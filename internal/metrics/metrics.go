@@ -85,3 +85,42 @@ func (e *Emitter) Emit(s Sample) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ProviderSample is one call to a recognition provider (or one provider passed over).
+type ProviderSample struct {
+	Provider string
+	Outcome  string        // ok, or the kind of failure, or why it was passed over
+	Latency  time.Duration // zero when passed over
+	Failover bool          // started because an earlier provider failed
+	Hedge    bool          // started because an earlier provider was slow
+	Open     bool          // the provider's breaker is open after this call
+}
+
+// EmitProvider writes one EMF line for a provider call. Dimensions: Function×Provider, and
+// Function×Provider×Outcome, so errors can be read by kind.
+func (e *Emitter) EmitProvider(s ProviderSample) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b2i := map[bool]int{false: 0, true: 1}
+	called := b2i[s.Latency > 0]
+	doc := map[string]any{
+		"Function": e.function, "Provider": s.Provider, "Outcome": s.Outcome,
+		"ProviderCalls": called, "ProviderErrors": b2i[s.Outcome != "ok" && s.Outcome != "cancelled" && called == 1],
+		"Failovers": b2i[s.Failover], "Hedges": b2i[s.Hedge], "BreakerOpen": b2i[s.Open],
+	}
+	defs := []metricDef{{"ProviderCalls", "Count"}, {"ProviderErrors", "Count"}, {"Failovers", "Count"}, {"Hedges", "Count"}, {"BreakerOpen", "Count"}}
+	if called == 1 {
+		defs = append(defs, metricDef{"ProviderLatency", "Milliseconds"})
+		doc["ProviderLatency"] = ms(s.Latency)
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": e.now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{{"Function", "Provider"}, {"Function", "Provider", "Outcome"}},
+			"Metrics":    defs,
+		}},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}

@@ -54,3 +54,37 @@ func TestEmitWritesValidEMF(t *testing.T) {
 		t.Fatal("an unmeasured latency was reported")
 	}
 }
+
+// A provider call's line: counted by provider and outcome; a provider passed over (breaker
+// open) is no call, and a hedge that lost is no error.
+func TestEmitProvider(t *testing.T) {
+	var buf bytes.Buffer
+	e := New(&buf, "api", nil)
+	e.EmitProvider(ProviderSample{Provider: "capsolver", Outcome: "balance", Latency: 40 * time.Millisecond, Failover: true})
+	e.EmitProvider(ProviderSample{Provider: "acedata", Outcome: "breaker_open", Open: true})
+	e.EmitProvider(ProviderSample{Provider: "acedata", Outcome: "cancelled", Latency: time.Second})
+	var docs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	want := []map[string]any{
+		{"Provider": "capsolver", "Outcome": "balance", "ProviderCalls": 1.0, "ProviderErrors": 1.0, "Failovers": 1.0, "BreakerOpen": 0.0, "ProviderLatency": 40.0},
+		{"Provider": "acedata", "Outcome": "breaker_open", "ProviderCalls": 0.0, "ProviderErrors": 0.0, "BreakerOpen": 1.0, "ProviderLatency": nil},
+		{"Provider": "acedata", "Outcome": "cancelled", "ProviderCalls": 1.0, "ProviderErrors": 0.0},
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if docs[i][k] != v {
+				t.Errorf("line %d: %s = %v, want %v", i, k, docs[i][k], v)
+			}
+		}
+		dims := docs[i]["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Dimensions"]
+		if b, _ := json.Marshal(dims); string(b) != `[["Function","Provider"],["Function","Provider","Outcome"]]` {
+			t.Errorf("dimensions %s", b)
+		}
+	}
+}

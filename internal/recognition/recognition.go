@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +20,13 @@ import (
 // and the size sent; the answer checked against what was asked.
 type Upstream interface {
 	Recognize(ctx context.Context, image []byte, labelID string, size int) (*Solution, error)
+}
+
+// Provider is one recognition API behind the Upstream port (an adapter of one provider's
+// envelope), named for operators, metrics and the answer's solution.provider.
+type Provider interface {
+	Upstream
+	Name() string
 }
 
 // Field is one field of the upstream's solution object, kept byte for byte once checked.
@@ -36,12 +45,53 @@ type Solution struct {
 	Objects     []int
 	Type        string
 	Fields      []Field
+	// Provider names who answered (set by the chain of providers; empty for a bare adapter).
+	Provider string
+}
+
+// Tiles is the number of tiles of a picture of size pixels square at the engine's sizes (100: one
+// tile, 300: 3×3, 450: 4×4), 0 for any other size.
+func Tiles(size int) int { return map[int]int{100: 1, 300: 9, 450: 16}[size] }
+
+// CheckObjects checks a provider's answer of which tiles show the label, as objects (tile
+// indices) or, for a single tile, hasObject, and returns the objects. It is strict wherever a
+// wrong click would follow: an index outside the grid or repeated, hasObject on a grid, neither
+// given, or both given and disagreeing. The error says what is wrong, for the caller's message.
+func CheckObjects(objects []int, hasObject *bool, tiles int) ([]int, error) {
+	if hasObject != nil {
+		if tiles != 1 {
+			return nil, fmt.Errorf("hasObject on a %d-tile grid", tiles)
+		}
+		derived := []int{}
+		if *hasObject {
+			derived = []int{0}
+		}
+		if objects != nil && !slices.Equal(objects, derived) {
+			return nil, errors.New("objects and hasObject disagree")
+		}
+		return derived, nil
+	}
+	if objects == nil {
+		return nil, errors.New("no objects")
+	}
+	seen := make(map[int]bool, len(objects))
+	for _, o := range objects {
+		if o < 0 || o >= tiles || seen[o] {
+			return nil, fmt.Errorf("object %d is not a tile of a %d-tile grid, or repeated", o, tiles)
+		}
+		seen[o] = true
+	}
+	return objects, nil
 }
 
 // ErrRejected is the cause of an upstream error for a request it refused as malformed (a 4xx
 // other than an auth or rate-limit answer): for a picture forwarded undecoded, most likely the
 // caller's broken picture.
 var ErrRejected = errors.New("upstream: request rejected")
+
+// ErrExhausted is the cause of a provider's error when this service's balance there is used up:
+// the provider's failure (the next provider is asked), never the caller's.
+var ErrExhausted = errors.New("provider: balance exhausted")
 
 // Service recognizes challenges.
 type Service struct {
@@ -66,6 +116,7 @@ type Result struct {
 	Image    *imaging.Normalized
 	Objects  []int
 	Timings  Timings
+	Provider string // who answered, when known
 }
 
 // Timings are where the time went, for logs and metrics.
@@ -109,14 +160,14 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 		}
 		return nil, err
 	}
-	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects,
+	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider,
 		Timings: Timings{Normalize: normalized.Sub(start), Upstream: time.Since(normalized)}}
 	r.Solution = withClicks(sol, img)
 	return r, nil
 }
 
-// withClicks renders the upstream's fields as sent, then grid and clicks (replacing any upstream
-// fields of those names, which the contract does not have).
+// withClicks renders the upstream's fields as sent, then grid, clicks and the provider who
+// answered (replacing any upstream fields of those names, which the contract does not have).
 func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	clicks := make([]Click, 0, len(sol.Objects))
 	for _, o := range sol.Objects {
@@ -126,7 +177,7 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, f := range sol.Fields {
-		if f.Key == "grid" || f.Key == "clicks" {
+		if f.Key == "grid" || f.Key == "clicks" || f.Key == "provider" {
 			continue
 		}
 		key, _ := json.Marshal(f.Key)
@@ -138,6 +189,9 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	b.WriteString(`"grid":` + strconv.Quote(img.Grid.String()) + `,"clicks":`)
 	c, _ := json.Marshal(clicks)
 	b.Write(c)
+	if sol.Provider != "" {
+		b.WriteString(`,"provider":` + strconv.Quote(sol.Provider))
+	}
 	b.WriteByte('}')
 	return b.Bytes()
 }

@@ -156,54 +156,124 @@ func (s *Secret) Forget(stale func(value string) bool) {
 // Reads is how many times the secret was read from Secrets Manager (for cache metrics).
 func (s *Secret) Reads() int64 { return s.reads.Load() }
 
-// SecretsManager reads the token from one secret: the secret string is the token itself, or JSON
-// with a "token" field.
+// ProviderNames are the keys a token secret's JSON object may hold, one per recognition provider;
+// "token" is AceData's too (the secret's first form).
+var ProviderNames = []string{"acedata", "capsolver", "yescaptcha", "capmonster"}
+
+// ErrNoToken is the cause of a provider's token error when the secret holds no token for it: the
+// provider is skipped, not failed.
+var ErrNoToken = errors.New("the token secret holds no token for this provider")
+
+// ParseTokens reads a token secret's value: a plain string (AceData's token), JSON with a "token"
+// field (AceData's), or a JSON object of tokens by provider name ({"acedata": "...",
+// "capsolver": "..."}). Unknown keys are ignored; at least one token must be there.
+func ParseTokens(raw string) (map[string]string, error) {
+	raw = strings.TrimSpace(raw)
+	out := map[string]string{}
+	if !strings.HasPrefix(raw, "{") {
+		if raw == "" {
+			return nil, configError(errors.New("secret is empty"))
+		}
+		out["acedata"] = raw
+	} else {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+			return nil, configError(errors.New("secret is JSON but does not parse"))
+		}
+		for _, k := range append([]string{"token"}, ProviderNames...) {
+			v, _ := doc[k].(string)
+			if v = strings.TrimSpace(v); v == "" {
+				continue
+			}
+			if k == "token" {
+				k = "acedata"
+			}
+			out[k] = v
+		}
+		if len(out) == 0 {
+			return nil, configError(errors.New(`secret JSON has no "token" field and no token for any provider`))
+		}
+	}
+	for _, v := range out {
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, configError(errors.New("secret holds a line break"))
+		}
+	}
+	return out, nil
+}
+
+// Tokens yields every provider's token from one secret.
+type Tokens interface {
+	// Tokens returns the tokens by provider name; errors are *apierr.Error.
+	Tokens(ctx context.Context) (map[string]string, error)
+	// Refused tells the source the provider name rejected tok, so the next read is afresh.
+	Refused(name, tok string)
+}
+
+// For is the Source of one provider's token out of tokens. A secret without a token for it
+// answers a configuration error whose cause is ErrNoToken.
+func For(tokens Tokens, name string) Source { return providerSource{tokens, name} }
+
+type providerSource struct {
+	tokens Tokens
+	name   string
+}
+
+func (p providerSource) Token(ctx context.Context) (string, error) {
+	m, err := p.tokens.Tokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	if t, ok := m[p.name]; ok {
+		return t, nil
+	}
+	return "", apierr.Wrap(ErrNoToken, apierr.CodeConfiguration,
+		"no recognition provider of this service has a token")
+}
+
+func (p providerSource) Refused(tok string) { p.tokens.Refused(p.name, tok) }
+
+// StaticTokens are fixed tokens (RECOGNITION_TOKEN, for local runs), in any form ParseTokens reads.
+type StaticTokens map[string]string
+
+// Tokens returns the fixed tokens.
+func (s StaticTokens) Tokens(context.Context) (map[string]string, error) { return s, nil }
+
+// Refused does nothing: fixed tokens cannot be re-read.
+func (StaticTokens) Refused(string, string) {}
+
+// SecretsManager reads the tokens from one secret, in any form ParseTokens reads.
 type SecretsManager struct{ *Secret }
+
+var _ Tokens = (*SecretsManager)(nil)
 
 // NewSecretsManager returns a token source reading secretID through client, lazily.
 func NewSecretsManager(client SecretReader, secretID string, ttl time.Duration) *SecretsManager {
 	s := NewSecret(client, secretID, ttl)
-	s.Check(func(raw string) error { _, err := parse(raw); return err })
+	s.Check(func(raw string) error { _, err := ParseTokens(raw); return err })
 	return &SecretsManager{s}
 }
 
-// Token returns the cached token, reading the secret when there is none or it has expired.
-func (s *SecretsManager) Token(ctx context.Context) (string, error) {
+// Tokens returns the cached tokens, reading the secret when there are none or they expired.
+func (s *SecretsManager) Tokens(ctx context.Context) (map[string]string, error) {
 	raw, err := s.Value(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return parse(raw)
+	return ParseTokens(raw)
 }
 
-// Refused drops the cached secret if it still holds tok.
-func (s *SecretsManager) Refused(tok string) {
+// Token returns AceData's token (the secret's first form).
+func (s *SecretsManager) Token(ctx context.Context) (string, error) {
+	return For(s, "acedata").Token(ctx)
+}
+
+// Refused drops the cached secret if it still holds tok for the provider name.
+func (s *SecretsManager) Refused(name, tok string) {
 	s.Forget(func(raw string) bool {
-		t, err := parse(raw)
-		return err == nil && t == tok
+		m, err := ParseTokens(raw)
+		return err == nil && m[name] == tok
 	})
-}
-
-func parse(raw string) (string, error) {
-	if strings.HasPrefix(raw, "{") {
-		var doc struct {
-			Token string `json:"token"`
-		}
-		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
-			return "", configError(errors.New("secret is JSON but does not parse"))
-		}
-		raw = strings.TrimSpace(doc.Token)
-		if raw == "" {
-			return "", configError(errors.New(`secret JSON has no "token" field`))
-		}
-	}
-	if raw == "" {
-		return "", configError(errors.New("secret is empty"))
-	}
-	if strings.ContainsAny(raw, "\r\n") {
-		return "", configError(errors.New("secret holds a line break"))
-	}
-	return raw, nil
 }
 
 func configError(cause error) error {

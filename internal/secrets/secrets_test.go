@@ -99,13 +99,13 @@ func TestCachingAndRefusal(t *testing.T) {
 	if f.calls != 1 {
 		t.Fatalf("%d reads for three calls, want 1", f.calls)
 	}
-	src.Refused("stale-other") // not the cached token: nothing happens
+	src.Refused("acedata", "stale-other") // not the cached token: nothing happens
 	src.Token(ctx)
 	if f.calls != 1 {
 		t.Fatalf("refusing another token re-read the secret")
 	}
 	f.value = str("two")
-	src.Refused("one")
+	src.Refused("acedata", "one")
 	if tok, _ := src.Token(ctx); tok != "two" || f.calls != 2 {
 		t.Fatalf("after refusal: %q after %d reads, want two after 2", tok, f.calls)
 	}
@@ -158,5 +158,34 @@ func TestFailuresAreRememberedBriefly(t *testing.T) {
 	}
 	if f.calls != 3 {
 		t.Fatalf("a transient failure was remembered: %d reads for 3 calls", f.calls)
+	}
+}
+
+// The token secret as a plain string (AceData's), {"token": ...} (AceData's), or tokens by
+// provider; a provider without one is told apart (ErrNoToken) so the chain skips it.
+func TestTokensByProvider(t *testing.T) {
+	for in, want := range map[string]map[string]string{
+		"abc":             {"acedata": "abc"},
+		`{"token":"abc"}`: {"acedata": "abc"},
+		`{"capsolver":" cs ","capmonster":"cm","other":"x","yescaptcha":7}`: {"capsolver": "cs", "capmonster": "cm"},
+		`{"acedata":"a","token":"t"}`:                                       {"acedata": "a"},
+	} {
+		got, err := ParseTokens(in)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: %v, %v", in, got, err)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: %v, want %v", in, got, want)
+			}
+		}
+	}
+	src := NewSecretsManager(&fakeSecrets{value: str(`{"capsolver":"cs"}`)}, "svc/token", time.Hour)
+	if tok, err := For(src, "capsolver").Token(context.Background()); err != nil || tok != "cs" {
+		t.Fatalf("capsolver: %q %v", tok, err)
+	}
+	_, err := For(src, "acedata").Token(context.Background())
+	if !errors.Is(err, ErrNoToken) || apierr.As(err).Code != apierr.CodeConfiguration {
+		t.Fatalf("acedata without a token: %v", err)
 	}
 }

@@ -269,9 +269,12 @@ func badAnswer(format string, args ...any) error {
 		"the recognition API sent a broken answer: "+format, args...)
 }
 
-// parseSolution checks an answer against what was asked: the size sent, one confidence in [0, 1]
-// per tile, distinct objects that are tiles of the grid. Only the contract's fields are kept;
-// label only when it is the label asked, type only when it is one the contract names.
+// parseSolution checks an answer against what was asked, in every shape the engine answers in
+// (docs/providers.md): the size sent; the label asked, when one is named; objects that are
+// distinct tiles of the grid; for a single tile, objects or hasObject (objects derived from it,
+// [0] or []), never hasObject on a grid; confidences optional, but when present one in [0, 1]
+// per tile. Only the contract's fields are kept (type only when it is one the contract names),
+// and objects is always among them.
 func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 	var doc struct {
 		Solution json.RawMessage `json:"solution"`
@@ -279,12 +282,12 @@ func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Solution) == 0 || doc.Solution[0] != '{' {
 		return nil, badAnswer("no solution object")
 	}
-	var s Solution
 	var typed struct {
 		Size        *int      `json:"size"`
-		Label       string    `json:"label"`
+		Label       *string   `json:"label"`
 		Confidences []float64 `json:"confidences"`
 		Objects     []int     `json:"objects"`
+		HasObject   *bool     `json:"hasObject"`
 		Type        string    `json:"type"`
 	}
 	if err := json.Unmarshal(doc.Solution, &typed); err != nil {
@@ -293,8 +296,11 @@ func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 	if typed.Size == nil || *typed.Size != size {
 		return nil, badAnswer("size is not %d", size)
 	}
-	tiles := map[int]int{100: 1, 300: 9, 450: 16}[size]
-	if len(typed.Confidences) != tiles {
+	if typed.Label != nil && *typed.Label != labelID {
+		return nil, badAnswer("label is not the one asked")
+	}
+	tiles := recognition.Tiles(size)
+	if typed.Confidences != nil && len(typed.Confidences) != tiles {
 		return nil, badAnswer("%d confidences for %d tiles", len(typed.Confidences), tiles)
 	}
 	for _, c := range typed.Confidences {
@@ -302,23 +308,17 @@ func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 			return nil, badAnswer("confidence %v is outside [0, 1]", c)
 		}
 	}
-	if typed.Objects == nil {
-		return nil, badAnswer("no objects")
+	objects, err := recognition.CheckObjects(typed.Objects, typed.HasObject, tiles)
+	if err != nil {
+		return nil, badAnswer("%s", err.Error())
 	}
-	seen := map[int]bool{}
-	for _, o := range typed.Objects {
-		if o < 0 || o >= tiles || seen[o] {
-			return nil, badAnswer("object %d is not a tile of a %d-tile grid, or repeated", o, tiles)
-		}
-		seen[o] = true
-	}
-	s.Size, s.Label, s.Confidences, s.Objects, s.Type = *typed.Size, typed.Label, typed.Confidences, typed.Objects, typed.Type
 	fields, err := orderedFields(doc.Solution)
 	if err != nil {
 		return nil, badAnswer("solution object does not parse")
 	}
-	if s.Label != labelID {
-		s.Label = ""
+	s := Solution{Size: *typed.Size, Confidences: typed.Confidences, Objects: objects, Type: typed.Type}
+	if typed.Label != nil {
+		s.Label = *typed.Label
 	}
 	if s.Type != "single" && s.Type != "multi" {
 		s.Type = ""
@@ -333,10 +333,15 @@ func parseSolution(body []byte, labelID string, size int) (*Solution, error) {
 			continue
 		}
 		switch {
-		case f.Key == "size", f.Key == "confidences", f.Key == "objects",
+		case f.Key == "size", f.Key == "objects", f.Key == "hasObject",
+			f.Key == "confidences" && s.Confidences != nil,
 			f.Key == "label" && s.Label != "", f.Key == "type" && s.Type != "":
 			s.Fields = append(s.Fields, f)
 		}
+	}
+	if typed.Objects == nil { // derived from hasObject: callers always get objects
+		v, _ := json.Marshal(objects)
+		s.Fields = append(s.Fields, Field{Key: "objects", Value: v})
 	}
 	return &s, nil
 }
@@ -365,3 +370,8 @@ func orderedFields(obj json.RawMessage) ([]Field, error) {
 	}
 	return fields, nil
 }
+
+// Name is the provider's name, as PROVIDERS spells it.
+func (c *Client) Name() string { return "acedata" }
+
+var _ recognition.Provider = (*Client)(nil)

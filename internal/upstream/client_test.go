@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -171,7 +172,7 @@ func TestNothingEchoedUnfiltered(t *testing.T) {
 		"code is our header":      {400, `{"success":false,"error":{"code":"Bearer ` + tok + `","message":"Bearer ` + tok + `"}}`, "status 400)"},
 		"documented code":         {400, `{"success":false,"error":{"code":"token_mismatched","message":"Bearer ` + tok + `"}}`, `status 400, "token_mismatched")`},
 		"message only":            {418, `{"error":{"message":"Authorization: Bearer ` + tok + `"}}`, "status 418)"},
-		"label is our header":     {200, `{"solution":{"size":300,"label":"Bearer ` + tok + `","confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"multi"}}`, ""},
+		"label is our header":     {200, `{"solution":{"size":300,"label":"Bearer ` + tok + `","confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"multi"}}`, "label is not the one asked"},
 		"extra field":             {200, `{"solution":{"size":300,"label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"multi","echo":"Bearer ` + tok + `"}}`, ""},
 		"type is our header":      {200, `{"solution":{"size":300,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[],"type":"` + tok + `"}}`, ""},
 		"repeated key, first bad": {200, `{"solution":{"size":300,"label":"` + tok + `","label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`, ""},
@@ -180,7 +181,7 @@ func TestNothingEchoedUnfiltered(t *testing.T) {
 			c2 := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, secrets.Static(tok))
 			c2.MaxAttempts = 1
 			s, err := c2.Recognize(context.Background(), []byte("img"), cars, 300)
-			if c.status != 200 {
+			if c.status != 200 || c.want != "" {
 				if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), tok) {
 					t.Fatalf("error %v, want %q and no token", err, c.want)
 				}
@@ -212,4 +213,87 @@ type fixedAnswer struct {
 
 func (a fixedAnswer) RoundTrip(*http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(a.body))}, nil
+}
+
+// The shapes the engine answers in (docs/providers.md): each accepted one gives the objects a
+// click needs; each that would make a wrong click is a 502 upstream_bad_response.
+func TestAnswerShapes(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		size    int
+		body    string
+		objects []int  // when accepted
+		keys    string // the fields kept, in order
+		bad     string // in the error message, when refused
+	}{
+		{name: "seed shape", size: 300, body: `{"solution":{"size":300,"label":"/m/0k4j","confidences":[0,1,0,0,1,0,0,0,0],"objects":[1,4],"type":"multi"}}`,
+			objects: []int{1, 4}, keys: "size label confidences objects type"},
+		{name: "tile with an object", size: 100, body: `{"solution":{"type":"single","hasObject":true,"size":100}}`,
+			objects: []int{0}, keys: "type hasObject size objects"},
+		{name: "tile without", size: 100, body: `{"solution":{"type":"single","hasObject":false,"size":100,"label":"/m/0k4j"}}`,
+			objects: []int{}, keys: "type hasObject size label objects"},
+		{name: "tile with both, agreeing", size: 100, body: `{"solution":{"hasObject":true,"objects":[0],"size":100}}`,
+			objects: []int{0}, keys: "hasObject objects size"},
+		{name: "grid without confidences", size: 450, body: `{"solution":{"objects":[0,15],"type":"multi","size":450}}`,
+			objects: []int{0, 15}, keys: "objects type size"},
+		{name: "tile without confidences, objects", size: 100, body: `{"solution":{"objects":[],"size":100}}`,
+			objects: []int{}, keys: "objects size"},
+		{name: "hasObject on a grid", size: 300, body: `{"solution":{"hasObject":true,"size":300}}`, bad: "hasObject on a 9-tile grid"},
+		{name: "hasObject and objects disagree", size: 100, body: `{"solution":{"hasObject":false,"objects":[0],"size":100}}`, bad: "disagree"},
+		{name: "hasObject not a boolean", size: 100, body: `{"solution":{"hasObject":"yes","size":100}}`, bad: "wrong types"},
+		{name: "neither objects nor hasObject", size: 100, body: `{"solution":{"type":"single","size":100}}`, bad: "no objects"},
+		{name: "object outside the grid", size: 300, body: `{"solution":{"objects":[9],"size":300}}`, bad: "not a tile"},
+		{name: "object repeated", size: 300, body: `{"solution":{"objects":[2,2],"size":300}}`, bad: "repeated"},
+		{name: "size not the one sent", size: 300, body: `{"solution":{"objects":[1],"size":450}}`, bad: "size is not 300"},
+		{name: "size missing", size: 100, body: `{"solution":{"hasObject":true}}`, bad: "size is not 100"},
+		{name: "label not the one asked", size: 100, body: `{"solution":{"hasObject":true,"size":100,"label":"/m/015qff"}}`, bad: "label is not the one asked"},
+		{name: "confidences of the wrong count", size: 300, body: `{"solution":{"objects":[1],"confidences":[1],"size":300}}`, bad: "1 confidences for 9 tiles"},
+		{name: "confidence out of range", size: 100, body: `{"solution":{"hasObject":true,"confidences":[2],"size":100}}`, bad: "outside [0, 1]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			client := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{200, c.body}}, secrets.Static("tok"))
+			client.MaxAttempts = 1
+			s, err := client.Recognize(context.Background(), []byte("img"), cars, c.size)
+			if c.bad != "" {
+				e := apierr.As(err)
+				if err == nil || e.Code != apierr.CodeUpstreamBadResponse || e.Status() != 502 || !strings.Contains(e.Message, c.bad) {
+					t.Fatalf("got %v, %v; want 502 upstream_bad_response saying %q", s, err, c.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, f := range s.Fields {
+				keys = append(keys, f.Key)
+			}
+			if !slices.Equal(s.Objects, c.objects) || strings.Join(keys, " ") != c.keys {
+				t.Fatalf("objects %v fields %v, want %v and %q", s.Objects, keys, c.objects, c.keys)
+			}
+			if got := string(s.Fields[slices.Index(keys, "objects")].Value); got != mustJSON(c.objects) {
+				t.Fatalf("objects field %s, want %s", got, mustJSON(c.objects))
+			}
+		})
+	}
+}
+
+// The emulator answers in the resellers' shape when asked to, and the client reads it.
+func TestResellerShapeFromEmulator(t *testing.T) {
+	srv, c := setup(t)
+	srv.SetShape(emulator.ShapeReseller)
+	tile := testimage.Challenge{Grid: 1, Tile: 100, Label: cars, Targets: []int{0}}
+	s, err := c.Recognize(context.Background(), tile.PNG(), cars, 100)
+	if err != nil || !slices.Equal(s.Objects, []int{0}) || s.Confidences != nil {
+		t.Fatalf("single tile: %+v, %v", s, err)
+	}
+	s, err = c.Recognize(context.Background(), challenge.PNG(), cars, 300)
+	if err != nil || !slices.Equal(s.Objects, []int{1, 4}) || s.Confidences != nil {
+		t.Fatalf("grid: %+v, %v", s, err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

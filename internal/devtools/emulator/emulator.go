@@ -44,11 +44,24 @@ type Fault struct {
 	StallBody time.Duration
 }
 
+// Shape is a way the engine writes its solution (docs/providers.md).
+type Shape int
+
+const (
+	// ShapeSeed is the contract's example: size, label, confidences, objects, type.
+	ShapeSeed Shape = iota
+	// ShapeReseller is how services reselling the engine answer: a single tile as
+	// {"type": "single", "hasObject": …, "size": 100} with neither objects nor confidences, and
+	// a grid without confidences.
+	ShapeReseller
+)
+
 // Emulator is an http.Handler that behaves like the upstream.
 type Emulator struct {
 	mu     sync.Mutex
 	tokens map[string]bool
 	faults []Fault
+	shape  Shape
 
 	requests    atomic.Int64
 	recognized  atomic.Int64
@@ -70,6 +83,13 @@ func (e *Emulator) SetTokens(tokens ...string) {
 	for _, t := range tokens {
 		e.tokens[t] = true
 	}
+}
+
+// SetShape makes every later solution come in shape.
+func (e *Emulator) SetShape(shape Shape) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.shape = shape
 }
 
 // Inject queues faults; each is used for one request, in order.
@@ -218,9 +238,23 @@ func (e *Emulator) answer(w http.ResponseWriter, r *http.Request) {
 		kind = "single"
 	}
 	e.recognized.Add(1)
-	writeJSON(w, http.StatusOK, map[string]Solution{"solution": {
-		Size: size, Label: req.Question, Confidences: conf, Objects: objects, Type: kind,
-	}})
+	e.mu.Lock()
+	shape := e.shape
+	e.mu.Unlock()
+	switch {
+	case shape == ShapeReseller && grid == 1:
+		writeJSON(w, http.StatusOK, map[string]any{"solution": map[string]any{
+			"type": kind, "hasObject": len(objects) == 1, "size": size, "label": req.Question,
+		}})
+	case shape == ShapeReseller:
+		writeJSON(w, http.StatusOK, map[string]any{"solution": map[string]any{
+			"objects": objects, "type": kind, "size": size, "label": req.Question,
+		}})
+	default:
+		writeJSON(w, http.StatusOK, map[string]Solution{"solution": {
+			Size: size, Label: req.Question, Confidences: conf, Objects: objects, Type: kind,
+		}})
+	}
 }
 
 func (e *Emulator) fault(w http.ResponseWriter, r *http.Request, f Fault) {

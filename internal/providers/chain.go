@@ -1,0 +1,286 @@
+// Package providers puts several recognition providers behind the domain's one Upstream port:
+// an ordered chain with failover, a circuit breaker per provider, and optional hedging
+// (docs/providers.md §3). It knows providers only as recognition.Provider and errors only by
+// their apierr code and domain causes, so any adapter can join.
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+)
+
+// Member is one provider of the chain with its breaker.
+type Member struct {
+	Provider recognition.Provider
+	Breaker  *Breaker
+}
+
+// Event is one provider call (or one provider passed over), for metrics.
+type Event struct {
+	Provider string
+	// Outcome: ok, or the kind of failure (rate_limited, timeout, balance, bad_answer, auth,
+	// error, refused), or why the provider was passed over (breaker_open, no_token), or
+	// cancelled (another provider answered first).
+	Outcome  string
+	Latency  time.Duration // zero when passed over
+	Failover bool          // started because an earlier provider failed
+	Hedge    bool          // started because an earlier provider was slow
+	Breaker  string        // the breaker's state after the call
+}
+
+// Chain asks its members in order. A provider failure (429, 5xx, timeout, network, exhausted
+// balance, broken answer, refused key) moves on to the next member within the same deadline; a
+// refusal of the request itself (the caller's picture or question) is answered at once, never
+// retried elsewhere. With HedgeAfter set, a call still unanswered after that long is also sent to
+// the next member: the first good answer wins and the others are cancelled.
+type Chain struct {
+	Members    []Member
+	HedgeAfter time.Duration
+	Log        *slog.Logger
+	// OnCall, if set, sees every event; it is called from several goroutines.
+	OnCall func(Event)
+
+	noToken sync.Map // provider names already logged as skipped for want of a token
+}
+
+var _ recognition.Upstream = (*Chain)(nil)
+
+// Kinds of failure; the first group moves on to the next provider.
+const (
+	KindRateLimited = "rate_limited"
+	KindTimeout     = "timeout"
+	KindBalance     = "balance"
+	KindBadAnswer   = "bad_answer"
+	KindAuth        = "auth"
+	KindError       = "error"
+	KindRefused     = "refused"      // the caller's request: answered at once
+	KindNoToken     = "no_token"     // the secret has no token for the provider: skipped
+	KindBreakerOpen = "breaker_open" // recently failing: skipped
+	KindStop        = "stop"         // our own trouble (secret unreadable, ...): answered at once
+	KindCancelled   = "cancelled"
+)
+
+// Classify is the kind of a provider's error.
+func Classify(err error) string {
+	switch {
+	case errors.Is(err, secrets.ErrNoToken):
+		return KindNoToken
+	case errors.Is(err, recognition.ErrRejected):
+		return KindRefused
+	case errors.Is(err, recognition.ErrExhausted):
+		return KindBalance
+	}
+	var e *apierr.Error
+	if !errors.As(err, &e) {
+		return KindStop
+	}
+	switch e.Code {
+	case apierr.CodeTooManyRequests:
+		return KindRateLimited
+	case apierr.CodeUpstreamTimeout:
+		return KindTimeout
+	case apierr.CodeUpstreamBadResponse:
+		return KindBadAnswer
+	case apierr.CodeUpstreamAuth:
+		return KindAuth
+	case apierr.CodeUpstreamError:
+		return KindError
+	}
+	return KindStop
+}
+
+func movesOn(kind string) bool {
+	switch kind {
+	case KindRateLimited, KindTimeout, KindBalance, KindBadAnswer, KindAuth, KindError, KindNoToken, KindBreakerOpen:
+		return true
+	}
+	return false
+}
+
+type attempt struct {
+	i    int
+	sol  *recognition.Solution
+	err  error
+	kind string
+}
+
+type failure struct {
+	name string
+	kind string
+	err  error
+}
+
+// Recognize asks the members in order (and, hedging, side by side) until one answers.
+func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
+	if len(c.Members) == 0 { // every provider was skipped at start for want of a token
+		return nil, apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
+			"no recognition provider of this service has a token; its operators have been told in its logs")
+	}
+	ctx, cancel := context.WithCancel(parent)
+	// decided is set once the chain has its answer, before the calls still running are cancelled:
+	// their errors say nothing of their providers' health (the caller's own context may end just
+	// after, so it cannot tell).
+	var decided atomic.Bool
+	defer func() { decided.Store(true); cancel() }()
+	results := make(chan attempt, len(c.Members))
+	var failures []failure
+	next, inflight, started := 0, 0, 0
+	launch := func(hedge bool) bool {
+		for next < len(c.Members) && parent.Err() == nil {
+			i := next
+			next++
+			m := c.Members[i]
+			if !m.Breaker.Allow() {
+				failures = append(failures, failure{m.Provider.Name(), KindBreakerOpen, nil})
+				c.emit(Event{Provider: m.Provider.Name(), Outcome: KindBreakerOpen, Breaker: m.Breaker.State()})
+				continue
+			}
+			ev := Event{Provider: m.Provider.Name(), Failover: started > 0 && !hedge, Hedge: hedge}
+			started++
+			inflight++
+			go func() {
+				begin := time.Now()
+				sol, err := m.Provider.Recognize(ctx, image, labelID, size)
+				a := attempt{i: i, sol: sol, err: err, kind: "ok"}
+				switch {
+				case err == nil:
+					m.Breaker.Success()
+				case decided.Load(): // another provider answered first
+					a.kind = KindCancelled
+					m.Breaker.Neutral()
+				default:
+					a.kind = Classify(err)
+					if a.kind == KindNoToken || a.kind == KindRefused || a.kind == KindStop {
+						m.Breaker.Neutral()
+					} else {
+						m.Breaker.Failure()
+					}
+				}
+				if a.kind != KindNoToken {
+					ev.Outcome, ev.Latency, ev.Breaker = a.kind, time.Since(begin), m.Breaker.State()
+					c.emit(ev)
+				}
+				results <- a
+			}()
+			return true
+		}
+		return false
+	}
+	var hedge <-chan time.Time
+	armHedge := func() {
+		if c.HedgeAfter > 0 && next < len(c.Members) {
+			hedge = time.After(c.HedgeAfter)
+		} else {
+			hedge = nil
+		}
+	}
+	launch(false)
+	armHedge()
+	for inflight > 0 {
+		select {
+		case a := <-results:
+			inflight--
+			m := c.Members[a.i]
+			if a.err == nil {
+				a.sol.Provider = m.Provider.Name()
+				return a.sol, nil
+			}
+			if a.kind == KindNoToken {
+				if _, logged := c.noToken.LoadOrStore(m.Provider.Name(), true); !logged && c.Log != nil {
+					c.Log.WarnContext(parent, "recognition provider skipped: the token secret holds no token for it", "provider", m.Provider.Name())
+				}
+			}
+			if !movesOn(a.kind) {
+				return nil, a.err
+			}
+			failures = append(failures, failure{m.Provider.Name(), a.kind, a.err})
+			if inflight == 0 && launch(false) {
+				armHedge()
+			}
+		case <-hedge:
+			launch(true)
+			armHedge()
+		}
+	}
+	for _, m := range c.Members[next:] { // the deadline passed before their turn
+		failures = append(failures, failure{m.Provider.Name(), kindLate, nil})
+	}
+	return nil, c.allFailed(parent, failures)
+}
+
+const kindLate = "late"
+
+func (c *Chain) emit(ev Event) {
+	if c.OnCall != nil {
+		c.OnCall(ev)
+	}
+}
+
+var kindWords = map[string]string{
+	KindRateLimited: "rate limited", KindTimeout: "timed out", KindBalance: "balance exhausted",
+	KindBadAnswer: "broken answer", KindAuth: "refused our key", KindError: "failed",
+	KindNoToken: "no token configured", KindBreakerOpen: "failing recently, not asked",
+	kindLate: "not asked, out of time",
+}
+
+// allFailed is the one answer when no provider answered. A chain of one answers its provider's
+// own error, as before there were several; otherwise the error names every provider and why.
+func (c *Chain) allFailed(ctx context.Context, failures []failure) error {
+	tried := 0
+	var last failure
+	for _, f := range failures {
+		if f.kind != KindNoToken {
+			tried++
+			last = f
+		}
+	}
+	switch {
+	case len(failures) == 0: // the deadline passed before any provider was asked
+		return apierr.Wrap(ctx.Err(), apierr.CodeUpstreamTimeout, "no recognition provider could be asked in time").AtDeadline()
+	case tried == 0:
+		return apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
+			"no recognition provider of this service has a token; its operators have been told in its logs")
+	case len(c.Members) == 1 && last.err != nil:
+		return last.err
+	}
+	parts := make([]string, 0, len(failures))
+	code, allRefusedBusy := apierr.CodeUpstreamError, true
+	for _, f := range failures {
+		parts = append(parts, f.name+": "+kindWords[f.kind])
+		if f.kind == KindTimeout || f.kind == kindLate {
+			code = apierr.CodeUpstreamTimeout
+		}
+		if f.kind != KindBreakerOpen && f.kind != KindRateLimited && f.kind != KindNoToken {
+			allRefusedBusy = false
+		}
+	}
+	if code != apierr.CodeUpstreamTimeout && allRefusedBusy {
+		code = apierr.CodeUpstreamUnavailable
+	}
+	e := apierr.Wrap(errors.Join(causes(failures)...), code,
+		fmt.Sprintf("every recognition provider failed (%s)", strings.Join(parts, "; ")))
+	if ctx.Err() != nil {
+		e = e.AtDeadline()
+	}
+	return e
+}
+
+func causes(failures []failure) []error {
+	var out []error
+	for _, f := range failures {
+		if f.err != nil {
+			out = append(out, fmt.Errorf("%s: %w", f.name, f.err))
+		}
+	}
+	return out
+}
