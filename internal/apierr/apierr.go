@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"recognizer/api"
 )
 
 // Error is a failure that can be shown to a caller as it is. Message never holds internals
@@ -57,33 +59,32 @@ func As(err error) *Error {
 	return Wrap(err, http.StatusInternalServerError, CodeInternal, "internal error")
 }
 
-// Codes shown to callers. The upstream's own codes (invalid_token, too_many_requests, api_error)
-// keep their meaning; the rest are ours and say precisely what went wrong.
+// Codes shown to callers, defined once in the public api package (which callers import).
 const (
-	CodeInvalidToken        = "invalid_token"
-	CodeInvalidRequest      = "invalid_request"
-	CodeInvalidImage        = "invalid_image"
-	CodeUnsupportedQuestion = "unsupported_question"
-	CodeInvalidGrid         = "invalid_grid"
-	CodeGridRequired        = "grid_required"
-	CodeTooLarge            = "payload_too_large"
-	CodeTooComplex          = "image_too_complex"
-	CodeUnsupportedMedia    = "unsupported_media_type"
-	CodeInvalidS3Reference  = "invalid_s3_reference"
-	CodeS3Forbidden         = "s3_forbidden"
-	CodeS3NotFound          = "s3_object_not_found"
-	CodeStoreNotConfigured  = "store_not_configured"
-	CodeNotFound            = "not_found"
-	CodeMethodNotAllowed    = "method_not_allowed"
-	CodeTooManyRequests     = "too_many_requests"
-	CodeUpstreamError       = "upstream_error"
-	CodeUpstreamBadResponse = "upstream_bad_response"
-	CodeUpstreamAuth        = "upstream_auth_failed"
-	CodeUpstreamTimeout     = "upstream_timeout"
-	CodeTokenUnavailable    = "token_unavailable"
-	CodeStorageUnavailable  = "storage_unavailable"
-	CodeConfiguration       = "configuration_error"
-	CodeInternal            = "internal_error"
+	CodeInvalidToken        = api.CodeInvalidToken
+	CodeInvalidRequest      = api.CodeInvalidRequest
+	CodeInvalidImage        = api.CodeInvalidImage
+	CodeUnsupportedQuestion = api.CodeUnsupportedQuestion
+	CodeInvalidGrid         = api.CodeInvalidGrid
+	CodeGridRequired        = api.CodeGridRequired
+	CodeTooLarge            = api.CodeTooLarge
+	CodeTooComplex          = api.CodeTooComplex
+	CodeUnsupportedMedia    = api.CodeUnsupportedMedia
+	CodeInvalidS3Reference  = api.CodeInvalidS3Reference
+	CodeS3Forbidden         = api.CodeS3Forbidden
+	CodeS3NotFound          = api.CodeS3NotFound
+	CodeStoreNotConfigured  = api.CodeStoreNotConfigured
+	CodeNotFound            = api.CodeNotFound
+	CodeMethodNotAllowed    = api.CodeMethodNotAllowed
+	CodeTooManyRequests     = api.CodeTooManyRequests
+	CodeUpstreamError       = api.CodeUpstreamError
+	CodeUpstreamBadResponse = api.CodeUpstreamBadResponse
+	CodeUpstreamAuth        = api.CodeUpstreamAuth
+	CodeUpstreamTimeout     = api.CodeUpstreamTimeout
+	CodeTokenUnavailable    = api.CodeTokenUnavailable
+	CodeStorageUnavailable  = api.CodeStorageUnavailable
+	CodeConfiguration       = api.CodeConfiguration
+	CodeInternal            = api.CodeInternal
 )
 
 // NewTraceID returns a random UUIDv4, the form the upstream uses for its trace_id.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"recognizer/api"
 	"recognizer/internal/imaging"
 	"recognizer/internal/question"
 	"recognizer/internal/upstream"
@@ -54,11 +55,7 @@ type Timings struct {
 }
 
 // Click is where to click for one recognized tile, in the caller's own image.
-type Click struct {
-	Index int `json:"index"`
-	X     int `json:"x"`
-	Y     int `json:"y"`
-}
+type Click = api.Click
 
 // Recognize validates the cheap things first (question, grid), then the image from its header,
 // then normalizes it and asks the upstream.
