@@ -62,7 +62,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the contract at /openapi.json\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath)
+	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath, *addr)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

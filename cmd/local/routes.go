@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"recognizer/api"
+	"recognizer/cmd/local/playground"
 	"recognizer/internal/httpapi"
 )
 
@@ -16,6 +17,9 @@ func routes(h *httpapi.Handler) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(api.OpenAPI)
 	})
+	page := playground.Handler()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /playground/", page)
 	mux.Handle("/", adapter{h})
 	return mux
 }
