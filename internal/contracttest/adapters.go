@@ -34,3 +34,12 @@ func CheckHTTP(req *http.Request, resp *http.Response, body []byte) error {
 	}
 	return c.CheckHTTP(req, resp, body)
 }
+
+// CheckSchema validates doc against the named component schema of the document in package api.
+func CheckSchema(name string, doc []byte) error {
+	c, err := Load()
+	if err != nil {
+		return err
+	}
+	return c.CheckSchema(name, doc)
+}

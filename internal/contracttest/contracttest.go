@@ -148,3 +148,18 @@ func joinValidation[E error](what string, errs []E) error {
 	}
 	return fmt.Errorf("%s: does not match the OpenAPI document:\n  %s", what, strings.Join(msgs, "\n  "))
 }
+
+// CheckSchema validates a JSON document against one of the document's component schemas (the
+// S3 path's result, which is no HTTP answer, is S3Result).
+func (c *Contract) CheckSchema(name string, doc []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.model.Components.Schemas.GetOrZero(name)
+	if s == nil {
+		return fmt.Errorf("the document has no schema %q", name)
+	}
+	if ok, errs := c.schemas.ValidateSchemaBytes(s.Schema(), doc); !ok {
+		return joinValidation(fmt.Sprintf("%s %.300s", name, doc), errs)
+	}
+	return nil
+}

@@ -71,3 +71,29 @@ func TestCheckTellsRightFromWrong(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSchemaS3Result(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `"source":{"bucket":"b","key":"incoming/cars/x.jpg","etag":"e"},"timing":{"total_ms":3.2}`
+	for _, ok := range []string{
+		`{"solution":` + goodSolution + `,"trace_id":"t",` + src + `}`,
+		`{"success":false,"error":{"code":"invalid_image","message":"m"},"trace_id":"t",` + src + `}`,
+	} {
+		if err := c.CheckSchema("S3Result", []byte(ok)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, bad := range []string{
+		`{"trace_id":"t",` + src + `}`, // neither
+		`{"solution":` + goodSolution + `,"success":false,"error":{"code":"invalid_image","message":"m"},"trace_id":"t",` + src + `}`, // both
+		`{"success":false,"error":{"code":"nope","message":"m"},"trace_id":"t",` + src + `}`,
+		`{"solution":` + goodSolution + `,"trace_id":"t","source":{"bucket":"b"},"timing":{"total_ms":1}}`,
+	} {
+		if err := c.CheckSchema("S3Result", []byte(bad)); err == nil {
+			t.Errorf("passed: %s", bad)
+		}
+	}
+}
