@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke invoke-all bench fuzz test lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke invoke-all bench fuzz test screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -37,8 +37,12 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved und
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1 | grep -v '^fuzz: elapsed: [0-9]*s, gathering' | tail -4 || exit 1; \
 	done
 
-test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server), with the race detector
+test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: the playground's browser test will be SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
 	$(GO) test -race -count=1 ./...
+
+screenshot: ## the playground in headless Chromium (chromium, chromium-driver), saved to docs/playground.png
+	$(GO) test -count=1 -run TestPlaygroundInBrowser ./cmd/local/playground -args -screenshot=$(CURDIR)/docs/playground.png
 
 lint: vet staticcheck template-check ## go vet, staticcheck, cfn-lint and the SAM transform
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
@@ -111,6 +112,9 @@ func TestLoad(t *testing.T) {
 					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					problem = c.check(resp.StatusCode, body)
+					if err := contracttest.CheckHTTP(resp.Request, resp, body); problem == "" && err != nil {
+						problem = c.name + ": " + err.Error()
+					}
 				}
 				n := int(doneCount.Add(1))
 				mu.Lock()

@@ -49,7 +49,7 @@ func main() {
 	api := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           adapter{api},
+		Handler:           routes(api),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 	}
@@ -61,7 +61,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s)\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath)
+	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath, *addr)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
@@ -51,6 +52,9 @@ func TestLocalServer(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
+			if err := contracttest.CheckHTTP(resp.Request, resp, body); err != nil {
+				t.Error(err)
+			}
 			var a struct {
 				Solution struct{ Objects []int }
 				TraceID  string `json:"trace_id"`

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
@@ -129,6 +130,9 @@ func (f *fn) invokeTimeout(ev events.APIGatewayV2HTTPRequest, timeout time.Durat
 	}
 	if resp.Headers["content-type"] != "application/json" {
 		f.t.Errorf("content-type %q", resp.Headers["content-type"])
+	}
+	if err := contracttest.CheckEvent(ev, resp); err != nil {
+		f.t.Error(err)
 	}
 	return resp
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/url"
 	"os"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
@@ -154,8 +156,15 @@ func (f *fn) result(key string) (*stored, bool) {
 		return nil, false
 	}
 	defer out.Body.Close()
+	body, err := io.ReadAll(out.Body)
+	if err != nil {
+		f.t.Fatalf("%s: %v", key, err)
+	}
+	if err := contracttest.CheckSchema("S3Result", body); err != nil {
+		f.t.Error(err)
+	}
 	var s stored
-	if err := json.NewDecoder(out.Body).Decode(&s); err != nil {
+	if err := json.Unmarshal(body, &s); err != nil {
 		f.t.Fatalf("%s: %v", key, err)
 	}
 	return &s, true

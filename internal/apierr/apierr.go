@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/recaptcha-recognizer/recognizer/api"
 )
 
 // Error is a failure that can be shown to a caller as it is. Message never holds internals
@@ -39,12 +41,12 @@ func (e *Error) Status() int {
 	if e.deadline {
 		return 504
 	}
-	return e.Code.Status()
+	return StatusOf(e.Code)
 }
 
 // Retryable reports whether the same input may succeed later (the S3 path then retries the event
 // instead of storing an error result).
-func (e *Error) Retryable() bool { return e.Code.Retryable() }
+func (e *Error) Retryable() bool { return RetryableOf(e.Code) }
 
 // AtDeadline marks e as a failure that ran out of the request's time.
 func (e *Error) AtDeadline() *Error { e.deadline = true; return e }
@@ -69,38 +71,37 @@ func As(err error) *Error {
 	return Wrap(err, CodeInternal, "internal error")
 }
 
-// Code is a stable, machine-readable failure shown to callers. The upstream's own codes
-// (invalid_token, too_many_requests, api_error) keep their meaning; the rest are ours and say
-// precisely what went wrong.
-type Code string
+// Code is a stable, machine-readable failure shown to callers, defined with the public contract
+// (package api) so that callers and the service share one definition.
+type Code = api.Code
 
 // Codes shown to callers; the table below gives each its HTTP status and whether it is retryable.
 const (
-	CodeInvalidToken        Code = "invalid_token"
-	CodeInvalidRequest      Code = "invalid_request"
-	CodeInvalidImage        Code = "invalid_image"
-	CodeUnsupportedQuestion Code = "unsupported_question"
-	CodeInvalidGrid         Code = "invalid_grid"
-	CodeGridRequired        Code = "grid_required"
-	CodeTooLarge            Code = "payload_too_large"
-	CodeTooComplex          Code = "image_too_complex"
-	CodeUnsupportedMedia    Code = "unsupported_media_type"
-	CodeInvalidS3Reference  Code = "invalid_s3_reference"
-	CodeS3Forbidden         Code = "s3_forbidden"
-	CodeS3NotFound          Code = "s3_object_not_found"
-	CodeStoreNotConfigured  Code = "store_not_configured"
-	CodeNotFound            Code = "not_found"
-	CodeMethodNotAllowed    Code = "method_not_allowed"
-	CodeTooManyRequests     Code = "too_many_requests"
-	CodeUpstreamError       Code = "upstream_error"
-	CodeUpstreamBadResponse Code = "upstream_bad_response"
-	CodeUpstreamAuth        Code = "upstream_auth_failed"
-	CodeUpstreamTimeout     Code = "upstream_timeout"
-	CodeUpstreamUnavailable Code = "upstream_unavailable"
-	CodeTokenUnavailable    Code = "token_unavailable"
-	CodeStorageUnavailable  Code = "storage_unavailable"
-	CodeConfiguration       Code = "configuration_error"
-	CodeInternal            Code = "internal_error"
+	CodeInvalidToken        = api.CodeInvalidToken
+	CodeInvalidRequest      = api.CodeInvalidRequest
+	CodeInvalidImage        = api.CodeInvalidImage
+	CodeUnsupportedQuestion = api.CodeUnsupportedQuestion
+	CodeInvalidGrid         = api.CodeInvalidGrid
+	CodeGridRequired        = api.CodeGridRequired
+	CodeTooLarge            = api.CodeTooLarge
+	CodeTooComplex          = api.CodeTooComplex
+	CodeUnsupportedMedia    = api.CodeUnsupportedMedia
+	CodeInvalidS3Reference  = api.CodeInvalidS3Reference
+	CodeS3Forbidden         = api.CodeS3Forbidden
+	CodeS3NotFound          = api.CodeS3NotFound
+	CodeStoreNotConfigured  = api.CodeStoreNotConfigured
+	CodeNotFound            = api.CodeNotFound
+	CodeMethodNotAllowed    = api.CodeMethodNotAllowed
+	CodeTooManyRequests     = api.CodeTooManyRequests
+	CodeUpstreamError       = api.CodeUpstreamError
+	CodeUpstreamBadResponse = api.CodeUpstreamBadResponse
+	CodeUpstreamAuth        = api.CodeUpstreamAuth
+	CodeUpstreamTimeout     = api.CodeUpstreamTimeout
+	CodeUpstreamUnavailable = api.CodeUpstreamUnavailable
+	CodeTokenUnavailable    = api.CodeTokenUnavailable
+	CodeStorageUnavailable  = api.CodeStorageUnavailable
+	CodeConfiguration       = api.CodeConfiguration
+	CodeInternal            = api.CodeInternal
 )
 
 // class is what a code means to the two entry points: the HTTPS status, and for the S3 path,
@@ -140,16 +141,16 @@ var classes = map[Code]class{
 	CodeUpstreamTimeout:     {504, true},
 }
 
-// Status is the code's HTTP status (500 for a code missing from the table, which a test forbids).
-func (c Code) Status() int {
+// StatusOf is the code's HTTP status (500 for a code missing from the table, which a test forbids).
+func StatusOf(c Code) int {
 	if k, ok := classes[c]; ok {
 		return k.status
 	}
 	return 500
 }
 
-// Retryable reports whether a failure with this code may succeed if the same input is tried again.
-func (c Code) Retryable() bool {
+// RetryableOf reports whether a failure with this code may succeed if the same input is tried again.
+func RetryableOf(c Code) bool {
 	if k, ok := classes[c]; ok {
 		return k.retryable
 	}

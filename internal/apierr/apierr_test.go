@@ -9,13 +9,13 @@ import (
 
 // Every code declared has a row in the table: a code without one would answer 500 and be retried.
 func TestEveryCodeHasAClass(t *testing.T) {
-	src, err := os.ReadFile("apierr.go")
+	src, err := os.ReadFile("../../api/api.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	declared := regexp.MustCompile(`(?m)^\s+Code\w+\s+Code = "(\w+)"`).FindAllSubmatch(src, -1)
 	if len(declared) < 20 {
-		t.Fatalf("found %d code constants; the pattern no longer matches apierr.go", len(declared))
+		t.Fatalf("found %d code constants; the pattern no longer matches api/api.go", len(declared))
 	}
 	for _, m := range declared {
 		if c := Code(m[1]); !slices.Contains(Codes(), c) {

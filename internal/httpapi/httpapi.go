@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
@@ -101,26 +102,9 @@ type Handler struct {
 	Observe *observe.Observer
 }
 
-type answer struct {
-	Solution json.RawMessage `json:"solution"`
-	TraceID  string          `json:"trace_id"`
-	Result   string          `json:"result,omitempty"`
-}
-
-type errorBody struct {
-	Success bool `json:"success"`
-	Error   struct {
-		Code    apierr.Code `json:"code"`
-		Message string      `json:"message"`
-	} `json:"error"`
-	TraceID string `json:"trace_id"`
-}
-
 // ErrorBody renders e in the upstream's error shape.
 func ErrorBody(e *apierr.Error, traceID string) []byte {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.TraceID = e.Code, e.Message, traceID
-	out, _ := json.Marshal(b)
+	out, _ := json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: e.Code, Message: e.Message}, TraceID: traceID})
 	return out
 }
 
@@ -209,7 +193,7 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	if err != nil {
 		return nil, err
 	}
-	a := answer{Solution: res.Solution, TraceID: traceID}
+	a := api.Answer{Solution: api.Solution{Raw: res.Solution}, TraceID: traceID}
 	if c.store {
 		key := h.Config.StorePrefix + traceID + ".json"
 		stored, _ := json.Marshal(a)

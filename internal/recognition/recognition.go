@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
@@ -126,11 +127,7 @@ type Timings struct {
 }
 
 // Click is where to click for one recognized tile, in the caller's own image.
-type Click struct {
-	Index int `json:"index"`
-	X     int `json:"x"`
-	Y     int `json:"y"`
-}
+type Click = api.Click
 
 // Recognize validates the cheap things first (question, grid), then the image from its header,
 // then normalizes it and asks the upstream.
