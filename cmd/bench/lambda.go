@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
@@ -65,9 +66,9 @@ func invokeAny(rt *runtimeapi.Server, ev events.APIGatewayV2HTTPRequest) (time.D
 
 func apiEvent(query, contentType string, body []byte, binary bool) events.APIGatewayV2HTTPRequest {
 	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RawPath: "/recognize", RawQueryString: query,
+		Version: "2.0", RawPath: api.RecognizePath, RawQueryString: query,
 		Headers:        map[string]string{"content-type": contentType},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/recognize"}},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: api.RecognizePath}},
 	}
 	if binary {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true

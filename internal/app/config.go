@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
@@ -175,7 +176,7 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		u, known := providerKinds[n]
 		switch {
 		case !known:
-			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", clip(n)))
+			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", apierr.Clip(n, 40)))
 			continue
 		case seen[n]:
 			problems = append(problems, fmt.Sprintf("PROVIDERS names %s twice", n))
@@ -247,12 +248,4 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		}
 	}
 	return c, problems
-}
-
-// clip bounds what of an operator's value a problem quotes.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -405,7 +405,7 @@ func (t *Table) Resolve(q string) (Label, error) {
 	switch len(labels) {
 	case 0:
 		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
-			"question %q names no supported label in any supported language (%s); send one of the labels: %s", clip(trimmed), t.codes, t.list)
+			"question %q names no supported label in any supported language (%s); send one of the labels: %s", apierr.Clip(trimmed, 80), t.codes, t.list)
 	case 1:
 		return t.labels[labels[0]], nil
 	default:
@@ -414,7 +414,7 @@ func (t *Table) Resolve(q string) (Label, error) {
 			named[i] = fmt.Sprintf("%s (%s)", t.labels[l].ID, t.labels[l].Name())
 		}
 		return Label{}, apierr.New(apierr.CodeUnsupportedQuestion,
-			"question %q names more than one label: %s; send one label id", clip(trimmed), strings.Join(named, ", "))
+			"question %q names more than one label: %s; send one label id", apierr.Clip(trimmed, 80), strings.Join(named, ", "))
 	}
 }
 
@@ -550,12 +550,4 @@ func outermost(ms []match) []int {
 		before = max(before, groupEnd)
 	}
 	return labels
-}
-
-func clip(s string) string {
-	const max = 80
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max]) + "…"
 }
