@@ -319,7 +319,7 @@ func (c *Client) parseAnswer(raw json.RawMessage, labelID string, size, tiles in
 	return build(objects, size, labelID), nil
 }
 
-// build renders a solution in the seed's field order: size, label (the one asked: these
+// build renders a solution in AceData's field order (docs/upstream-contract.txt): size, label (the one asked: these
 // envelopes answer the task they were given, and a caller reads the label as with AceData),
 // objects, type.
 func build(objects []int, size int, labelID string) *recognition.Solution {
