@@ -58,7 +58,9 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].cyc > fns[j].cyc || fns[i].cyc == fns[j].cyc && fns[i].lines > fns[j].lines })
+	sort.Slice(fns, func(i, j int) bool {
+		return fns[i].cyc > fns[j].cyc || fns[i].cyc == fns[j].cyc && fns[i].lines > fns[j].lines
+	})
 	fmt.Printf("funcsize: %d functions; the %d most complex (cyclomatic complexity, lines):\n", len(fns), min(*top, len(fns)))
 	for _, f := range fns[:min(*top, len(fns))] {
 		fmt.Printf("  %3d %4d  %s  %s:%d\n", f.cyc, f.lines, f.name, f.pos.Filename, f.pos.Line)
