@@ -31,11 +31,21 @@ FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall int
 	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization
 FUZZTIME ?= 30s
 
-fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved under its package's testdata/fuzz
-	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
-		echo "== $${t##*:} (./$${t%%:*}, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1 | grep -v '^fuzz: elapsed: [0-9]*s, gathering' | tail -4 || exit 1; \
-	done
+# Every target runs even when one fails. A failing input that go test writes under testdata/fuzz
+# is moved to tmp/fuzz/ (so the tree and make test stay clean) and printed with the command that
+# replays it; to keep it as a regression seed, copy it back under a name that says what it is.
+fuzz: ## run each fuzz target for FUZZTIME (default 30s); failures are shown whole and kept in tmp/fuzz/
+	@failed=""; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn (./$$pkg, $(FUZZTIME))"; \
+		if ! $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg > tmp.fuzz.log 2>&1; then \
+			grep -v '^fuzz: elapsed: [0-9]*s, \(gathering\|execs\)' tmp.fuzz.log; failed="$$failed $$fn"; \
+			for c in $$(git ls-files --others --exclude-standard $$pkg/testdata/fuzz/$$fn); do \
+				mkdir -p tmp/fuzz/$$fn && mv $$c tmp/fuzz/$$fn/ && \
+				echo "   kept as tmp/fuzz/$$fn/$${c##*/}; replay: cp tmp/fuzz/$$fn/$${c##*/} $$pkg/testdata/fuzz/$$fn/ && go test -run '$$fn/$${c##*/}' ./$$pkg"; \
+			done; \
+		else tail -2 tmp.fuzz.log; fi; \
+	done; rm -f tmp.fuzz.log; \
+	if [ -n "$$failed" ]; then echo "make fuzz: failed:$$failed"; exit 1; fi
 
 test: fmt-check vet ## the whole suite: unit, handler and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: the playground's browser test will be SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
