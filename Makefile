@@ -12,7 +12,9 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## serve the API on http://127.0.0.1:3000 (emulated upstream unless RECOGNITION_TOKEN is set)
-	$(GO) run ./cmd/local -addr 127.0.0.1:3000
+	@echo "make run: building cmd/local (the first build on empty caches takes about a minute)"
+	@$(GO) build -o bin/local ./cmd/local
+	./bin/local -addr 127.0.0.1:3000
 
 # cmd/invoke reads events/env.json, and starts the emulator and a moto_server with the event's
 # objects when no token or AWS_ENDPOINT_URL is set; FUNCTION is read from the event unless given.

@@ -25,6 +25,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	flag.Parse()
 	log := app.NewLogger(os.Stderr)
+	ln, err := listen(*addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 
 	getenv, stopEmulator, err := emulator.ForLocalRun(os.Stderr)
 	if err != nil {
@@ -63,7 +68,7 @@ func main() {
 		srv.Shutdown(shutdown)
 	}()
 	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, api.RecognizePath, api.UpstreamPath, *addr)
-	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
