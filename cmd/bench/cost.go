@@ -40,7 +40,7 @@ func costFigures(ours program, std []byte) string {
 	}
 	ref := percentile(refs, 0.5)
 	var b strings.Builder
-	b.WriteString("\n## 5. Peak memory and time of every picture class\n\n")
+	b.WriteString("\n## Peak memory and time of every picture class\n\n")
 	fmt.Fprintf(&b, "Each picture is sent as a raw body (`?question=cars&grid=3x3`) to a fresh process of the real `api` bootstrap with the template's `GOMEMLIMIT=%s`, after one standard request that reads the token; the time is invoke-to-answer at the harness, emulator included, and the peak is the process's VmHWM, runtime and SDK included. The reference is a 300×300 PNG already at the upstream's size, sent the same way: %.1f ms (median of 5). Budget: under 100 MB and 2 s for every class. The end-to-end test `TestDecodeBudget` asserts every answer and peak.\n\n", limit, msOf(float64(ref)))
 	b.WriteString("| picture | bytes sent | answer | time | ÷ reference | peak RSS |\n|---|---:|---|---:|---:|---:|\n")
 	for _, c := range testimage.CostClasses {

@@ -108,7 +108,7 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 func lambdaFigures(dir string) string {
 	moto, err := testenv.StartMoto()
 	if err != nil {
-		return "\n## 2–3. Overhead and cold start\n\nNot measured: " + err.Error() + "\n"
+		return "\n## Overhead and cold start\n\nNot measured: " + err.Error() + "\n"
 	}
 	defer moto.Close()
 	emu, err := emulator.New(benchToken).Start("127.0.0.1:0")
@@ -148,7 +148,7 @@ const coldRuns, warmRuns = 10, 200
 // warmFigures is section 2: warm invocations of both programs, taking turns.
 func warmFigures(progs []program, std []byte) string {
 	var b strings.Builder
-	b.WriteString("\n## 2. Overhead per request\n\n")
+	b.WriteString("\n## Overhead per request\n\n")
 	fmt.Fprintf(&b, "Both programs are real `bootstrap` binaries (built for this machine), driven through our Lambda Runtime API implementation against the same emulator and moto_server (token secret, S3 object). `floor` (cmd/bench/floor) is the least a correct gateway does for a 300×300 PNG already at the upstream's size: parse the event, read the token once through the SDK, forward, hand back. %d warm invocations per form and program, the two programs running at once and taking turns, after 20 to warm up; times are invoke-to-answer at the harness, so both include the same harness and emulator costs.\n\n", warmRuns)
 	b.WriteString("| form | floor p50 | floor p99 | ours p50 | ours p99 | ours − floor (p50) |\n|---|---:|---:|---:|---:|---:|\n")
 	// Both processes run at once and take turns, so drift on a noisy machine hits both alike.
@@ -198,7 +198,7 @@ func warmFigures(progs []program, std []byte) string {
 func coldFigures(progs []program, std []byte) string {
 	var b strings.Builder
 	ctx := context.Background()
-	b.WriteString("\n## 3. Cold start\n\n")
+	b.WriteString("\n## Cold start\n\n")
 	fmt.Fprintf(&b, "Process start to first answer (a JSON request, including the token read from Secrets Manager and the upstream call), %d fresh processes each; median and worst.\n\n| program | median | worst | ratio to floor (median) |\n|---|---:|---:|---:|\n", coldRuns)
 	cold := map[string][]time.Duration{}
 	for i := 0; i < coldRuns; i++ {

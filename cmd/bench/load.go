@@ -27,7 +27,7 @@ type wrkRun struct {
 // request a 300×300 PNG as a binary body. The reference is the same emulator the server calls,
 // loaded directly with the request the server sends it, so the ratio is what our layer costs.
 func loadFigures(dir string) string {
-	head := "\n## 7. `make run` under load\n\n"
+	head := "\n## `make run` under load\n\n"
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		return head + "Not measured: wrk is not installed (apt-get install wrk).\n"

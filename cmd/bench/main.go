@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -129,7 +130,7 @@ func main() {
 	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
 	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
-	check(os.WriteFile(*out, []byte(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge), 0o644))
+	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge)), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 
@@ -166,7 +167,7 @@ func report(rows []row) string {
 	fmt.Fprintf(&b, "# Performance\n\nWritten by `make bench` (`go run ./cmd/bench`) on %s.\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s, %s/%s. Pillow %s (Debian python3-pil), libvips %s (Debian libvips).\n\n",
 		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, version("/usr/bin/python3", "-c", "import PIL; print(PIL.__version__)"), version("pkg-config", "--modversion", "vips"))
-	b.WriteString("## 1. Normalization per image\n\n")
+	b.WriteString("## Normalization per image\n\n")
 	b.WriteString("Ours: `imaging.Normalize` (header checks, decode, grid, per-tile resize, JPEG q90 encode), timed with `testing.Benchmark` in-process. ")
 	b.WriteString("References do the nearest job each offers, timed over a batch inside one process (start-up excluded), single-threaded like a one-vCPU Lambda: ")
 	b.WriteString("Pillow decodes with JPEG draft mode (shrink-on-load), resizes bilinear, saves JPEG 90; libvips runs `vips_thumbnail_buffer` (shrink-on-load) to the size and `jpegsave` Q90, with its operation cache off and `VIPS_CONCURRENCY=1`. ")
@@ -216,13 +217,13 @@ func connections(img []byte) (conns, calls int) {
 
 func extras(sizes map[string]int64, deps string, conns, calls int) string {
 	var b strings.Builder
-	b.WriteString("\n## 4. Binary size\n\n`CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldflags \"-s -w\"` (what `sam build` ships). Goal: under 12 MB.\n\n| function | size |\n|---|---:|\n")
+	b.WriteString("\n## Binary size\n\n`CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldflags \"-s -w\"` (what `sam build` ships). Goal: under 12 MB.\n\n| function | size |\n|---|---:|\n")
 	for _, fn := range []string{"api", "s3event"} {
 		fmt.Fprintf(&b, "| %s | %.1f MB |\n", fn, float64(sizes[fn])/1e6)
 	}
 	b.WriteString(deps)
 	b.WriteString("\nThe SDK's config module brings STS, SSO, SSO-OIDC and sign-in clients for credential sources a Lambda never uses (it reads its role from the environment); they are about 430 KB. Loading credentials by hand would drop them, and the goal says not to hand-write what the SDK does.\n")
-	fmt.Fprintf(&b, "\n## 6. Connections to the upstream\n\n%d sequential requests through `acedata.Client` to the emulator used **%d** TCP connection(s) (goal: one; keep-alive holds).\n", calls, conns)
+	fmt.Fprintf(&b, "\n## Connections to the upstream\n\n%d sequential requests through `acedata.Client` to the emulator used **%d** TCP connection(s) (goal: one; keep-alive holds).\n", calls, conns)
 	b.WriteString(gaps)
 	return b.String()
 }
@@ -309,4 +310,16 @@ func check(err error) {
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "bench:", msg)
 	os.Exit(1)
+}
+
+var sectionHeading = regexp.MustCompile(`(?m)^## (?:[0-9]+(?:–[0-9]+)?\. )?(.*)$`)
+
+// numberSections numbers the report's sections in the order they appear, so a section added
+// anywhere keeps the numbering whole.
+func numberSections(doc string) string {
+	n := 0
+	return sectionHeading.ReplaceAllStringFunc(doc, func(h string) string {
+		n++
+		return fmt.Sprintf("## %d. %s", n, sectionHeading.FindStringSubmatch(h)[1])
+	})
 }
