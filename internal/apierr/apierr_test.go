@@ -27,15 +27,15 @@ func TestEveryCodeHasAClass(t *testing.T) {
 	}
 }
 
-// The README's error table names every code, so callers can rely on it.
-func TestREADMEListsEveryCode(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// The API reference's error table names every code, so callers can rely on it.
+func TestAPIReferenceListsEveryCode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range Codes() {
-		if !regexp.MustCompile("`" + string(c) + "`").Match(readme) {
-			t.Errorf("README.md does not list %s", c)
+		if !regexp.MustCompile("`" + string(c) + "`").Match(doc) {
+			t.Errorf("docs/api.md does not list %s", c)
 		}
 	}
 }
