@@ -24,7 +24,7 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
 
 func TestHandler(t *testing.T) {
 	h := playground.Handler()
-	for path, ctype := range map[string]string{"/": "text/html", "/playground/app.js": "text/javascript", "/playground/style.css": "text/css", "/playground/labels.json": "application/json"} {
+	for path, ctype := range map[string]string{"/": "text/html", "/playground/app.js": "text/javascript", "/playground/style.css": "text/css", "/playground/labels.json": "application/json", "/playground/favicon.svg": "image/svg+xml"} {
 		resp, body := get(t, h, path)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || body == "" {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -38,6 +38,10 @@ func TestHandler(t *testing.T) {
 	var labels []struct{ ID, Name string }
 	if err := json.Unmarshal([]byte(body), &labels); err != nil || len(labels) < 17 || labels[0].ID == "" || labels[0].Name == "" {
 		t.Fatalf("labels %s: %v", body, err)
+	}
+	// The page names its icon, so a browser never asks for /favicon.ico, which nothing serves.
+	if _, page := get(t, h, "/"); !strings.Contains(page, `rel="icon" href="/playground/favicon.svg"`) {
+		t.Error("the page names no icon of its own")
 	}
 	if resp, _ := get(t, h, "/playground/nope.js"); resp.StatusCode != 404 {
 		t.Errorf("a missing file answered %d", resp.StatusCode)
