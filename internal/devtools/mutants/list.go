@@ -91,7 +91,8 @@ var List = []Mutation{
 		Why: "every provider rate limiting is answered 502 instead of 503 upstream_unavailable, which callers retry"},
 	{ID: "providers/probe-failure-reopens", File: "internal/providers/breaker.go",
 		From: "if b.state == HalfOpen || b.failures >= b.Threshold {", To: "if b.failures >= b.Threshold {",
-		Why: "a failed probe leaves a half-open breaker waiting for more failures instead of reopening"},
+		Why:        "a failed probe leaves a half-open breaker waiting for more failures instead of reopening",
+		Equivalent: "failures is reset only by a success, and a breaker opens only at Threshold failures, so a half-open breaker's count is already at Threshold and one more failure reopens it either way"},
 	{ID: "providers/one-probe", File: "internal/providers/breaker.go",
 		From: "if b.probing {\n\t\t\treturn false", To: "if b.probing {\n\t\t\treturn true",
 		Why: "a half-open breaker lets every request through to a provider that may still be down"},
@@ -127,7 +128,7 @@ var List = []Mutation{
 		From: "if len(sol.Answer) != tiles {", To: "if len(sol.Answer) < tiles {",
 		Why: "a CapMonster answer with more booleans than tiles is trusted"},
 	{ID: "taskapi/quote-documented-only", File: "internal/taskapi/taskapi.go",
-		From: "if known {\n\t\tquoted = ", To: "if true {\n\t\tquoted = ",
+		From: "if known {\n\t\tquoted = ", To: "if known || code != \"\" {\n\t\tquoted = ",
 		Why: "an undocumented error code (which could echo our key) is quoted to the caller"},
 	{ID: "taskapi/forbidden-is-key", File: "internal/taskapi/taskapi.go",
 		From: "resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:", To: "resp.StatusCode == http.StatusUnauthorized:",
@@ -138,10 +139,10 @@ var List = []Mutation{
 
 	// uploads: the S3 entry point writes exactly one answer per object version.
 	{ID: "uploads/duplicate-same-version", File: "internal/uploads/uploads.go",
-		From: "prev.Metadata[sourceTag] == tag {", To: `prev.Metadata[sourceTag] != "" {`,
+		From: "prev.Metadata[sourceTag] == tag {", To: "len(prev.Metadata[sourceTag]) == len(tag) {",
 		Why: "a new version of an object is taken for a redelivery of the old one: its answer is never written"},
 	{ID: "uploads/replace-older-answer", File: "internal/uploads/uploads.go",
-		From: "ifMatch = prev.ETag", To: `ifMatch = ""`,
+		From: "ifMatch = prev.ETag", To: "_ = prev",
 		Why: "the answer for a new version cannot replace the old version's: the stale answer stays"},
 	{ID: "uploads/unversioned-null", File: "internal/uploads/uploads.go",
 		From: `o.VersionID != "" && o.VersionID != "null"`, To: `o.VersionID != ""`,
@@ -184,7 +185,7 @@ var List = []Mutation{
 		From: "return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)", To: "return strings.HasPrefix(a, b)",
 		Why: "an input prefix inside the results prefix is not seen: results trigger the function again, in a loop"},
 	{ID: "s3scope/prefix-is-folder", File: "internal/s3scope/s3scope.go",
-		From: "if !ok || rest == \"\" {", To: "if rest == \"\" {",
+		From: "if !ok || rest == \"\" {", To: "if !ok && rest == \"\" {",
 		Why: "a prefix without its final / (data) also allows database/..."},
 
 	// secrets: the cached token and client keys.
