@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke invoke-all bench fuzz test test-fast screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke invoke-all bench fuzz test test-fast screenshot lint funcsize fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ test-fast: ## unit and handler tests only: no moto, no Chromium, no network
 screenshot: ## the playground in headless Chromium (chromium, chromium-driver), saved to docs/playground.png
 	$(GO) test -count=1 -run TestPlaygroundInBrowser ./cmd/local/playground -args -screenshot=$(CURDIR)/docs/playground.png
 
-lint: vet staticcheck template-check ## go vet, staticcheck, cfn-lint and the SAM transform
+lint: vet staticcheck funcsize template-check ## go vet, staticcheck, function size and complexity, cfn-lint and the SAM transform
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -57,6 +57,9 @@ fmt-check:
 
 vet:
 	$(GO) vet -tags e2e ./...
+
+funcsize: ## each function's cyclomatic complexity (the most complex listed); fails on one over 80 lines
+	$(GO) run ./cmd/funcsize -max 80
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

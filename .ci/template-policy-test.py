@@ -29,7 +29,7 @@ def set_pattern(t, pattern):
 
 
 MUTATIONS = {
-    # issue 12, item 1: the API reads references only.
+    # The API reads references only.
     "the API reads the whole bucket": (
         lambda t: statement(t, "ApiFunction", "s3:GetObject").__setitem__("Resource", {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}),
         "ApiFunctionRole reads outside the references prefix"),

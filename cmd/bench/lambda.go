@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
@@ -65,9 +66,9 @@ func invokeAny(rt *runtimeapi.Server, ev events.APIGatewayV2HTTPRequest) (time.D
 
 func apiEvent(query, contentType string, body []byte, binary bool) events.APIGatewayV2HTTPRequest {
 	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RawPath: "/recognize", RawQueryString: query,
+		Version: "2.0", RawPath: api.RecognizePath, RawQueryString: query,
 		Headers:        map[string]string{"content-type": contentType},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/recognize"}},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: api.RecognizePath}},
 	}
 	if binary {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
@@ -110,21 +111,26 @@ func lambdaFigures(dir string) string {
 		return "\n## 2–3. Overhead and cold start\n\nNot measured: " + err.Error() + "\n"
 	}
 	defer moto.Close()
-	cfg := testenv.AWSConfig(moto.URL)
+	emu, err := emulator.New(benchToken).Start("127.0.0.1:0")
+	check(err)
+	defer emu.Close()
+	std := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{0, 4, 8}, Seed: 51}.PNG()
+	progs := benchPrograms(dir, moto.URL, emu.URL, std)
+	return warmFigures(progs, std) + coldFigures(progs, std) + costFigures(progs[0], std)
+}
+
+// benchPrograms puts the token secret and the standard picture in moto and builds both programs.
+func benchPrograms(dir, motoURL, emuURL string, std []byte) []program {
+	cfg := testenv.AWSConfig(motoURL)
 	ctx := context.Background()
-	_, err = secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(benchSecret), SecretString: aws.String(benchToken)})
+	_, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(benchSecret), SecretString: aws.String(benchToken)})
 	check(err)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(benchBucket)})
 	check(err)
-	std := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{0, 4, 8}, Seed: 51}.PNG()
 	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(benchBucket), Key: aws.String("c.png"), Body: bytes.NewReader(std)})
 	check(err)
-	emu, err := emulator.New(benchToken).Start("127.0.0.1:0")
-	check(err)
-	defer emu.Close()
-
-	env := append(testenv.AWSEnv(moto.URL), "TOKEN_SECRET_ID="+benchSecret, "RECOGNITION_API_URL="+emu.URL,
+	env := append(testenv.AWSEnv(motoURL), "TOKEN_SECRET_ID="+benchSecret, "RECOGNITION_API_URL="+emuURL,
 		"AUTH_MODE=off", "SOURCE_BUCKETS="+benchBucket)
 	var progs []program
 	for _, p := range []struct{ name, pkg string }{{"ours", "github.com/recaptcha-recognizer/recognizer/functions/api"}, {"floor", "github.com/recaptcha-recognizer/recognizer/cmd/bench/floor"}} {
@@ -134,8 +140,13 @@ func lambdaFigures(dir string) string {
 		check(err)
 		progs = append(progs, program{p.name, bin, env})
 	}
+	return progs
+}
 
-	const coldRuns, warmRuns = 10, 200
+const coldRuns, warmRuns = 10, 200
+
+// warmFigures is section 2: warm invocations of both programs, taking turns.
+func warmFigures(progs []program, std []byte) string {
 	var b strings.Builder
 	b.WriteString("\n## 2. Overhead per request\n\n")
 	fmt.Fprintf(&b, "Both programs are real `bootstrap` binaries (built for this machine), driven through our Lambda Runtime API implementation against the same emulator and moto_server (token secret, S3 object). `floor` (cmd/bench/floor) is the least a correct gateway does for a 300×300 PNG already at the upstream's size: parse the event, read the token once through the SDK, forward, hand back. %d warm invocations per form and program, the two programs running at once and taking turns, after 20 to warm up; times are invoke-to-answer at the harness, so both include the same harness and emulator costs.\n\n", warmRuns)
@@ -180,6 +191,13 @@ func lambdaFigures(dir string) string {
 	fmt.Fprintf(&b, "\nThe 1000×1000 JPEG, 4×4, as a binary body (ours only; the floor cannot resize): p50 %.1f ms, p99 %.1f ms over %d invocations, emulator included (goal: under 60 ms p50).\n",
 		msOf(float64(percentile(bigD, 0.5))), msOf(float64(percentile(bigD, 0.99))), len(bigD))
 
+	return b.String()
+}
+
+// coldFigures is section 3: fresh processes of both programs, each to its first answer.
+func coldFigures(progs []program, std []byte) string {
+	var b strings.Builder
+	ctx := context.Background()
 	b.WriteString("\n## 3. Cold start\n\n")
 	fmt.Fprintf(&b, "Process start to first answer (a JSON request, including the token read from Secrets Manager and the upstream call), %d fresh processes each; median and worst.\n\n| program | median | worst | ratio to floor (median) |\n|---|---:|---:|---:|\n", coldRuns)
 	cold := map[string][]time.Duration{}
@@ -202,6 +220,5 @@ func lambdaFigures(dir string) string {
 		fmt.Fprintf(&b, "| %s | %.1f ms | %.1f ms | %.2f× |\n", name, msOf(float64(percentile(cold[name], 0.5))),
 			msOf(float64(slices.Max(cold[name]))), float64(percentile(cold[name], 0.5))/float64(percentile(cold["floor"], 0.5)))
 	}
-	b.WriteString(costFigures(progs[0], std))
 	return b.String()
 }

@@ -45,9 +45,6 @@ import (
 // localRegion is the region of a local run when none is set.
 const localRegion = "us-east-1"
 
-// templateTimeouts are the functions' timeouts in template.yaml.
-var templateTimeouts = map[string]time.Duration{"api": 29 * time.Second, "s3event": 60 * time.Second}
-
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -402,7 +399,9 @@ func (s *session) invoke(ctx context.Context, f fixture) (report, error) {
 	}
 	timeout := s.cfg.timeout
 	if timeout == 0 {
-		timeout = templateTimeouts[f.function]
+		if timeout, err = templateTimeout(s.cfg.template, logicalIDs[f.function]); err != nil {
+			return r, err
+		}
 	}
 	res, invokeErr := rt.Invoke(ctx, f.event, timeout)
 	// The answer can arrive before the process's last lines have left its pipe: its whole output

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/app"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
@@ -46,10 +47,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "aws configuration:", err)
 		os.Exit(1)
 	}
-	api := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
+	server := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           routes(api),
+		Handler:           routes(server),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 	}
@@ -61,7 +62,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, httpapi.RecognizePath, httpapi.UpstreamPath, *addr)
+	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, api.RecognizePath, api.UpstreamPath, *addr)
 	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

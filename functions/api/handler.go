@@ -12,15 +12,8 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 )
 
-// Server is what the handler needs of the HTTPS API.
-type Server interface {
-	Serve(ctx context.Context, req httpapi.Request) httpapi.Response
-}
-
-var _ Server = (*httpapi.Handler)(nil)
-
 // handler translates API Gateway HTTP API events (payload 2.0) to the API and back.
-type handler struct{ api Server }
+type handler struct{ api httpapi.Server }
 
 // Handle translates an API Gateway event to the API's request and the answer back.
 func (h handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {

@@ -2,8 +2,8 @@
 
 package main
 
-// Issue 12, "callers see only what is theirs": each test is one row of docs/reliability.md §7,
-// tried as a key holder would, through the real bootstrap and moto.
+// Callers see only what is theirs: each test is one row of docs/reliability.md, tried as a key
+// holder would, through the real bootstrap and moto.
 
 import (
 	"context"
@@ -85,7 +85,7 @@ func TestOutsideTheScopeNothingLeaks(t *testing.T) {
 }
 
 // Row: an upstream (or a proxy in front of it) answering 400 with our Authorization header as
-// its error code. The caller used to receive (status 400, "Bearer <our token>").
+// its error code: the caller gets our own code and message, never the upstream's text.
 func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 	f := start(t)
 	header := "Bearer " + token
@@ -117,10 +117,9 @@ func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 	// The deferred check in start looks for the token in every log line.
 }
 
-// Row: 20 requests with a junk key while the client-keys secret is malformed used to make 20
-// Secrets Manager reads and 20 ERROR lines. Now the failure is remembered (SECRET_FAILURE_TTL,
-// 30 s deployed, 1 s here): one read, one ERROR line, every request still refused, and the
-// operator's fix counts once the period is over.
+// Row: 20 requests with a junk key while the client-keys secret is malformed make one Secrets
+// Manager read and one ERROR line: the failure is remembered (SECRET_FAILURE_TTL, 30 s deployed,
+// 1 s here), every request is still refused, and the operator's fix counts once the period is over.
 func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
 	const keysSecret = "github.com/recaptcha-recognizer/recognizer/client-keys"
 	f := start(t)
@@ -158,7 +157,7 @@ func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
 	}
 }
 
-// Row: "Authorization: BEARER <valid key>" used to get 401; schemes are case-insensitive
+// Row: "Authorization: BEARER <valid key>" is accepted: schemes are case-insensitive
 // (RFC 7235). And a stored key with white space around it, which could never match, makes the
 // secret refused when it is read.
 func TestBearerSchemeAnyCase(t *testing.T) {

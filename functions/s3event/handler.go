@@ -47,7 +47,7 @@ func (h handler) record(ctx context.Context, r uploads.Record, traceID string) (
 		var failure *apierr.Error
 		if p := recover(); p != nil {
 			failure = unit.Recovered(p)
-			out = uploads.Outcome{Status: "retry", Code: failure.Code, Err: failure}
+			out = uploads.Outcome{Status: uploads.Retry, Code: failure.Code, Err: failure}
 			retry = fmt.Errorf("%s: %s", r.Key, failure.Code)
 		}
 		unit.Add("bucket", r.Bucket, "key", r.Key, "outcome", out.Status, "result", out.ResultKey,
@@ -70,11 +70,11 @@ func (h handler) record(ctx context.Context, r uploads.Record, traceID string) (
 // metricCode is the record's metrics code: none for a record that was not ours.
 func metricCode(out uploads.Outcome) string {
 	switch {
-	case out.Status == "skipped":
+	case out.Status == uploads.Skipped:
 		return ""
 	case out.Code != "":
 		return string(out.Code)
-	case out.Status == "duplicate":
+	case out.Status == uploads.Duplicate:
 		return "duplicate"
 	}
 	return "ok"

@@ -2,7 +2,7 @@
 
 package main
 
-// Issue 12: each test is one row of docs/reliability.md §7, through the real bootstraps and moto.
+// Each test is one row of docs/reliability.md's isolation table, through the real bootstraps and moto.
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func (f *fn) object(key string) ([]byte, bool) {
 	return b, true
 }
 
-// Row: an upload to incoming/<trace id> used to overwrite the HTTPS path's stored answer
+// Row: an upload to incoming/<trace id> never overwrites the HTTPS path's stored answer
 // results/<trace id>.json. Both functions run here, configured as the template configures them
 // (one bucket, default prefixes).
 func TestUploadCannotOverwriteStoredAnswer(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
@@ -118,7 +119,7 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+minAttempt {
 			return nil, final // no time left for another try: answer now
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := clock.Sleep(ctx, wait); err != nil {
 			return nil, final
 		}
 		attempt++
@@ -251,17 +252,6 @@ func parseRetryAfter(v string) time.Duration {
 		d = time.Until(t)
 	}
 	return min(max(d, 0), maxRetryAfter)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func badAnswer(format string, args ...any) error {

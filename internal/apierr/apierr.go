@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 )
@@ -48,8 +50,23 @@ func (e *Error) Status() int {
 // instead of storing an error result).
 func (e *Error) Retryable() bool { return RetryableOf(e.Code) }
 
-// AtDeadline marks e as a failure that ran out of the request's time.
-func (e *Error) AtDeadline() *Error { e.deadline = true; return e }
+// AtDeadline returns a copy of e marked as a failure that ran out of the request's time; e itself
+// is unchanged, so a shared sentinel stays what it was for every other request.
+func (e *Error) AtDeadline() *Error {
+	c := *e
+	c.deadline = true
+	return &c
+}
+
+// Clip bounds how much of a caller's or operator's value a message quotes: at most max runes,
+// then "…". Invalid UTF-8 is dropped, so a message is always valid JSON text.
+func Clip(s string, max int) string {
+	s = strings.ToValidUTF8(s, "")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max]) + "…"
+}
 
 // New returns an Error with a formatted message.
 func New(code Code, format string, args ...any) *Error {

@@ -60,3 +60,33 @@ func TestStatusAndRetry(t *testing.T) {
 		}
 	}
 }
+
+func TestAtDeadlineLeavesTheSentinelAlone(t *testing.T) {
+	sentinel := New(CodeUpstreamError, "shared")
+	late := sentinel.AtDeadline()
+	if late.Status() != 504 {
+		t.Fatalf("AtDeadline status = %d, want 504", late.Status())
+	}
+	if sentinel.Status() != StatusOf(CodeUpstreamError) {
+		t.Fatalf("the sentinel became %d after AtDeadline on it", sentinel.Status())
+	}
+}
+
+func TestClip(t *testing.T) {
+	cases := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven char", 10, "eleven cha…"},
+		{"汽车汽车汽车", 2, "汽车…"},
+		{"bad\xffbyte", 10, "badbyte"},
+	}
+	for _, c := range cases {
+		if got := Clip(c.in, c.max); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
@@ -147,68 +148,91 @@ func (c Config) prefixes() []namedPrefix {
 // readCommon reads the settings both functions share and lists what is wrong with them.
 func readCommon(getenv func(string) string) (Config, []string) {
 	c := Config{
-		RecognitionAPIURL: strings.TrimSpace(getenv("ACEDATA_API_URL")),
-		TokenSecretID:     strings.TrimSpace(getenv("TOKEN_SECRET_ID")),
-		RecognitionToken:  strings.TrimSpace(getenv("RECOGNITION_TOKEN")),
-		ResultsBucket:     strings.TrimSpace(getenv("RESULTS_BUCKET")),
-		ResultsPrefix:     getenv("RESULTS_PREFIX"),
-		InputPrefix:       getenv("INPUT_PREFIX"),
-		StorePrefix:       getenv("STORE_PREFIX"),
-		EndpointSet:       getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
-		SecretFailureTTL:  secrets.DefaultFailureTTL,
+		TokenSecretID:    strings.TrimSpace(getenv("TOKEN_SECRET_ID")),
+		RecognitionToken: strings.TrimSpace(getenv("RECOGNITION_TOKEN")),
+		ResultsBucket:    strings.TrimSpace(getenv("RESULTS_BUCKET")),
+		ResultsPrefix:    orDefault(getenv("RESULTS_PREFIX"), "results/"),
+		InputPrefix:      orDefault(getenv("INPUT_PREFIX"), "incoming/"),
+		StorePrefix:      orDefault(getenv("STORE_PREFIX"), "stored/"),
+		EndpointSet:      getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_S3") != "",
+		SecretFailureTTL: secrets.DefaultFailureTTL,
 	}
 	var problems []string
-	// RECOGNITION_API_URL is AceData's URL from before there were several providers.
+	c.RecognitionAPIURL, problems = readAceDataURL(getenv)
+	var more []string
+	c.Providers, more = readProviders(getenv, c.RecognitionAPIURL)
+	problems = append(problems, more...)
+	problems = append(problems, c.readTimings(getenv)...)
+	switch {
+	case c.TokenSecretID == "" && c.RecognitionToken == "":
+		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
+	case c.RecognitionToken != "":
+		if _, err := secrets.ParseTokens(c.RecognitionToken); err != nil {
+			problems = append(problems, "RECOGNITION_TOKEN must be a token, or a JSON object of tokens by provider name")
+		}
+	}
+	return c, append(problems, c.checkPrefixes()...)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// readAceDataURL reads ACEDATA_API_URL, or RECOGNITION_API_URL, its alias, which deployments
+// made for one provider set; both set differently is a problem.
+func readAceDataURL(getenv func(string) string) (string, []string) {
+	u := strings.TrimSpace(getenv("ACEDATA_API_URL"))
+	var problems []string
 	if alias := strings.TrimSpace(getenv("RECOGNITION_API_URL")); alias != "" {
-		if c.RecognitionAPIURL != "" && c.RecognitionAPIURL != alias {
+		if u != "" && u != alias {
 			problems = append(problems, "ACEDATA_API_URL and RECOGNITION_API_URL (its alias) are both set, differently: set one")
 		}
-		c.RecognitionAPIURL = alias
+		u = alias
 	}
-	names := strings.TrimSpace(getenv("PROVIDERS"))
-	if names == "" {
-		names = "acedata"
-	}
+	return orDefault(u, acedata.DefaultURL), problems
+}
+
+// readProviders reads PROVIDERS (default acedata) and each named provider's base URL.
+func readProviders(getenv func(string) string, aceDataURL string) ([]Provider, []string) {
+	var providers []Provider
+	var problems []string
 	seen := map[string]bool{}
-	for _, n := range strings.Split(names, ",") {
+	for _, n := range strings.Split(orDefault(strings.TrimSpace(getenv("PROVIDERS")), "acedata"), ",") {
 		n = strings.ToLower(strings.TrimSpace(n))
-		u, known := providerKinds[n]
+		kind, known := providerKinds[n]
 		switch {
 		case !known:
-			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", clip(n)))
+			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", apierr.Clip(n, 40)))
 			continue
 		case seen[n]:
 			problems = append(problems, fmt.Sprintf("PROVIDERS names %s twice", n))
 			continue
 		}
 		seen[n] = true
-		p := Provider{Name: n, URL: strings.TrimSpace(getenv(u.env))}
+		p, variable := Provider{Name: n, URL: orDefault(strings.TrimSpace(getenv(kind.env)), kind.def)}, kind.env
 		if n == "acedata" {
-			p.URL = c.RecognitionAPIURL
-		}
-		if p.URL == "" {
-			p.URL = u.def
+			p.URL, variable = aceDataURL, "ACEDATA_API_URL (or its alias RECOGNITION_API_URL)"
 		}
 		if pu, err := url.Parse(p.URL); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
-			name := u.env
-			if n == "acedata" {
-				name = "ACEDATA_API_URL (or its alias RECOGNITION_API_URL)"
-			}
-			problems = append(problems, name+" must be an http(s) URL")
+			problems = append(problems, variable+" must be an http(s) URL")
 		}
-		c.Providers = append(c.Providers, p)
+		providers = append(providers, p)
 	}
+	return providers, problems
+}
+
+// readTimings reads HEDGE_AFTER_MS and SECRET_FAILURE_TTL.
+func (c *Config) readTimings(getenv func(string) string) []string {
+	var problems []string
 	if v := strings.TrimSpace(getenv("HEDGE_AFTER_MS")); v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms < 0 || ms > 29000 {
 			problems = append(problems, "HEDGE_AFTER_MS must be a whole number of milliseconds from 0 (off) to 29000")
 		}
 		c.HedgeAfter = time.Duration(ms) * time.Millisecond
-	}
-	if c.RecognitionToken != "" {
-		if _, err := secrets.ParseTokens(c.RecognitionToken); err != nil {
-			problems = append(problems, "RECOGNITION_TOKEN must be a token, or a JSON object of tokens by provider name")
-		}
 	}
 	if v := strings.TrimSpace(getenv("SECRET_FAILURE_TTL")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -217,24 +241,14 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		}
 		c.SecretFailureTTL = d
 	}
-	if c.RecognitionAPIURL == "" {
-		c.RecognitionAPIURL = acedata.DefaultURL
-	}
-	if c.ResultsPrefix == "" {
-		c.ResultsPrefix = "results/"
-	}
-	if c.InputPrefix == "" {
-		c.InputPrefix = "incoming/"
-	}
-	if c.StorePrefix == "" {
-		c.StorePrefix = "stored/"
-	}
-	if c.TokenSecretID == "" && c.RecognitionToken == "" {
-		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")
-	}
-	// Each area is a folder of its own. Results written under the input prefix would trigger the
-	// S3 function again (a loop); an upload or a result landing among the stored answers would
-	// overwrite one.
+	return problems
+}
+
+// checkPrefixes holds each area to a folder of its own. Results written under the input prefix
+// would trigger the S3 function again (a loop); an upload or a result landing among the stored
+// answers would overwrite one.
+func (c Config) checkPrefixes() []string {
+	var problems []string
 	prefixes := c.prefixes()
 	for i, p := range prefixes {
 		if err := s3scope.CheckPrefix(p.value); err != nil {
@@ -246,13 +260,5 @@ func readCommon(getenv func(string) string) (Config, []string) {
 			}
 		}
 	}
-	return c, problems
-}
-
-// clip bounds what of an operator's value a problem quotes.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
+	return problems
 }

@@ -19,12 +19,6 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 )
 
-// Routes: our own, and the upstream's own path so its SDKs work by changing only the base URL.
-const (
-	RecognizePath = "/recognize"
-	UpstreamPath  = "/captcha/recognition/recaptcha2"
-)
-
 // ProviderHeader names the recognition provider who answered (also the solution's provider field).
 const ProviderHeader = "X-Recognition-Provider"
 
@@ -154,8 +148,8 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 
 func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *requestLog) ([]byte, error) {
 	path := strings.TrimSuffix(req.Path, "/")
-	if path != RecognizePath && path != UpstreamPath {
-		return nil, apierr.New(apierr.CodeNotFound, "no such route: POST %s or %s", RecognizePath, UpstreamPath)
+	if path != api.RecognizePath && path != api.UpstreamPath {
+		return nil, apierr.New(apierr.CodeNotFound, "no such route: POST %s or %s", api.RecognizePath, api.UpstreamPath)
 	}
 	if req.Method != http.MethodPost {
 		return nil, apierr.New(apierr.CodeMethodNotAllowed, "use POST")

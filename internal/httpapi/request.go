@@ -40,7 +40,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 	if v := req.Query.Get("store"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, badRequest("store must be true or false, not %q", clip(v))
+			return nil, badRequest("store must be true or false, not %q", apierr.Clip(v, 64))
 		}
 		c.store = b
 	}
@@ -50,7 +50,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 		mediaType, err = "application/json", nil
 	}
 	if err != nil && ct != "" {
-		return nil, apierr.New(apierr.CodeUnsupportedMedia, "content-type %q does not parse", clip(ct))
+		return nil, apierr.New(apierr.CodeUnsupportedMedia, "content-type %q does not parse", apierr.Clip(ct, 64))
 	}
 	switch {
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):
@@ -63,7 +63,7 @@ func parseCall(req Request, maxImageBytes int) (*call, error) {
 		return nil, badRequest("the body is empty: send JSON {\"image\", \"question\"}, a multipart form, or an image")
 	default:
 		return nil, apierr.New(apierr.CodeUnsupportedMedia,
-			"content-type %q is not accepted: send application/json, multipart/form-data or image/*", clip(mediaType))
+			"content-type %q is not accepted: send application/json, multipart/form-data or image/*", apierr.Clip(mediaType, 64))
 	}
 	if err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 			if name == "image" {
 				return apierr.New(apierr.CodeTooLarge, "image is over %d bytes", maxImageBytes)
 			}
-			return badRequest("form field %q is over %d bytes", clip(name), maxFieldBytes)
+			return badRequest("form field %q is over %d bytes", apierr.Clip(name, 64), maxFieldBytes)
 		}
 		switch name {
 		case "image":
@@ -266,11 +266,4 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 			c.store = b
 		}
 	}
-}
-
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

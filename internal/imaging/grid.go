@@ -37,7 +37,7 @@ func ParseGrid(s string) (Grid, error) {
 		return Grid4x4, nil
 	}
 	return GridAuto, apierr.New(apierr.CodeInvalidGrid,
-		"grid %q is not one of 3x3, 4x4, 1x1", clip(s))
+		"grid %q is not one of 3x3, 4x4, 1x1", apierr.Clip(s, 16))
 }
 
 // String is the grid as callers write it ("3x3").
@@ -77,11 +77,4 @@ func GridForSize(width, height int) Grid {
 		}
 	}
 	return GridAuto
-}
-
-func clip(s string) string {
-	if len(s) > 16 {
-		return s[:16] + "…"
-	}
-	return s
 }

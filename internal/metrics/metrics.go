@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 )
 
 // Namespace is the CloudWatch namespace of every metric.
@@ -62,15 +64,15 @@ func (e *Emitter) Emit(s Sample) {
 	}
 	doc := map[string]any{
 		"Function": e.function, "Code": s.Code,
-		"Requests": 1, "Latency": ms(s.Latency), "UpstreamErrors": upstreamError, "TokenCacheMisses": misses,
+		"Requests": 1, "Latency": clock.Millis(s.Latency), "UpstreamErrors": upstreamError, "TokenCacheMisses": misses,
 	}
 	if s.Normalize > 0 {
 		defs = append(defs, metricDef{"NormalizeLatency", "Milliseconds"})
-		doc["NormalizeLatency"] = ms(s.Normalize)
+		doc["NormalizeLatency"] = clock.Millis(s.Normalize)
 	}
 	if s.Upstream > 0 {
 		defs = append(defs, metricDef{"UpstreamLatency", "Milliseconds"})
-		doc["UpstreamLatency"] = ms(s.Upstream)
+		doc["UpstreamLatency"] = clock.Millis(s.Upstream)
 	}
 	doc["_aws"] = map[string]any{
 		"Timestamp": e.now().UnixMilli(),
@@ -83,8 +85,6 @@ func (e *Emitter) Emit(s Sample) {
 	line, _ := json.Marshal(doc)
 	e.w.Write(append(line, '\n'))
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // ProviderSample is one call to a recognition provider (or one provider passed over).
 type ProviderSample struct {
@@ -111,7 +111,7 @@ func (e *Emitter) EmitProvider(s ProviderSample) {
 	defs := []metricDef{{"ProviderCalls", "Count"}, {"ProviderErrors", "Count"}, {"Failovers", "Count"}, {"Hedges", "Count"}, {"BreakerOpen", "Count"}}
 	if called == 1 {
 		defs = append(defs, metricDef{"ProviderLatency", "Milliseconds"})
-		doc["ProviderLatency"] = ms(s.Latency)
+		doc["ProviderLatency"] = clock.Millis(s.Latency)
 	}
 	doc["_aws"] = map[string]any{
 		"Timestamp": e.now().UnixMilli(),

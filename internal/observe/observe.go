@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 )
 
@@ -71,9 +72,9 @@ func Level(failure *apierr.Error) slog.Level {
 func (u *Unit) Finish(level slog.Level, code string, failure *apierr.Error) {
 	total := time.Since(u.start)
 	attrs := append([]any{"trace_id", u.TraceID}, u.attrs...)
-	attrs = append(attrs, "total_ms", ms(total))
+	attrs = append(attrs, "total_ms", clock.Millis(total))
 	if u.normalize > 0 || u.upstream > 0 {
-		attrs = append(attrs, "normalize_ms", ms(u.normalize), "upstream_ms", ms(u.upstream))
+		attrs = append(attrs, "normalize_ms", clock.Millis(u.normalize), "upstream_ms", clock.Millis(u.upstream))
 	}
 	if failure != nil {
 		attrs = append(attrs, "code", failure.Code)
@@ -86,5 +87,3 @@ func (u *Unit) Finish(level slog.Level, code string, failure *apierr.Error) {
 		u.o.Metrics.Emit(metrics.Sample{Code: code, Latency: total, Normalize: u.normalize, Upstream: u.upstream})
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

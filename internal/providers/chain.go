@@ -234,7 +234,7 @@ var kindWords = map[string]string{
 }
 
 // allFailed is the one answer when no provider answered. A chain of one answers its provider's
-// own error, as before there were several; otherwise the error names every provider and why.
+// own error, exactly as the provider alone would; otherwise the error names every provider and why.
 func (c *Chain) allFailed(ctx context.Context, failures []failure) error {
 	tried := 0
 	var last failure

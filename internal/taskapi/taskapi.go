@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 )
@@ -121,7 +122,7 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 	}
 	if c.kind != CapMonster {
 		if env.Status != "ready" {
-			return nil, c.badAnswer("status %q, not ready", clip(env.Status))
+			return nil, c.badAnswer("status %q, not ready", apierr.Clip(env.Status, 20))
 		}
 		return c.parseObjects(env.Solution, labelID, size, tiles)
 	}
@@ -130,7 +131,7 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		return nil, c.badAnswer("no task id")
 	}
 	for {
-		if err := sleep(ctx, c.PollInterval); err != nil {
+		if err := clock.Sleep(ctx, c.PollInterval); err != nil {
 			return nil, c.timeout(err)
 		}
 		env, err := c.call(ctx, "/getTaskResult", map[string]any{"clientKey": tok, "taskId": taskID})
@@ -143,7 +144,7 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		case "ready":
 			return c.parseAnswer(env.Solution, labelID, size, tiles)
 		}
-		return nil, c.badAnswer("status %q", clip(env.Status))
+		return nil, c.badAnswer("status %q", apierr.Clip(env.Status, 20))
 	}
 }
 
@@ -318,7 +319,7 @@ func (c *Client) parseAnswer(raw json.RawMessage, labelID string, size, tiles in
 	return build(objects, size, labelID), nil
 }
 
-// build renders a solution in the seed's field order: size, label (the one asked: these
+// build renders a solution in AceData's field order (docs/upstream-contract.txt): size, label (the one asked: these
 // envelopes answer the task they were given, and a caller reads the label as with AceData),
 // objects, type.
 func build(objects []int, size int, labelID string) *recognition.Solution {
@@ -333,22 +334,4 @@ func build(objects []int, size int, labelID string) *recognition.Solution {
 func field(key string, v any) recognition.Field {
 	b, _ := json.Marshal(v)
 	return recognition.Field{Key: key, Value: b}
-}
-
-func clip(s string) string {
-	if len(s) > 20 {
-		s = s[:20]
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

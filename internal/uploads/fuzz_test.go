@@ -97,13 +97,13 @@ func FuzzRecord(f *testing.F) {
 			}
 		}
 		if len(store.writes) == 0 {
-			if out.Status != "skipped" && out.Status != "retry" {
+			if out.Status != "skipped" && out.Status != Retry {
 				t.Fatalf("key %q: outcome %+v without a write", key, out)
 			}
 			return
 		}
 		store.writes = nil
-		if again := p.Process(context.Background(), r, "trace"); again.Status != "duplicate" || len(store.writes) != 0 {
+		if again := p.Process(context.Background(), r, "trace"); again.Status != Duplicate || len(store.writes) != 0 {
 			t.Fatalf("key %q: redelivery %+v wrote %q", key, again, store.writes)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 )
@@ -103,9 +104,20 @@ type Record struct {
 	Size        int64
 }
 
+// Status is how one upload ended.
+type Status string
+
+const (
+	Done      Status = "done"      // the solution is written
+	Failed    Status = "failed"    // an error result is written: the input can never succeed
+	Skipped   Status = "skipped"   // not an input of ours (our own output, a folder marker)
+	Duplicate Status = "duplicate" // a redelivery: the result is already there
+	Retry     Status = "retry"     // a transient failure: the event is delivered again
+)
+
 // Outcome is what happened to one record.
 type Outcome struct {
-	Status    string // done, failed (error result written), skipped, duplicate, retry
+	Status    Status
 	ResultKey string
 	Code      apierr.Code // error code, for failed and retry
 	Label     string
@@ -155,7 +167,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	}
 	rest, ok := strings.CutPrefix(r.Key, p.Config.InputPrefix)
 	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
-		return Outcome{Status: "skipped"} // not ours (our own output included), or a folder marker
+		return Outcome{Status: Skipped} // not ours (our own output included), or a folder marker
 	}
 	bucket := p.Config.ResultsBucket
 	if bucket == "" {
@@ -175,7 +187,7 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 	}
 	tag := versionTag(obj)
 	if prev, err := p.Store.Stat(ctx, bucket, out.ResultKey); err == nil && prev.Metadata[sourceTag] == tag {
-		out.Status = "duplicate" // a redelivery: the answer is already there
+		out.Status = Duplicate // a redelivery: the answer is already there
 		return out
 	} else if err != nil && !noAnswerYet(err) {
 		return retry(out, err)
@@ -223,13 +235,13 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *Object, bucket st
 		e := apierr.As(failure)
 		f := false
 		doc.Success, doc.Error = &f, &errorField{e.Code, e.Message}
-		out.Status, out.Code = "failed", e.Code
+		out.Status, out.Code = Failed, e.Code
 	} else {
 		doc.Solution = res.Solution
-		doc.Timing.NormalizeMS, doc.Timing.UpstreamMS = ms(res.Timings.Normalize), ms(res.Timings.Upstream)
-		out.Status, out.Label, out.Grid = "done", res.Label.ID, res.Grid.String()
+		doc.Timing.NormalizeMS, doc.Timing.UpstreamMS = clock.Millis(res.Timings.Normalize), clock.Millis(res.Timings.Upstream)
+		out.Status, out.Label, out.Grid = Done, res.Label.ID, res.Grid.String()
 	}
-	doc.Timing.TotalMS = ms(time.Since(start))
+	doc.Timing.TotalMS = clock.Millis(time.Since(start))
 	body, _ := json.Marshal(doc)
 
 	ifMatch := ""
@@ -238,7 +250,7 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *Object, bucket st
 	}
 	err := p.Store.WriteConditional(ctx, bucket, out.ResultKey, body, map[string]string{sourceTag: versionTag(obj)}, ifMatch)
 	if errors.Is(err, ErrConflict) {
-		out.Status = "duplicate" // a concurrent delivery wrote first
+		out.Status = Duplicate // a concurrent delivery wrote first
 		return out
 	}
 	if err != nil {
@@ -257,7 +269,7 @@ func noAnswerYet(err error) bool {
 }
 
 func retry(out Outcome, err error) Outcome {
-	out.Status, out.Code, out.Err = "retry", apierr.As(err).Code, err
+	out.Status, out.Code, out.Err = Retry, apierr.As(err).Code, err
 	return out
 }
 
@@ -277,5 +289,3 @@ func firstFolder(rest string) string {
 	}
 	return path.Clean(dir)
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -73,7 +73,7 @@ func TestBrokenConfigurationFailsClosed(t *testing.T) {
 			p := make(store)
 			for _, key := range []string{"data/out/x.json", "data/x.png", "incoming/cars/x.png", "elsewhere/x"} {
 				out := p.Process(context.Background(), Record{Bucket: "b", Key: key}, "trace")
-				if out.Status != "retry" || out.Code != apierr.CodeConfiguration || out.Err == nil {
+				if out.Status != Retry || out.Code != apierr.CodeConfiguration || out.Err == nil {
 					t.Fatalf("%s: %+v, want a retry with configuration_error", key, out)
 				}
 			}
@@ -103,7 +103,7 @@ func TestResultHeadDeniedMeansNotYetWritten(t *testing.T) {
 		Config:  Config{InputPrefix: "incoming/", ResultsPrefix: "results/"},
 	}
 	out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "trace")
-	if out.Status != "done" || len(store.writes) != 1 || store.writes[0] != "results/cars/x.png.json" {
+	if out.Status != Done || len(store.writes) != 1 || store.writes[0] != "results/cars/x.png.json" {
 		t.Fatalf("%+v, writes %v", out, store.writes)
 	}
 }

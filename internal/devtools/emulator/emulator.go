@@ -20,12 +20,13 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
 
 // Path is where the upstream serves recognition.
-const Path = "/captcha/recognition/recaptcha2"
+const Path = api.UpstreamPath
 
 // maxBody bounds what the emulator reads; the upstream's own limit is not documented.
 const maxBody = 10 << 20

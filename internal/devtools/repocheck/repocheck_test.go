@@ -86,3 +86,28 @@ func TestCheckTracked(t *testing.T) {
 		t.Error("a file of exactly 1 MB was refused")
 	}
 }
+
+// `go build ./cmd/...` writes each command, named for its directory, into the current
+// directory: .gitignore must name every one.
+func TestEveryCommandIsIgnored(t *testing.T) {
+	raw, err := os.ReadFile("../../../.gitignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignored := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		ignored[strings.TrimSpace(line)] = true
+	}
+	err = filepath.WalkDir("../../../cmd", func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if mains, _ := filepath.Glob(filepath.Join(path, "main.go")); len(mains) == 1 && !ignored["/"+d.Name()] {
+			t.Errorf(".gitignore does not name /%s, the output of go build ./%s", d.Name(), strings.TrimPrefix(path, "../../../"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

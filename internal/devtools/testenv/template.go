@@ -2,20 +2,20 @@ package testenv
 
 import (
 	"fmt"
-	"os"
-	"regexp"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/samtemplate"
 )
 
 // TemplateMemoryLimit is the GOMEMLIMIT that template.yaml gives the functions, so that tests and
 // benchmarks run the bootstrap as Lambda would.
 func TemplateMemoryLimit(templatePath string) (string, error) {
-	b, err := os.ReadFile(templatePath)
+	t, err := samtemplate.Open(templatePath)
 	if err != nil {
 		return "", err
 	}
-	m := regexp.MustCompile(`(?m)^\s+GOMEMLIMIT: (\S+)`).FindSubmatch(b)
-	if m == nil {
-		return "", fmt.Errorf("%s sets no GOMEMLIMIT", templatePath)
+	limit := t.GlobalVariables()["GOMEMLIMIT"]
+	if limit == "" {
+		return "", fmt.Errorf("%s sets no GOMEMLIMIT for every function", templatePath)
 	}
-	return string(m[1]), nil
+	return limit, nil
 }
