@@ -7,7 +7,8 @@
 // exactly once in its file is stale: the list must follow the code, so the run fails until it is
 // fixed. Usage (from the module root, or via `make mutants`):
 //
-//	go run ./internal/devtools/mutants [-run regexp] [-j 1] [-timeout 2m] [-md] [-list]
+//	go run ./internal/devtools/mutants [-run regexp] [-j 2] [-timeout 2m] [-md]
+//	go run ./internal/devtools/mutants -list   # which entries are stale, in a second
 package main
 
 import (
@@ -191,7 +192,7 @@ func main() {
 	jobs := flag.Int("j", 1, "mutations tested at once (each go test uses every core while compiling)")
 	timeout := flag.Duration("timeout", 2*time.Minute, "per-mutation test timeout")
 	md := flag.Bool("md", false, "print the results as a Markdown table")
-	listOnly := flag.Bool("list", false, "print the mutations and exit")
+	listOnly := flag.Bool("list", false, "print the mutations and whether each still applies (stale), without testing")
 	flag.Parse()
 	os.Exit(mainErr(os.Stdout, *runRE, *jobs, *timeout, *md, *listOnly))
 }
@@ -212,16 +213,13 @@ func mainErr(w io.Writer, runRE string, jobs int, timeout time.Duration, md, lis
 			chosen = append(chosen, m)
 		}
 	}
-	if listOnly {
-		for _, m := range chosen {
-			fmt.Fprintf(w, "%-34s %s\n", m.ID, m.Why)
-		}
-		return 0
-	}
 	r := &runner{timeout: timeout, goCmd: "go"}
 	if r.root, err = moduleRoot(r.goCmd); err != nil {
 		fmt.Fprintln(w, "mutants:", err)
 		return 2
+	}
+	if listOnly {
+		return list(w, r.root, chosen)
 	}
 	if r.tmp, err = os.MkdirTemp("", "mutants-"); err != nil {
 		fmt.Fprintln(w, "mutants:", err)
@@ -258,6 +256,27 @@ func mainErr(w io.Writer, runRE string, jobs int, timeout time.Duration, md, lis
 	code := report(w, results, md)
 	fmt.Fprintf(w, "mutants: %s in all, -j %d\n", time.Since(begin).Round(time.Second), jobs)
 	return code
+}
+
+// list prints each mutation and whether it still applies, without running any test.
+func list(w io.Writer, root string, ms []Mutation) int {
+	stale := 0
+	for _, m := range ms {
+		state := "ok"
+		src, err := os.ReadFile(filepath.Join(root, m.File))
+		if err == nil {
+			_, err = mutate(string(src), m)
+		}
+		if err != nil {
+			state, stale = "stale: "+err.Error(), stale+1
+		}
+		fmt.Fprintf(w, "%-36s %-46s %s\n", m.ID, m.File, state)
+	}
+	fmt.Fprintf(w, "mutants: %d listed, %d stale\n", len(ms), stale)
+	if stale > 0 {
+		return 1
+	}
+	return 0
 }
 
 func (r *runner) baseline(ctx context.Context, w io.Writer, pkgs []string, jobs int) error {
