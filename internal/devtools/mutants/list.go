@@ -94,7 +94,7 @@ var List = []Mutation{
 		Why:        "a failed probe leaves a half-open breaker waiting for more failures instead of reopening",
 		Equivalent: "failures is reset only by a success, and a breaker opens only at Threshold failures, so a half-open breaker's count is already at Threshold and one more failure reopens it either way"},
 	{ID: "providers/one-probe", File: "internal/providers/breaker.go",
-		From: "if b.probing {\n\t\t\treturn false", To: "if b.probing {\n\t\t\treturn true",
+		From: "if b.probing {", To: "if false && b.probing {",
 		Why: "a half-open breaker lets every request through to a provider that may still be down"},
 
 	// acedata: the AceData adapter checks every answer and retries only what can succeed.

@@ -251,7 +251,7 @@ func mainErr(w io.Writer, runRE string, jobs int, timeout time.Duration, md, lis
 		defer mu.Unlock()
 		results[i] = res
 		done++
-		fmt.Fprintf(w, "[%2d/%d] %-8s %-34s %5.1fs  %s\n", done, len(chosen), res.Verdict, res.ID, res.Elapsed.Seconds(), res.Detail)
+		fmt.Fprintf(w, "[%2d/%d] %-8s %-38s %5.1fs  %s\n", done, len(chosen), res.Verdict, res.ID, res.Elapsed.Seconds(), res.Detail)
 	})
 	code := report(w, results, md)
 	fmt.Fprintf(w, "mutants: %s in all, -j %d\n", time.Since(begin).Round(time.Second), jobs)
@@ -270,7 +270,7 @@ func list(w io.Writer, root string, ms []Mutation) int {
 		if err != nil {
 			state, stale = "stale: "+err.Error(), stale+1
 		}
-		fmt.Fprintf(w, "%-36s %-46s %s\n", m.ID, m.File, state)
+		fmt.Fprintf(w, "%-38s %-40s %s\n", m.ID, m.File, state)
 	}
 	fmt.Fprintf(w, "mutants: %d listed, %d stale\n", len(ms), stale)
 	if stale > 0 {
