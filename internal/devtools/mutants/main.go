@@ -189,7 +189,7 @@ func moduleRoot(goCmd string) (string, error) {
 
 func main() {
 	runRE := flag.String("run", "", "only mutations whose id matches this regular expression")
-	jobs := flag.Int("j", 1, "mutations tested at once (each go test uses every core while compiling)")
+	jobs := flag.Int("j", 2, "mutations tested at once")
 	timeout := flag.Duration("timeout", 2*time.Minute, "per-mutation test timeout")
 	md := flag.Bool("md", false, "print the results as a Markdown table")
 	listOnly := flag.Bool("list", false, "print the mutations and whether each still applies (stale), without testing")
