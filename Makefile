@@ -104,3 +104,13 @@ build-S3EventFunction:
 
 clean:
 	rm -rf bin tmp .aws-sam
+
+# Mutation testing: each mutation of internal/devtools/mutants/list.go is compiled through
+# `go test -overlay` (the tree is never written) and judged by its package's fast tests.
+# MUTANTS=regexp picks some by id (MUTANTS=uploads/); MUTANTS_JOBS is how many run at once:
+# one go test links while another runs its tests.
+MUTANTS ?=
+MUTANTS_JOBS ?= 2
+.PHONY: mutants
+mutants: ## break the code on purpose and report which listed mutations the fast tests miss, with the kill rate
+	$(GO) run ./internal/devtools/mutants -j $(MUTANTS_JOBS) $(if $(MUTANTS),-run '$(MUTANTS)')
