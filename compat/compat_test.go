@@ -417,3 +417,18 @@ func TestTwoCaptchaPackage(t *testing.T) {
 		"no_instructions": refused,
 	})
 }
+
+func TestNodeTwoCaptchaPlainText(t *testing.T) {
+	t.Parallel()
+	check(t, runClient(t, "node_two_captcha.mjs"), map[string]expect{
+		"grid_cars":            tiles(carsTiles),
+		"grid_buses":           tiles(busesTiles),
+		"grid_widget_sentence": tiles(carsTiles),
+		"report_bad":           equals(`true`),
+		"report_good":          equals(`true`),
+		// A plain-text number, which axios parses as JSON.
+		"balance":          number,
+		"bad_key_grid":     thrown("ERROR_KEY_DOES_NOT_EXIST"),
+		"unknown_question": refused,
+	})
+}
