@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke invoke-all bench fuzz test compat-deps screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke invoke-all bench fuzz test screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -37,15 +37,9 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved und
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1 | grep -v '^fuzz: elapsed: [0-9]*s, gathering' | tail -4 || exit 1; \
 	done
 
-test: fmt-check vet compat-deps ## the whole suite: unit and end-to-end tests (needs moto_server, node and npm; chromium for the browser test), with the race detector
+test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: the playground's browser test will be SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
-	$(GO) test -race -count=1 -tags e2e ./...
-
-# The published client libraries compat/ drives, exactly as package-lock.json pins them. The
-# stamp (the lockfile's SHA-256) lets compat's tests skip a second npm ci.
-compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
-	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
-	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256
+	$(GO) test -race -count=1 ./...
 
 screenshot: ## the playground in headless Chromium (chromium, chromium-driver), saved to docs/playground.png
 	$(GO) test -count=1 -run TestPlaygroundInBrowser ./cmd/local/playground -args -screenshot=$(CURDIR)/docs/playground.png
@@ -57,7 +51,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 vet:
-	$(GO) vet -tags e2e ./...
+	$(GO) vet ./...
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -85,3 +79,11 @@ build-S3EventFunction:
 
 clean:
 	rm -rf bin tmp .aws-sam
+
+# The published client libraries compat/ drives, exactly as package-lock.json pins them. The
+# stamp (the lockfile's SHA-256) tells compat's end-to-end tests, which run npm ci themselves
+# when it is stale, that this install is current.
+.PHONY: compat-deps
+compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
+	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
+	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256
