@@ -6,7 +6,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 # The Lambda build: static, no RPC shim, stripped, reproducible paths.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
-.PHONY: help run invoke invoke-all bench fuzz test screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
+.PHONY: help run invoke invoke-all bench fuzz test test-fast screenshot lint fmt-check vet staticcheck template-check build build-lambda clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
 FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
-	internal/imaging:FuzzNormalize internal/upstream:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization
+	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization
 FUZZTIME ?= 30s
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved under its package's testdata/fuzz
@@ -37,9 +37,14 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); a crasher is saved und
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} 2>&1 | grep -v '^fuzz: elapsed: [0-9]*s, gathering' | tail -4 || exit 1; \
 	done
 
-test: fmt-check vet ## the whole suite: unit and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
+test: fmt-check vet ## the whole suite: unit, handler and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: the playground's browser test will be SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags e2e ./...
+
+# End-to-end tests (the real bootstrap, moto_server, Chromium, Node clients) carry the build tag
+# e2e, so a plain `go test ./...` needs no service and no network.
+test-fast: ## unit and handler tests only: no moto, no Chromium, no network
+	$(GO) test -count=1 ./...
 
 screenshot: ## the playground in headless Chromium (chromium, chromium-driver), saved to docs/playground.png
 	$(GO) test -count=1 -run TestPlaygroundInBrowser ./cmd/local/playground -args -screenshot=$(CURDIR)/docs/playground.png
@@ -51,11 +56,11 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 staticcheck:
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	$(GOBIN)/staticcheck ./...
+	$(GOBIN)/staticcheck -tags e2e ./...
 
 template-check: ## cfn-lint and an offline SAM transform of template.yaml
 	cfn-lint template.yaml

@@ -10,12 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/taskemu"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 	"github.com/recaptcha-recognizer/recognizer/internal/providers"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/taskapi"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // heavyTail draws latencies from a log-normal distribution with the given median and 99th
@@ -67,7 +67,7 @@ func runHedge(label string, hedgeAfter time.Duration, n, conc int, img []byte) h
 	defer b.Close()
 	a.SetLatency(heavyTail(1, time.Second, 8*time.Second))
 	b.SetLatency(heavyTail(2, time.Second, 8*time.Second))
-	hc := upstream.NewHTTPClient()
+	hc := acedata.NewHTTPClient()
 	member := func(kind taskapi.Kind, url string) providers.Member {
 		c := taskapi.New(kind, url, hc, secrets.Static("k"))
 		c.AttemptTimeout = 29 * time.Second // the measurement is of the tail, not of a cut-off

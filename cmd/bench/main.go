@@ -21,11 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 //go:embed ref/pilbench.py
@@ -206,7 +206,7 @@ func connections(img []byte) (conns, calls int) {
 	srv, err := emulator.New("bench-token").Start("127.0.0.1:0")
 	check(err)
 	defer srv.Close()
-	c := upstream.New(srv.URL, upstream.NewHTTPClient(), secrets.Static("bench-token"))
+	c := acedata.New(srv.URL, acedata.NewHTTPClient(), secrets.Static("bench-token"))
 	for i := 0; i < 100; i++ {
 		_, err := c.Recognize(context.Background(), img, "/m/0k4j", 300)
 		check(err)
@@ -222,7 +222,7 @@ func extras(sizes map[string]int64, deps string, conns, calls int) string {
 	}
 	b.WriteString(deps)
 	b.WriteString("\nThe SDK's config module brings STS, SSO, SSO-OIDC and sign-in clients for credential sources a Lambda never uses (it reads its role from the environment); they are about 430 KB. Loading credentials by hand would drop them, and the goal says not to hand-write what the SDK does.\n")
-	fmt.Fprintf(&b, "\n## 6. Connections to the upstream\n\n%d sequential requests through `upstream.Client` to the emulator used **%d** TCP connection(s) (goal: one; keep-alive holds).\n", calls, conns)
+	fmt.Fprintf(&b, "\n## 6. Connections to the upstream\n\n%d sequential requests through `acedata.Client` to the emulator used **%d** TCP connection(s) (goal: one; keep-alive holds).\n", calls, conns)
 	b.WriteString(gaps)
 	return b.String()
 }

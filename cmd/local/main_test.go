@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // `make run` end to end: the real local binary, started with no token and no AWS, must start its

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // Decode budget, end to end: small, well-formed pictures that are expensive to decode, each sent

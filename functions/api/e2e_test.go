@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // End to end: the real bootstrap binary, driven through the Lambda Runtime API (internal/

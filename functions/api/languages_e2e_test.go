@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // End to end, widget sentences in every script the label table covers (docs/languages.md): the

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // End to end: the real bootstrap of this function, driven through the Lambda Runtime API, with

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // Issue 12: each test is one row of docs/reliability.md §7, through the real bootstraps and moto.

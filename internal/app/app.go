@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
@@ -23,9 +24,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/storage"
-	"github.com/recaptcha-recognizer/recognizer/internal/taskapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // MaxBodyBytes is Lambda's synchronous payload limit: a request body can never be larger, and the
@@ -91,7 +90,7 @@ func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Wri
 		tokens, tokenReads = src, src.Reads
 	}
 	emitter := metrics.New(metricsOut, function, tokenReads)
-	httpClient := upstream.NewHTTPClient()
+	httpClient := acedata.NewHTTPClient()
 	chain := &providers.Chain{HedgeAfter: cfg.HedgeAfter, Log: log, OnCall: func(ev providers.Event) {
 		emitter.EmitProvider(metrics.ProviderSample{Provider: ev.Provider, Outcome: ev.Outcome, Latency: ev.Latency,
 			Failover: ev.Failover, Hedge: ev.Hedge, Open: ev.Breaker == providers.Open})
@@ -103,16 +102,7 @@ func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Wri
 			continue
 		}
 		src := secrets.For(tokens, p.Name)
-		var adapter recognition.Provider
-		if p.Name == "acedata" {
-			c := upstream.New(p.URL, httpClient, src)
-			if len(cfg.Providers) > 1 {
-				c.MaxAttempts = 1 // the next provider is the retry, and the breaker counts each failure
-			}
-			adapter = c
-		} else {
-			adapter = taskapi.New(taskapi.Kind(p.Name), p.URL, httpClient, src)
-		}
+		adapter := providerKinds[p.Name].build(p.URL, httpClient, src, len(cfg.Providers) == 1)
 		chain.Members = append(chain.Members, providers.Member{Provider: adapter,
 			Breaker: providers.NewBreaker(providers.DefaultThreshold, providers.DefaultCooldown)})
 		names = append(names, p.Name)

@@ -5,16 +5,18 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
+	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/taskapi"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // Config is what both functions read from the environment: how to reach the recognition API and
@@ -39,12 +41,33 @@ type Provider struct {
 	URL  string // <NAME>_API_URL, or the provider's public endpoint
 }
 
-// providerURLs are each provider's base URL variable and default.
-var providerURLs = map[string]struct{ env, def string }{
-	"acedata":    {"ACEDATA_API_URL", upstream.DefaultURL},
-	"capsolver":  {"CAPSOLVER_API_URL", taskapi.DefaultURL[taskapi.CapSolver]},
-	"yescaptcha": {"YESCAPTCHA_API_URL", taskapi.DefaultURL[taskapi.YesCaptcha]},
-	"capmonster": {"CAPMONSTER_API_URL", taskapi.DefaultURL[taskapi.CapMonster]},
+// providerKind is what the composition root needs to know of one provider: its base URL variable
+// and default, and how to build its adapter. alone is true when it is the chain's only member.
+type providerKind struct {
+	env, def string
+	build    func(url string, hc *http.Client, tokens secrets.Source, alone bool) recognition.Provider
+}
+
+// providerKinds holds every provider PROVIDERS may name.
+var providerKinds = map[string]providerKind{
+	"acedata":    {"ACEDATA_API_URL", acedata.DefaultURL, newAceData},
+	"capsolver":  {"CAPSOLVER_API_URL", taskapi.DefaultURL[taskapi.CapSolver], newTaskAPI(taskapi.CapSolver)},
+	"yescaptcha": {"YESCAPTCHA_API_URL", taskapi.DefaultURL[taskapi.YesCaptcha], newTaskAPI(taskapi.YesCaptcha)},
+	"capmonster": {"CAPMONSTER_API_URL", taskapi.DefaultURL[taskapi.CapMonster], newTaskAPI(taskapi.CapMonster)},
+}
+
+func newAceData(url string, hc *http.Client, tokens secrets.Source, alone bool) recognition.Provider {
+	c := acedata.New(url, hc, tokens)
+	if !alone {
+		c.MaxAttempts = 1 // the next provider is the retry, and the breaker counts each failure
+	}
+	return c
+}
+
+func newTaskAPI(kind taskapi.Kind) func(string, *http.Client, secrets.Source, bool) recognition.Provider {
+	return func(url string, hc *http.Client, tokens secrets.Source, _ bool) recognition.Provider {
+		return taskapi.New(kind, url, hc, tokens)
+	}
 }
 
 // APIConfig is the HTTPS function's configuration.
@@ -149,7 +172,7 @@ func readCommon(getenv func(string) string) (Config, []string) {
 	seen := map[string]bool{}
 	for _, n := range strings.Split(names, ",") {
 		n = strings.ToLower(strings.TrimSpace(n))
-		u, known := providerURLs[n]
+		u, known := providerKinds[n]
 		switch {
 		case !known:
 			problems = append(problems, fmt.Sprintf("PROVIDERS: %q is not one of acedata, capsolver, yescaptcha, capmonster", clip(n)))
@@ -195,7 +218,7 @@ func readCommon(getenv func(string) string) (Config, []string) {
 		c.SecretFailureTTL = d
 	}
 	if c.RecognitionAPIURL == "" {
-		c.RecognitionAPIURL = upstream.DefaultURL
+		c.RecognitionAPIURL = acedata.DefaultURL
 	}
 	if c.ResultsPrefix == "" {
 		c.ResultsPrefix = "results/"

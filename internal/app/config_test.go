@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -21,7 +21,7 @@ func TestAPIConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RecognitionAPIURL != upstream.DefaultURL || c.ResultsPrefix != "results/" || !slices.Equal(c.Sources, s3scope.Scopes{{Bucket: "a"}, {Bucket: "b", Prefix: "refs/"}, {Bucket: "c"}}) || c.EndpointSet {
+	if c.RecognitionAPIURL != acedata.DefaultURL || c.ResultsPrefix != "results/" || !slices.Equal(c.Sources, s3scope.Scopes{{Bucket: "a"}, {Bucket: "b", Prefix: "refs/"}, {Bucket: "c"}}) || c.EndpointSet {
 		t.Fatalf("%+v", c)
 	}
 	c, _ = APIConfigFromEnv(env(map[string]string{"RECOGNITION_TOKEN": "t", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AUTH_MODE": "off"}), "us-east-1")
@@ -122,7 +122,7 @@ func TestProvidersConfig(t *testing.T) {
 		return env(m)
 	}
 	c, err := APIConfigFromEnv(with(), "us-east-1")
-	if err != nil || len(c.Providers) != 1 || c.Providers[0] != (Provider{"acedata", upstream.DefaultURL}) || c.HedgeAfter != 0 {
+	if err != nil || len(c.Providers) != 1 || c.Providers[0] != (Provider{"acedata", acedata.DefaultURL}) || c.HedgeAfter != 0 {
 		t.Fatalf("default: %+v, %v", c.Providers, err)
 	}
 	c, err = APIConfigFromEnv(with("PROVIDERS", " CapMonster, acedata ,capsolver,yescaptcha", "RECOGNITION_API_URL", "http://127.0.0.1:1/a",

@@ -3,7 +3,7 @@
 // faults) with capped exponential backoff and full jitter, honours Retry-After, re-reads the token
 // once when it is refused, never runs past the caller's deadline, and checks every answer before
 // anyone relies on it.
-package upstream
+package acedata
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package upstream_test
+package acedata_test
 
 import (
 	"context"
@@ -10,25 +10,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 const cars = "/m/0k4j"
 
 var challenge = testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{1, 4}}
 
-func setup(t *testing.T) (*emulator.Server, *upstream.Client) {
+func setup(t *testing.T) (*emulator.Server, *acedata.Client) {
 	t.Helper()
 	srv, err := emulator.New("secret-token").Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	c := upstream.New(srv.URL, upstream.NewHTTPClient(), secrets.Static("secret-token"))
+	c := acedata.New(srv.URL, acedata.NewHTTPClient(), secrets.Static("secret-token"))
 	c.BaseBackoff, c.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	return srv, c
 }
@@ -178,7 +178,7 @@ func TestNothingEchoedUnfiltered(t *testing.T) {
 		"repeated key, first bad": {200, `{"solution":{"size":300,"label":"` + tok + `","label":"/m/0k4j","confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c2 := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, secrets.Static(tok))
+			c2 := acedata.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{c.status, c.body}}, secrets.Static(tok))
 			c2.MaxAttempts = 1
 			s, err := c2.Recognize(context.Background(), []byte("img"), cars, 300)
 			if c.status != 200 || c.want != "" {
@@ -251,7 +251,7 @@ func TestAnswerShapes(t *testing.T) {
 		{name: "confidence out of range", size: 100, body: `{"solution":{"hasObject":true,"confidences":[2],"size":100}}`, bad: "outside [0, 1]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			client := upstream.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{200, c.body}}, secrets.Static("tok"))
+			client := acedata.New("http://upstream.invalid/", &http.Client{Transport: fixedAnswer{200, c.body}}, secrets.Static("tok"))
 			client.MaxAttempts = 1
 			s, err := client.Recognize(context.Background(), []byte("img"), cars, c.size)
 			if c.bad != "" {

@@ -1,4 +1,4 @@
-package upstream_test
+package acedata_test
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
-	"github.com/recaptcha-recognizer/recognizer/internal/upstream"
 )
 
 // answerOnly is an http.RoundTripper that answers every request with one fixed response, so the
@@ -60,7 +60,7 @@ func FuzzAnswer(f *testing.F) {
 		if tiles == 0 {
 			return
 		}
-		c := upstream.New("http://upstream.invalid/recognize", &http.Client{Transport: answerOnly{status, retryAfter, body}}, secrets.Static(fuzzToken))
+		c := acedata.New("http://upstream.invalid/recognize", &http.Client{Transport: answerOnly{status, retryAfter, body}}, secrets.Static(fuzzToken))
 		c.MaxAttempts = 1
 		s, err := c.Recognize(context.Background(), []byte("image"), cars, size)
 		if err != nil {
