@@ -26,6 +26,8 @@ await run("@2captcha/captcha-solver", {
   grid_cars: async () => { const r = await grid(solver, cars, { imgType: "recaptcha" }); lastId = r.id; return r; },
   grid_buses: () => grid(solver, buses, {}),
   grid_widget_sentence: () => grid(solver, cars, { textinstructions: "Select all images with <strong>cars</strong>" }),
+  // canSkip (can_no_answer=1) tells 2Captcha no tile may match; the answer is then No_matching_images.
+  grid_no_match: () => grid(solver, { ...buses, question: cars.question }, { canSkip: 1 }),
   report_bad: () => solver.badReport(lastId),
   report_good: () => solver.goodReport(lastId),
   balance: () => solver.balance(),

@@ -26,6 +26,7 @@ await run("2captcha", {
   grid_cars: async () => { const r = await grid(solver, cars); lastId = r.id; return r; },
   grid_buses: () => grid(solver, buses),
   grid_label_id: () => grid(solver, cars, { textinstructions: cars.label }),
+  grid_no_match: () => grid(solver, { ...buses, question: cars.question }, { can_no_answer: 1 }),
   report_bad: () => solver.report(lastId),
   report_good: () => solver.goodReport(lastId),
   balance: () => solver.balance(),

@@ -34,6 +34,11 @@ await run("anticaptcha", {
     const r = await task(client(key), { type: "ReCaptchaV2Classification", image: picture(buses), question: buses.question });
     return { ...r, tiles: r.solution?.objects ?? null };
   },
+  classification_no_match: async () => {
+    const r = await task(client(key), { type: "ReCaptchaV2Classification", image: picture(buses), question: cars.label });
+    return { ...r, tiles: r.solution?.objects ?? null };
+  },
+  coordinates_no_match: () => task(client(key), { type: "ImageToCoordinatesTask", body: picture(buses), comment: cars.question, mode: "points" }),
   grid_cars: () => task(client(key), { type: "GridTask", body: picture(cars), rows: 3, columns: 3, comment: "Select all images with cars" }),
   complex_image_cars: async () => {
     const r = await task(client(key), { type: "ComplexImageTask", class: "recaptcha", imagesBase64: [picture(cars)], metadata: { Grid: "3x3", Task: cars.question } });

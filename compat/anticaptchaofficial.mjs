@@ -36,6 +36,7 @@ async function withKey(k, fn) {
 await run("@antiadmin/anticaptchaofficial", {
   coordinates_cars: async () => ({ coordinates: await ac.solveImageToCoordinates(picture(cars), "Select all images with cars", "points"), taskId: ac.session.taskId }),
   coordinates_buses: async () => ({ coordinates: await ac.solveImageToCoordinates(picture(buses), buses.question, "points"), taskId: ac.session.taskId }),
+  coordinates_no_match: async () => ({ coordinates: await ac.solveImageToCoordinates(picture(buses), cars.question, "points") }),
   report_incorrect_image: () => ac.reportIncorrectImageCaptcha(),
   report_incorrect_recaptcha: () => ac.reportIncorrectRecaptcha(),
   report_correct_recaptcha: () => ac.reportCorrectRecaptcha(),

@@ -18,6 +18,13 @@ async function solve(c, metaData, image) {
   return r.error ? { error: r.error } : { answer: r.solution.answer, tiles: tiles(r.solution.answer) };
 }
 
+async function createOnly(c, metaData, image) {
+  const { errorId, errorCode } = await c.CreateTask(new ComplexImageRecaptchaRequest({ imagesBase64: [image], metaData }));
+  return { errorId, errorCode };
+}
+
+const notAPicture = Buffer.from("not a picture").toString("base64");
+
 await run("@zennolab_com/capmonstercloud-client", {
   cars_task_text: () => solve(client(key), { Grid: "3x3", Task: cars.question }, picture(cars)),
   buses_task_definition: () => solve(client(key), { Grid: "4x4", TaskDefinition: buses.label }, picture(buses)),
@@ -28,6 +35,11 @@ await run("@zennolab_com/capmonstercloud-client", {
   bad_key_solve: () => solve(client(badKey), { Grid: "3x3", Task: cars.question }, picture(cars)),
   bad_key_balance: async () => (await client(badKey).getBalance()).balance,
   unknown_task_id: () => client(key).GetTaskResult(987654321),
+  no_matching_tiles: () => solve(client(key), { Grid: "4x4", Task: cars.question }, picture(buses)),
+  // Solve turns codes missing from the client's ErrorType list into "Unknown"; CreateTask, also
+  // public, hands back the reply with its errorCode.
   unknown_question: () => solve(client(key), { Grid: "3x3", Task: "llamas" }, picture(cars)),
-  not_a_picture: () => solve(client(key), { Grid: "3x3", Task: cars.question }, Buffer.from("not a picture").toString("base64")),
+  unknown_question_code: () => createOnly(client(key), { Grid: "3x3", Task: "llamas" }, picture(cars)),
+  not_a_picture: () => solve(client(key), { Grid: "3x3", Task: cars.question }, notAPicture),
+  not_a_picture_code: () => createOnly(client(key), { Grid: "3x3", Task: cars.question }, notAPicture),
 }, (err) => ({ code: String(err?.errorType ?? err?.name ?? "Error"), message: String(err?.message ?? err) }));

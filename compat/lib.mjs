@@ -44,8 +44,10 @@ export function tiles(answer) {
   return Array.isArray(answer) ? answer.flatMap((v, i) => (v === true ? [i] : [])) : null;
 }
 
-// clickTiles turns 2Captcha's "click:1/5/9" (1-based) into 0-based tile indices.
+// clickTiles turns 2Captcha's "click:1/5/9" (1-based) into 0-based tile indices, and its
+// "No_matching_images" into none.
 export function clickTiles(text) {
+  if (text === "No_matching_images") return [];
   const m = /^click:([\d/]+)$/.exec(String(text));
   return m ? m[1].split("/").map((n) => Number(n) - 1) : null;
 }

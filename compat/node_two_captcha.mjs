@@ -22,9 +22,10 @@ axios.interceptors.request.use((config) => {
 
 const client = (k) => new Client(k, { polling: 250, timeout: 30_000, throwErrors: true });
 
-async function grid(c, f, textinstructions = f.question) {
-  const captcha = await c.decode({ base64: picture(f), recaptcha: 1, textinstructions, recaptcharows: f.grid, recaptchacols: f.grid });
-  return { id: captcha.id, text: captcha.text, tiles: captcha.indexes().map((n) => n - 1) };
+async function grid(c, f, textinstructions = f.question, extra = {}) {
+  const captcha = await c.decode({ base64: picture(f), recaptcha: 1, textinstructions, recaptcharows: f.grid, recaptchacols: f.grid, ...extra });
+  // indexes() reads the digits after "click:"; No_matching_images has none (its match is null).
+  return { id: captcha.id, text: captcha.text, tiles: captcha.text === "No_matching_images" ? [] : captcha.indexes().map((n) => n - 1) };
 }
 
 let lastId;
@@ -33,6 +34,7 @@ await run("@infosimples/node_two_captcha", {
   grid_cars: async () => { const r = await grid(client(key), cars); lastId = r.id; return r; },
   grid_buses: () => grid(client(key), buses),
   grid_widget_sentence: () => grid(client(key), cars, "Select all images with cars"),
+  grid_no_match: () => grid(client(key), buses, cars.question, { can_no_answer: 1 }),
   report_bad: () => client(key).report(lastId, true),
   report_good: () => client(key).report(lastId, false),
   balance: () => client(key).balance(),
