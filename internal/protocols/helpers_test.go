@@ -77,10 +77,10 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{log: &strings.Builder{}, reports: &reportLog{}}
 	f.h = &Handler{
-		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: named{}},
-		Auth:    checker,
-		Config:  httpapi.Config{MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
-		Observe: &observe.Observer{Log: slogTo(f.log), Metrics: metrics.New(f.log, "api", nil)},
+		Service:  &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: named{}},
+		Auth:     checker,
+		Config:   httpapi.Config{MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
+		Observe:  &observe.Observer{Log: slogTo(f.log), Metrics: metrics.New(f.log, "api", nil)},
 		Reported: f.reports.add,
 	}
 	return f
