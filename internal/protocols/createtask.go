@@ -1,7 +1,6 @@
 package protocols
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +28,7 @@ const (
 // languagePool, ...) are ignored, and callbackUrl is never called.
 type envelope struct {
 	ClientKey *string         `json:"clientKey"`
-	Task      json.RawMessage `json:"task"`
+	Task      *taskDoc        `json:"task"`
 	TaskID    json.RawMessage `json:"taskId"`
 	// feedbackTask's verdict.
 	Result *struct {
@@ -142,15 +141,14 @@ func (c *call) readTask(raw json.RawMessage) (answer, *failure) {
 	return a, nil
 }
 
-func (c *call) createTask(ctx context.Context, raw json.RawMessage) (httpapi.Response, *failure) {
-	if len(bytes.TrimSpace(raw)) == 0 || string(raw) == "null" {
+// createTask solves the task (decoded with the envelope, in one pass over the body: the picture
+// is most of it).
+func (c *call) createTask(ctx context.Context, task *taskDoc) (httpapi.Response, *failure) {
+	if task == nil {
 		f := fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
 		return httpapi.Response{}, &f
 	}
-	var t taskDoc
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return httpapi.Response{}, jsonFailure(err, "task is not a JSON object")
-	}
+	t := *task
 	for _, u := range []struct {
 		name string
 		v    json.RawMessage

@@ -102,27 +102,27 @@ func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
 			p.v.Set(name, string(data))
 		}
 	case body[0] == '{':
-		var doc map[string]json.RawMessage
-		if err := json.Unmarshal(body, &doc); err != nil {
+		// One pass over the body (the picture is most of it); numbers keep their text.
+		var doc map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil || dec.More() {
 			return bad("the body is not one JSON object")
 		}
 		if len(doc) > maxParams {
 			return bad("the body has too many fields")
 		}
-		for k, raw := range doc {
+		for k, v := range doc {
 			var s string
-			switch {
-			case json.Unmarshal(raw, &s) == nil:
-			case string(raw) == "true":
-				s = "1"
-			case string(raw) == "false":
-				s = "0"
-			case string(raw) == "null":
-				continue
-			case raw[0] == '{' || raw[0] == '[':
-				continue // no parameter of this method is an object or a list
+			switch v := v.(type) {
+			case string:
+				s = v
+			case json.Number:
+				s = v.String()
+			case bool:
+				s = map[bool]string{true: "1", false: "0"}[v]
 			default:
-				s = string(raw) // a number, as written
+				continue // null, or an object or a list: no parameter of this method is one
 			}
 			p.v.Set(strings.ToLower(k), s)
 		}
