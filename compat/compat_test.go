@@ -3,18 +3,24 @@
 package compat
 
 // Published client libraries, installed from package-lock.json by npm ci and not modified, are
-// pointed at `make run`'s real binary (its upstream emulator, client keys in moto's Secrets
-// Manager) by the override each offers. Each must hand back the tiles the emulator finds in the
-// pictures of events/images, and each error the way its users' code reads it.
+// pointed by the override each offers at two servers: `make run`'s real binary, and the API
+// function's real bootstrap behind a stand-in for API Gateway's HTTP API. Both use the upstream
+// emulator and client keys in moto's Secrets Manager. Each library must hand back the tiles the
+// emulator finds in the pictures of events/images, and each error the way its users' code reads
+// it.
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +29,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
@@ -38,8 +47,9 @@ const (
 	installedStamp = "node_modules/.lockfile-sha256"
 )
 
-// baseURL is the running local server: what a user gives each library as its base URL.
-var baseURL string
+// The base URLs a user would give each library: the local server, and the function behind the
+// gateway.
+var localURL, lambdaURL string
 
 // The fixtures: the tiles (row-major, 0-based) the emulator finds, and the picture.
 var (
@@ -80,13 +90,98 @@ func setUp(m *testing.M) (int, error) {
 		Name: aws.String(keysSecret), SecretString: aws.String(string(keys))}); err != nil {
 		return 1, err
 	}
-	local, err := testenv.StartLocal(bin, append(testenv.AWSEnv(moto.URL), "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)...)
+	keyed := append(testenv.AWSEnv(moto.URL), "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
+	local, err := testenv.StartLocal(bin, keyed...)
 	if err != nil {
 		return 1, err
 	}
 	defer local.Close()
-	baseURL = local.URL
-	return m.Run(), nil
+	localURL = local.URL
+
+	bootstrap, err := testenv.Build(ctx, "github.com/recaptcha-recognizer/recognizer/functions/api", dir)
+	if err != nil {
+		return 1, err
+	}
+	const token = "compat-upstream-token"
+	emu, err := emulator.New(token).Start("127.0.0.1:0")
+	if err != nil {
+		return 1, err
+	}
+	defer emu.Close()
+	rt, err := runtimeapi.Start()
+	if err != nil {
+		return 1, err
+	}
+	defer rt.Close()
+	proc, err := rt.StartProcess(bootstrap, append(keyed, "RECOGNITION_TOKEN="+token, "RECOGNITION_API_URL="+emu.URL))
+	if err != nil {
+		return 1, err
+	}
+	defer proc.Kill()
+	gw := httptest.NewServer(gateway{rt})
+	defer gw.Close()
+	lambdaURL = gw.URL
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "the function's output:\n%s\n", proc.Output())
+	}
+	return code, nil
+}
+
+// gateway stands in for API Gateway's HTTP API on its $default stage: each request becomes a
+// payload 2.0 event for the function (headers lower-cased, repeated values joined by commas, a
+// body that is not text base64-encoded), and the function's answer becomes the response. A
+// function that fails instead of answering gets API Gateway's 500.
+type gateway struct{ rt *runtimeapi.Server }
+
+func (g gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{}, QueryStringParameters: map[string]string{},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Stage: "$default", RequestID: fmt.Sprintf("compat-%d", time.Now().UnixNano()),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: "127.0.0.1", UserAgent: r.UserAgent()},
+		},
+	}
+	for k, v := range r.Header {
+		ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
+	}
+	for k, v := range r.URL.Query() {
+		ev.QueryStringParameters[k] = strings.Join(v, ",")
+	}
+	if textual(r.Header.Get("Content-Type")) {
+		ev.Body = string(body)
+	} else if len(body) > 0 {
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	payload, _ := json.Marshal(ev)
+	res, err := g.rt.Invoke(r.Context(), payload, 30*time.Second)
+	var resp events.APIGatewayV2HTTPResponse
+	if err != nil || res.Error != nil || json.Unmarshal(res.Payload, &resp) != nil {
+		http.Error(w, `{"message":"Internal Server Error"}`, http.StatusInternalServerError)
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
+	out := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		out, _ = base64.StdEncoding.DecodeString(resp.Body)
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+}
+
+// textual: the media types API Gateway hands to a function as text, not base64.
+func textual(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return strings.HasPrefix(mt, "text/") || mt == "application/json" || mt == "application/x-www-form-urlencoded" ||
+		mt == "application/xml" || strings.HasSuffix(mt, "+json")
 }
 
 // installClients runs npm ci unless node_modules was installed from this very lockfile. Node and
@@ -126,12 +221,12 @@ type outcome struct {
 	MS     int
 }
 
-// runClient runs one script against the server and checks that it reports the pinned version.
-func runClient(t *testing.T, script string) report {
+// runClient runs one script against base and checks that it reports the pinned version.
+func runClient(t *testing.T, base, script string) report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", script, "--base", baseURL, "--key", clientKey, "--bad-key", wrongKey)
+	cmd := exec.CommandContext(ctx, "node", script, "--base", base, "--key", clientKey, "--bad-key", wrongKey)
 	// A proxy set in the developer's shell must not stand between a library and the loopback.
 	cmd.Env = append(os.Environ(), "NO_PROXY=*", "no_proxy=*")
 	var stderr bytes.Buffer
@@ -163,6 +258,14 @@ func lockedVersion(t *testing.T, pkg string) string {
 		t.Fatal(err)
 	}
 	return lock.Packages[filepath.ToSlash(filepath.Join("node_modules", pkg))].Version
+}
+
+// againstBoth runs script against the local server and the function, and holds each report to
+// want.
+func againstBoth(t *testing.T, script string, want map[string]expect) {
+	for _, target := range []struct{ name, url string }{{"make run", localURL}, {"lambda", lambdaURL}} {
+		t.Run(target.name, func(t *testing.T) { check(t, runClient(t, target.url, script), want) })
+	}
 }
 
 // expect is what one case must report.
@@ -302,7 +405,7 @@ func nativeClicks(t *testing.T, picture, question string) [][2]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, baseURL+"/recognize?question="+question, bytes.NewReader(img))
+	req, _ := http.NewRequest(http.MethodPost, localURL+"/recognize?question="+question, bytes.NewReader(img))
 	req.Header.Set("Content-Type", "image/jpeg")
 	req.Header.Set("Authorization", "Bearer "+clientKey)
 	resp, err := http.DefaultClient.Do(req)
@@ -325,7 +428,7 @@ func nativeClicks(t *testing.T, picture, question string) [][2]int {
 
 func TestCapMonsterCloudOfficial(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "capmonstercloud.mjs"), map[string]expect{
+	againstBoth(t, "capmonstercloud.mjs", map[string]expect{
 		"cars_task_text":        tiles(carsTiles),
 		"buses_task_definition": tiles(busesTiles),
 		"cars_widget_sentence":  tiles(carsTiles),
@@ -344,7 +447,7 @@ func TestCapMonsterCloudOfficial(t *testing.T) {
 
 func TestNodeCapMonster(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "node-capmonster.mjs"), map[string]expect{
+	againstBoth(t, "node-capmonster.mjs", map[string]expect{
 		"cars_task_text":        tiles(carsTiles),
 		"buses_task_definition": tiles(busesTiles),
 		"balance":               number,
@@ -355,7 +458,7 @@ func TestNodeCapMonster(t *testing.T) {
 
 func TestAntiCaptchaGeneric(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "anticaptcha.mjs"), map[string]expect{
+	againstBoth(t, "anticaptcha.mjs", map[string]expect{
 		"coordinates_cars":          coordinates("solution.coordinates", "cars-3x3.jpg", "cars"),
 		"coordinates_buses":         coordinates("solution.coordinates", "buses-screenshot.jpg", "buses"),
 		"classification_cars":       tiles(carsTiles),
@@ -381,7 +484,7 @@ func TestAntiCaptchaGeneric(t *testing.T) {
 
 func TestAntiCaptchaOfficial(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "anticaptchaofficial.mjs"), map[string]expect{
+	againstBoth(t, "anticaptchaofficial.mjs", map[string]expect{
 		"coordinates_cars":           coordinates("coordinates", "cars-3x3.jpg", "cars"),
 		"coordinates_buses":          coordinates("coordinates", "buses-screenshot.jpg", "buses"),
 		"coordinates_no_match":       empty("coordinates"),
@@ -397,7 +500,7 @@ func TestAntiCaptchaOfficial(t *testing.T) {
 
 func TestTwoCaptchaOfficial(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "2captcha-solver.mjs"), map[string]expect{
+	againstBoth(t, "2captcha-solver.mjs", map[string]expect{
 		"grid_cars":            tiles(carsTiles),
 		"grid_buses":           tiles(busesTiles),
 		"grid_widget_sentence": tiles(carsTiles),
@@ -415,7 +518,7 @@ func TestTwoCaptchaOfficial(t *testing.T) {
 
 func TestTwoCaptchaPackage(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "2captcha.mjs"), map[string]expect{
+	againstBoth(t, "2captcha.mjs", map[string]expect{
 		"grid_cars":       tiles(carsTiles),
 		"grid_buses":      tiles(busesTiles),
 		"grid_label_id":   tiles(carsTiles),
@@ -431,7 +534,7 @@ func TestTwoCaptchaPackage(t *testing.T) {
 
 func TestNodeTwoCaptchaPlainText(t *testing.T) {
 	t.Parallel()
-	check(t, runClient(t, "node_two_captcha.mjs"), map[string]expect{
+	againstBoth(t, "node_two_captcha.mjs", map[string]expect{
 		"grid_cars":            tiles(carsTiles),
 		"grid_buses":           tiles(busesTiles),
 		"grid_widget_sentence": tiles(carsTiles),
