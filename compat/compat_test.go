@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -118,7 +119,11 @@ func setUp(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer proc.Kill()
-	gw := httptest.NewServer(gateway{rt})
+	routes, err := templateRoutes("../template.yaml")
+	if err != nil {
+		return 1, err
+	}
+	gw := httptest.NewServer(gateway{rt, routes})
 	defer gw.Close()
 	lambdaURL = gw.URL
 	code := m.Run()
@@ -128,13 +133,23 @@ func setUp(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// gateway stands in for API Gateway's HTTP API on its $default stage: each request becomes a
-// payload 2.0 event for the function (headers lower-cased, repeated values joined by commas, a
-// body that is not text base64-encoded), and the function's answer becomes the response. A
-// function that fails instead of answering gets API Gateway's 500.
-type gateway struct{ rt *runtimeapi.Server }
+// gateway stands in for API Gateway's HTTP API on its $default stage: a request that no route of
+// template.yaml takes gets API Gateway's 404; any other becomes a payload 2.0 event for the
+// function (headers lower-cased, repeated values joined by commas, a body that is not text
+// base64-encoded), and the function's answer becomes the response. A function that fails
+// instead of answering gets API Gateway's 500.
+type gateway struct {
+	rt     *runtimeapi.Server
+	routes map[string]bool // route keys: "POST /createTask", or "$default" for every request
+}
 
 func (g gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.routes["$default"] && !g.routes[r.Method+" "+r.URL.Path] {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"Not Found"}`)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
@@ -175,6 +190,22 @@ func (g gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(out)
+}
+
+// templateRoutes reads the RouteKey of every route in the template.
+func templateRoutes(path string) (map[string]bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	routes := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+RouteKey: *['"]?([^'"\n]+?)['"]?\s*$`).FindAllSubmatch(b, -1) {
+		routes[string(m[1])] = true
+	}
+	if len(routes) == 0 {
+		return nil, fmt.Errorf("%s declares no RouteKey", path)
+	}
+	return routes, nil
 }
 
 // textual: the media types API Gateway hands to a function as text, not base64.
