@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
@@ -112,6 +113,13 @@ func (f *fixture) send(t testing.TB, req httpapi.Request) (*httpapi.Response, ma
 	resp := f.h.Serve(context.Background(), req)
 	if resp.Status != http.StatusOK {
 		t.Fatalf("%s %s answered %d: every answer of the protocols is a 200", req.Method, req.Path, resp.Status)
+	}
+	legacy := req.Path == InPath || req.Path == ResPath
+	if req.Method == "POST" || (legacy && req.Method == "GET") { // the methods the document declares
+		if err := contracttest.CheckHTTP(&http.Request{Method: req.Method, URL: &url.URL{Path: req.Path, RawQuery: req.Query.Encode()}, Header: req.Header},
+			&http.Response{StatusCode: resp.Status, Header: resp.Header}, resp.Body); err != nil {
+			t.Error(err)
+		}
 	}
 	var doc map[string]any
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
