@@ -114,3 +114,11 @@ MUTANTS_JOBS ?= 2
 .PHONY: mutants
 mutants: ## break the code on purpose and report which listed mutations the fast tests miss, with the kill rate
 	$(GO) run ./internal/devtools/mutants -j $(MUTANTS_JOBS) $(if $(MUTANTS),-run '$(MUTANTS)')
+
+# The published client libraries compat/ drives, exactly as package-lock.json pins them. The
+# stamp (the lockfile's SHA-256) tells compat's end-to-end tests, which run npm ci themselves
+# when it is stale, that this install is current.
+.PHONY: compat-deps
+compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
+	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
+	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256

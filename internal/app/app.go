@@ -19,6 +19,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/protocols"
 	"github.com/recaptcha-recognizer/recognizer/internal/providers"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
@@ -131,7 +132,8 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 	cfg, err := APIConfigFromEnv(getenv, awsCfg.Region)
 	if err != nil {
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
-		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
+		obs := &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}
+		return withProtocols(strings.TrimSpace(getenv("AUTH_MODE")), httpapi.Misconfigured{Observe: obs}, protocols.Misconfigured{Observe: obs})
 	}
 	p := newParts(cfg.Config, awsCfg, log, metricsOut, "api")
 	var keys *secrets.Secret
@@ -144,20 +146,31 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
 		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
 	}
-	return &httpapi.Handler{
-		Service: p.service,
-		Auth:    checker,
-		Store:   p.store,
-		Config: httpapi.Config{
-			Sources:        cfg.Sources,
-			ResultsBucket:  cfg.ResultsBucket,
-			StorePrefix:    cfg.StorePrefix,
-			MaxBodyBytes:   MaxBodyBytes,
-			ResponseMargin: 300 * time.Millisecond,
-			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
-		},
-		Observe: &observe.Observer{Log: log, Metrics: p.metrics},
+	httpCfg := httpapi.Config{
+		Sources:        cfg.Sources,
+		ResultsBucket:  cfg.ResultsBucket,
+		StorePrefix:    cfg.StorePrefix,
+		MaxBodyBytes:   MaxBodyBytes,
+		ResponseMargin: 300 * time.Millisecond,
+		DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 	}
+	obs := &observe.Observer{Log: log, Metrics: p.metrics}
+	return withProtocols(cfg.AuthMode,
+		&httpapi.Handler{Service: p.service, Auth: checker, Store: p.store, Config: httpCfg, Observe: obs},
+		&protocols.Handler{Service: p.service, Auth: checker, Config: httpCfg, Observe: obs, Reported: p.metrics.EmitReport})
+}
+
+// withProtocols serves the solver protocols' routes beside the API's own, except in IAM mode:
+// their clients send a key and cannot sign requests, and the template does not route them.
+func withProtocols(authMode string, api, solverProtocols httpapi.Server) httpapi.Server {
+	if authMode == auth.ModeIAM {
+		return api
+	}
+	paths := map[string]httpapi.Server{}
+	for _, p := range protocols.Paths() {
+		paths[p] = solverProtocols
+	}
+	return httpapi.Routes{Paths: paths, Default: api}
 }
 
 // NewUploads wires the S3 function from its environment, with the observer of its records. With

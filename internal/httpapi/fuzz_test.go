@@ -97,9 +97,9 @@ func FuzzImageString(f *testing.F) {
 			forms = append(forms, b.String())
 		}
 		for _, s := range forms {
-			got, _, err := decodeImageString(s, fuzzMaxImage)
+			got, _, err := DecodeImageString(s, fuzzMaxImage)
 			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("decodeImageString(%.40q) = %d bytes, %v; want the %d bytes back", s, len(got), err, len(data))
+				t.Fatalf("DecodeImageString(%.40q) = %d bytes, %v; want the %d bytes back", s, len(got), err, len(data))
 			}
 		}
 	})

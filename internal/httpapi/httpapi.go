@@ -240,3 +240,18 @@ func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
 	}
 	return Response{Status: e.Status(), Header: hdr, Body: ErrorBody(e, traceID)}
 }
+
+// Routes serves the paths it names with their own servers (the solver protocols, at the host
+// root) and every other path with Default, the API's own handler.
+type Routes struct {
+	Paths   map[string]Server
+	Default Server
+}
+
+// Serve sends req to the server of its path.
+func (r Routes) Serve(ctx context.Context, req Request) Response {
+	if s, ok := r.Paths[strings.TrimSuffix(req.Path, "/")]; ok {
+		return s.Serve(ctx, req)
+	}
+	return r.Default.Serve(ctx, req)
+}

@@ -121,7 +121,7 @@ func (c *call) parseJSON(body []byte, maxImageBytes int) error {
 		return nil
 	}
 	if doc.Image != nil {
-		img, dataURL, err := decodeImageString(*doc.Image, maxImageBytes)
+		img, dataURL, err := DecodeImageString(*doc.Image, maxImageBytes)
 		if err != nil {
 			return err
 		}
@@ -133,9 +133,9 @@ func (c *call) parseJSON(body []byte, maxImageBytes int) error {
 	return nil
 }
 
-// decodeImageString accepts base64 (standard or URL alphabet, padded or not, with line breaks)
+// DecodeImageString (also the protocols' one image decoder) accepts base64 (standard or URL alphabet, padded or not, with line breaks)
 // or a data URL carrying base64.
-func decodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, err error) {
+func DecodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, err error) {
 	if rest, ok := strings.CutPrefix(s, "data:"); ok {
 		meta, payload, found := strings.Cut(rest, ",")
 		if !found || !strings.HasSuffix(meta, ";base64") {
@@ -247,7 +247,7 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 				return badRequest("the form has more than one image part (image or file): send one")
 			}
 			if part.FileName() == "" { // a text field: base64 or a data URL
-				img, _, err := decodeImageString(string(data), maxImageBytes)
+				img, _, err := DecodeImageString(string(data), maxImageBytes)
 				if err != nil {
 					return err
 				}

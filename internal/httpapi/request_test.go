@@ -18,9 +18,9 @@ func TestDecodeImageString(t *testing.T) {
 		"+/+/\r\nAA E=",                  // line breaks and spaces
 		"data:image/png;base64,+/+/AAE=", // data URL
 	} {
-		got, _, err := decodeImageString(in, 1<<20)
+		got, _, err := DecodeImageString(in, 1<<20)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("decodeImageString(%q) = %x, %v", in, got, err)
+			t.Errorf("DecodeImageString(%q) = %x, %v", in, got, err)
 		}
 	}
 	for in, code := range map[string]apierr.Code{
@@ -30,8 +30,8 @@ func TestDecodeImageString(t *testing.T) {
 		"data:image/png;base64":                apierr.CodeInvalidImage,
 		string(bytes.Repeat([]byte("A"), 200)): apierr.CodeTooLarge,
 	} {
-		if _, _, err := decodeImageString(in, 100); apierr.As(err).Code != code {
-			t.Errorf("decodeImageString(%.20q): %v, want %s", in, err, code)
+		if _, _, err := DecodeImageString(in, 100); apierr.As(err).Code != code {
+			t.Errorf("DecodeImageString(%.20q): %v, want %s", in, err, code)
 		}
 	}
 }

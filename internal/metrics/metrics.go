@@ -124,3 +124,32 @@ func (e *Emitter) EmitProvider(s ProviderSample) {
 	line, _ := json.Marshal(doc)
 	e.w.Write(append(line, '\n'))
 }
+
+// EmitReport writes one EMF line for a caller's report of a wrong (bad) or right answer, by the
+// provider that answered (empty when not known). Dimensions: Function×Provider, and
+// Function×Provider×Verdict.
+func (e *Emitter) EmitReport(provider string, bad bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if provider == "" {
+		provider = "unknown"
+	}
+	verdict, wrong := "good", 0
+	if bad {
+		verdict, wrong = "bad", 1
+	}
+	doc := map[string]any{
+		"Function": e.function, "Provider": provider, "Verdict": verdict,
+		"Reports": 1, "WrongAnswerReports": wrong,
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function", "Provider"}, {"Function", "Provider", "Verdict"}},
+				"Metrics":    []metricDef{{"Reports", "Count"}, {"WrongAnswerReports", "Count"}},
+			}},
+		},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}

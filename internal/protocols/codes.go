@@ -1,0 +1,67 @@
+package protocols
+
+import (
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+)
+
+// codes is the one table from each of the service's error codes to the code the createTask
+// protocol (errorCode) and the in.php/res.php protocol (ERROR_...) answer with. docs/protocols.md
+// shows the same table; TestCodesComplete holds both to every apierr code.
+var codes = map[apierr.Code]struct{ task, legacy string }{
+	apierr.CodeInvalidToken:        {"ERROR_KEY_DOES_NOT_EXIST", "ERROR_KEY_DOES_NOT_EXIST"},
+	apierr.CodeInvalidRequest:      {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeInvalidImage:        {"ERROR_IMAGE_TYPE_NOT_SUPPORTED", "ERROR_IMAGE_TYPE_NOT_SUPPORTED"},
+	apierr.CodeUnsupportedQuestion: {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeInvalidGrid:         {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeGridRequired:        {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeTooLarge:            {"ERROR_TOO_BIG_CAPTCHA_FILESIZE", "ERROR_TOO_BIG_CAPTCHA_FILESIZE"},
+	apierr.CodeTooComplex:          {"ERROR_TOO_BIG_CAPTCHA_FILESIZE", "ERROR_TOO_BIG_CAPTCHA_FILESIZE"},
+	apierr.CodeUnsupportedMedia:    {"ERROR_INVALID_TASK_DATA", "ERROR_UPLOAD"},
+	apierr.CodeInvalidS3Reference:  {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeS3Forbidden:         {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeS3NotFound:          {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeStoreNotConfigured:  {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeNotFound:            {"ERROR_NO_SUCH_METHOD", "ERROR_EMPTY_ACTION"},
+	apierr.CodeMethodNotAllowed:    {"ERROR_NO_SUCH_METHOD", "ERROR_EMPTY_ACTION"},
+	apierr.CodeTooManyRequests:     {"ERROR_TOO_MUCH_REQUESTS", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeUpstreamError:       {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
+	apierr.CodeUpstreamBadResponse: {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
+	apierr.CodeUpstreamTimeout:     {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
+	apierr.CodeUpstreamUnavailable: {"ERROR_NO_SLOT_AVAILABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeUpstreamAuth:        {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeTokenUnavailable:    {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeStorageUnavailable:  {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeConfiguration:       {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeInternal:            {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+}
+
+// failure is an error answered in a protocol's shape: one of the service's codes, or one that
+// only the protocols have.
+type failure struct {
+	code    string // for logs and metrics: an apierr code, or one of the protocol-only codes below
+	task    string
+	legacy  string
+	message string
+	cause   *apierr.Error // when it is one of the service's errors
+}
+
+// The protocol-only failures.
+var (
+	errNoSuchTask = failure{code: "no_such_task", task: "ERROR_NO_SUCH_CAPCHA_ID", legacy: "ERROR_WRONG_CAPTCHA_ID",
+		message: "no such task: the id is not one this service issued to this key (or its answer has expired)"}
+	errTaskNotSupported = failure{code: "task_not_supported", task: "ERROR_TASK_NOT_SUPPORTED", legacy: "ERROR_BAD_PARAMETERS"}
+	errURLRefused       = failure{code: "url_refused", task: "ERROR_IMAGE_URL_NOT_ALLOWED", legacy: "ERROR_IMAGE_URL_NOT_ALLOWED"}
+	errPictureQuestion  = failure{code: "question_as_picture", task: "ERROR_IMGINSTRUCTIONS_NOT_SUPPORTED", legacy: "ERROR_IMGINSTRUCTIONS_NOT_SUPPORTED"}
+)
+
+func (f failure) with(message string) failure { f.message = message; return f }
+
+// fromError renders one of the service's errors (anything else is an internal error).
+func fromError(err error) failure {
+	e := apierr.As(err)
+	c, ok := codes[e.Code]
+	if !ok {
+		c = codes[apierr.CodeInternal]
+	}
+	return failure{code: string(e.Code), task: c.task, legacy: c.legacy, message: e.Message, cause: e}
+}
