@@ -30,7 +30,7 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
 FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
-	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization
+	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols
 FUZZTIME ?= 30s
 
 # Every target runs even when one fails. A failing input that go test writes under testdata/fuzz

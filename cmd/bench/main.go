@@ -62,11 +62,16 @@ func main() {
 	out := flag.String("out", "docs/performance.md", "report to write")
 	refSeconds := flag.Float64("ref-seconds", 2, "seconds each reference batch runs")
 	hedgeOnly := flag.Bool("hedge", false, "measure only hedging across two heavy-tailed emulated providers, and print it")
+	protocolsOnly := flag.Bool("protocols", false, "measure only the solver protocols against POST /recognize, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
 	flag.Parse()
 	hedgeAfter := []time.Duration{1500 * time.Millisecond, 3 * time.Second}
 	if *hedgeOnly {
 		fmt.Print(hedgeFigures(*hedgeN, 50, hedgeAfter))
+		return
+	}
+	if *protocolsOnly {
+		fmt.Print(protocolFigures())
 		return
 	}
 	dir, err := os.MkdirTemp("", "bench")
@@ -130,7 +135,8 @@ func main() {
 	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
 	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
-	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge)), 0o644))
+	protocols := protocolFigures()
+	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols)), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 

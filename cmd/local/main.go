@@ -68,6 +68,9 @@ func main() {
 		srv.Shutdown(shutdown)
 	}()
 	fmt.Fprintf(os.Stderr, "Serving POST http://%s%s (and %s); the playground at http://%s/ and the contract at /openapi.json\n", *addr, api.RecognizePath, api.UpstreamPath, *addr)
+	if getenv("AUTH_MODE") != "iam" {
+		fmt.Fprintf(os.Stderr, "Solver protocol clients (createTask, in.php/res.php): give them http://%s as their base URL\n", *addr)
+	}
 	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
