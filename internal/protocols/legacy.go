@@ -56,89 +56,105 @@ func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
 	if len(body) == 0 {
 		return p, nil
 	}
-	bad := func(msg string) (params, *failure) {
-		f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
-		return p, &f
-	}
 	mediaType, mtParams, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	var f *failure
 	switch {
 	case mediaType == "multipart/form-data":
-		if mtParams["boundary"] == "" {
-			return bad("multipart/form-data needs a boundary")
-		}
-		mr := multipart.NewReader(bytes.NewReader(req.Body), mtParams["boundary"])
-		for n := 0; ; n++ {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				return p, nil
-			}
-			if err != nil {
-				return bad("the multipart body does not parse")
-			}
-			if n >= maxParams {
-				return bad("the multipart body has too many parts")
-			}
-			name := strings.ToLower(part.FormName())
-			isFile := part.FileName() != "" || name == "file"
-			limit := maxParamBytes
-			if isFile || name == "body" {
-				limit = maxImage * 2 // base64 of the largest picture fits
-			}
-			data, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
-			if err != nil {
-				return bad("the multipart body does not parse")
-			}
-			if len(data) > limit {
-				f := fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", clip(name), limit))
-				return p, &f
-			}
-			if isFile {
-				if p.file != nil {
-					return bad("the form has more than one file: send one picture")
-				}
-				p.file = data
-				continue
-			}
-			p.v.Set(name, string(data))
-		}
+		f = p.addMultipart(req.Body, mtParams["boundary"], maxImage)
 	case body[0] == '{':
-		// One pass over the body (the picture is most of it); numbers keep their text.
-		var doc map[string]any
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil || dec.More() {
-			return bad("the body is not one JSON object")
-		}
-		if len(doc) > maxParams {
-			return bad("the body has too many fields")
-		}
-		for k, v := range doc {
-			var s string
-			switch v := v.(type) {
-			case string:
-				s = v
-			case json.Number:
-				s = v.String()
-			case bool:
-				s = map[bool]string{true: "1", false: "0"}[v]
-			default:
-				continue // null, or an object or a list: no parameter of this method is one
-			}
-			p.v.Set(strings.ToLower(k), s)
-		}
+		f = p.addJSON(body)
 	default:
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return bad("the body is neither JSON nor a url-encoded form")
-		}
-		if len(form) > maxParams {
-			return bad("the body has too many fields")
-		}
-		for k, vs := range lowerKeys(form) {
-			p.v[k] = vs
-		}
+		f = p.addForm(body)
 	}
-	return p, nil
+	return p, f
+}
+
+func badParams(msg string) *failure {
+	f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
+	return &f
+}
+
+func (p *params) addMultipart(body []byte, boundary string, maxImage int) *failure {
+	if boundary == "" {
+		return badParams("multipart/form-data needs a boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return badParams("the multipart body does not parse")
+		}
+		if n >= maxParams {
+			return badParams("the multipart body has too many parts")
+		}
+		name := strings.ToLower(part.FormName())
+		isFile := part.FileName() != "" || name == "file"
+		limit := maxParamBytes
+		if isFile || name == "body" {
+			limit = maxImage * 2 // base64 of the largest picture fits
+		}
+		data, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
+		if err != nil {
+			return badParams("the multipart body does not parse")
+		}
+		if len(data) > limit {
+			f := fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", clip(name), limit))
+			return &f
+		}
+		if isFile {
+			if p.file != nil {
+				return badParams("the form has more than one file: send one picture")
+			}
+			p.file = data
+			continue
+		}
+		p.v.Set(name, string(data))
+	}
+}
+
+func (p *params) addJSON(body []byte) *failure {
+	// One pass over the body (the picture is most of it); numbers keep their text.
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil || dec.More() {
+		return badParams("the body is not one JSON object")
+	}
+	if len(doc) > maxParams {
+		return badParams("the body has too many fields")
+	}
+	for k, v := range doc {
+		var s string
+		switch v := v.(type) {
+		case string:
+			s = v
+		case json.Number:
+			s = v.String()
+		case bool:
+			s = map[bool]string{true: "1", false: "0"}[v]
+		default:
+			continue // null, or an object or a list: no parameter of this method is one
+		}
+		p.v.Set(strings.ToLower(k), s)
+	}
+	return nil
+}
+
+func (p *params) addForm(body []byte) *failure {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return badParams("the body is neither JSON nor a url-encoded form")
+	}
+	if len(form) > maxParams {
+		return badParams("the body has too many fields")
+	}
+	for k, vs := range lowerKeys(form) {
+		p.v[k] = vs
+	}
+	return nil
 }
 
 func (c *call) serveLegacy(ctx context.Context, path string) httpapi.Response {
