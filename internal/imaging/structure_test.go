@@ -1,0 +1,93 @@
+package imaging_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+)
+
+// normalizeNoPanic runs Normalize and turns a panic into a test failure naming the input.
+func normalizeNoPanic(t *testing.T, name string, data []byte, grid imaging.Grid, lim imaging.Limits) (n *imaging.Normalized, err error) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("%s, grid %v: panic: %v", name, grid, p)
+		}
+	}()
+	return imaging.Normalize(data, grid, lim)
+}
+
+// Broken structures the headers let through are refused as the caller's picture, at every grid.
+func TestBrokenStructureIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string // in the message
+	}{
+		{"JPEG segment of length 0 after the frame", testimage.JPEGShortSegment(0), "segment length 0"},
+		{"JPEG segment of length 1 after the frame", testimage.JPEGShortSegment(1), "segment length 1"},
+		{"GIF whose first frame is 0x0", testimage.GIFEmptyFrame(), "frame covers 0x0"},
+		{"GIF whose frame covers part of the picture", testimage.GIFPartialFrame(), "frame covers 10x10 pixels at (20,20)"},
+	} {
+		for _, grid := range []imaging.Grid{imaging.GridAuto, imaging.GridSingle, imaging.Grid3x3, imaging.Grid4x4} {
+			_, err := normalizeNoPanic(t, c.name, c.data, grid, imaging.DefaultLimits)
+			var e *apierr.Error
+			if !errors.As(err, &e) || e.Status() != 400 || e.Code != apierr.CodeInvalidImage {
+				t.Errorf("%s, grid %v: %v, want 400 %s", c.name, grid, err, apierr.CodeInvalidImage)
+				continue
+			}
+			if grid == imaging.GridAuto && !strings.Contains(e.Message, c.want) {
+				t.Errorf("%s: %q does not say %q", c.name, e.Message, c.want)
+			}
+		}
+	}
+}
+
+// A greyscale progressive JPEG inside the scan limit whose refinement scans each step through
+// every coefficient of every block: small to send, seconds to decode. It is refused from its
+// headers, with a message that says why.
+func TestDecodeWorkLimit(t *testing.T) {
+	attack := testimage.FlatJPEG{Width: 3072, Height: 3072, Components: 1, Progressive: true, Refinements: 62}.Bytes()
+	t.Logf("%d bytes", len(attack))
+	var e *apierr.Error
+	var refusal error
+	if got := allocated(func() { _, refusal = imaging.Normalize(attack, imaging.Grid3x3, imaging.DefaultLimits) }); got > 256<<10 {
+		t.Errorf("refusing it allocated %d bytes", got)
+	}
+	if !errors.As(refusal, &e) || e.Status() != 413 || e.Code != apierr.CodeTooComplex {
+		t.Fatalf("%v, want 413 %s", refusal, apierr.CodeTooComplex)
+	}
+	if !strings.Contains(e.Message, "62 refinement scans") {
+		t.Errorf("%q does not name the refinement scans", e.Message)
+	}
+	t.Log(e.Message)
+}
+
+// Every picture just over the work limit is refused, and at it accepted: the limit is what the
+// model says, for every kind of picture.
+func TestWorkLimitIsExact(t *testing.T) {
+	for _, c := range append(costClasses(), workClasses()...) {
+		t.Run(c.name, func(t *testing.T) {
+			lim := imaging.DefaultLimits
+			lim.MaxDecodeWork = 0
+			n, err := imaging.Normalize(c.data, imaging.Grid3x3, lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			work := imaging.DecodeWork(c.data, n.Format, n.Width, n.Height)
+			lim.MaxDecodeWork = work - 1
+			var e *apierr.Error
+			if _, err := imaging.Normalize(c.data, imaging.Grid3x3, lim); !errors.As(err, &e) || e.Code != apierr.CodeTooComplex {
+				t.Fatalf("just over the work limit: %v, want %s", err, apierr.CodeTooComplex)
+			}
+			lim.MaxDecodeWork = work
+			if _, err := imaging.Normalize(c.data, imaging.Grid3x3, lim); err != nil {
+				t.Fatalf("at the work limit: %v", err)
+			}
+		})
+	}
+}
