@@ -50,6 +50,7 @@ func costClasses() []struct {
 		{"GIF", testimage.Challenge{Grid: 3, Tile: 170, Label: cars}.GIF()},
 		{"lossy WebP", testimage.WebPLossy300.Bytes()},
 		{"lossless WebP", testimage.WebPLossless387.Bytes()},
+		{"lossless WebP of 200 prefix-code groups", testimage.LosslessWebPGroups(64, 64, 200, 11)},
 	}
 }
 

@@ -67,7 +67,7 @@ const (
 	workPerColourPixel   = 32
 	workPerSixteenBitPx  = 12 // on top: a PNG of 16-bit samples inflates twice the bytes
 	workPerLossyWebPPx   = 70
-	workPerLosslessWebPx = 70
+	workPerLosslessWebPx = 60
 )
 
 // pngCost: image/png decodes into 1, 2, 4 or 8 bytes a pixel by colour type, depth and
@@ -119,27 +119,40 @@ func pngCost(data []byte, w, h int) decodeCost {
 }
 
 // webpCost: lossy WebP decodes to 4:2:0 YCbCr padded to 16×16 macroblocks; lossless to 4 bytes
-// a pixel, plus as much again when a colour-indexing transform expands it; an alpha plane is a
-// byte a pixel, decoded through the lossless decoder when it is compressed.
+// a pixel, plus as much again when a colour-indexing transform expands it, plus its prefix codes
+// (vp8lCost); an alpha plane is a byte a pixel, decoded through the lossless decoder when it is
+// compressed.
 func webpCost(data []byte, w, h int) decodeCost {
 	c := decodeCost{kind: "WebP"}
 	px := int64(w) * int64(h)
 	mb := int64((w+15)/16*16) * int64((h+15)/16*16)
+	groups := 0
+	lossless := func(stream []byte) {
+		t, err := vp8lCost(stream, w, h)
+		if err != nil {
+			c.broken = "lossless bitstream"
+		}
+		c.bytes += t.bytes
+		c.work += t.work
+		groups += t.groups
+	}
 	for i := 12; i+8 <= len(data); {
 		n := int64(binary.LittleEndian.Uint32(data[i+4:]))
+		payload := data[i+8 : i+8+int(min(n, int64(len(data)-i-8)))]
 		switch string(data[i : i+4]) {
 		case "VP8 ":
-			c.bytes += mb * 3 / 2
+			c.bytes += mb * 2 // 4:2:0 planes, and the decoder's state per macroblock (measured)
+			c.work += px * workPerLossyWebPPx
 			c.kind = "lossy WebP"
-			c.workPerPixel = max(c.workPerPixel, workPerLossyWebPPx)
 		case "VP8L":
-			c.bytes += 8 * px
 			c.kind = "lossless WebP"
-			c.workPerPixel = max(c.workPerPixel, workPerLosslessWebPx)
+			if len(payload) > 5 {
+				lossless(payload[5:])
+			}
 		case "ALPH":
 			c.bytes += px
-			if i+8 < len(data) && data[i+8]&3 == 1 {
-				c.bytes += 8 * px
+			if len(payload) > 1 && payload[0]&3 == 1 {
+				lossless(payload[1:])
 			}
 		}
 		if n > int64(len(data)) {
@@ -149,7 +162,11 @@ func webpCost(data []byte, w, h int) decodeCost {
 	}
 	if c.bytes == 0 {
 		c.bytes = 8 * px // unknown layout: the worst case
+		c.work = px * workPerLossyWebPPx
 	}
-	c.workPerPixel = max(c.workPerPixel, workPerLossyWebPPx)
+	mp := float64(px) / 1e6
+	c.why = func() string {
+		return fmt.Sprintf("it has %.1f megapixels and %d groups of prefix codes to decode", mp, groups)
+	}
 	return c
 }

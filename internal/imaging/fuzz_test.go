@@ -51,6 +51,7 @@ func FuzzNormalize(f *testing.F) {
 		{"greyscale progressive JPEG of 62 refinement scans", testimage.FlatJPEG{Width: 512, Height: 512, Components: 1, Progressive: true, Refinements: 62}.Bytes()},
 		{"300x300 JPEG with EXIF, XMP, ICC, IPTC and a comment", testimage.JPEGWithMetadata(small.JPEG(80))},
 		{"PNG with text, EXIF, ICC and time chunks", testimage.PNGWithMetadata(small.PNG())},
+		{"lossless WebP of many groups of prefix codes", testimage.LosslessWebPGroups(24, 24, 36, 4)},
 	} {
 		f.Add(seed.data, 0)
 		f.Add(seed.data, 3)

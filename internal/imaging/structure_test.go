@@ -91,3 +91,29 @@ func TestWorkLimitIsExact(t *testing.T) {
 		})
 	}
 }
+
+// A lossless WebP whose entropy image refers to 2,600 groups of prefix codes, each of full
+// alphabets: golang.org/x/image/vp8l builds about 80 KB of trees a group, 211 MB for a 1 MB file
+// of 204x204 pixels. It is refused from what the estimate reads of its bitstream, before any
+// tree is built.
+func TestLosslessWebPGroupsAreCounted(t *testing.T) {
+	attack := testimage.LosslessWebPGroups(204, 204, 2600, 11)
+	var refusal error
+	if got := allocated(func() { _, refusal = imaging.Normalize(attack, imaging.GridAuto, imaging.DefaultLimits) }); got > 1<<20 {
+		t.Errorf("refusing it allocated %d bytes", got)
+	}
+	var e *apierr.Error
+	if !errors.As(refusal, &e) || e.Status() != 413 || e.Code != apierr.CodeTooComplex {
+		t.Fatalf("%v, want 413 %s", refusal, apierr.CodeTooComplex)
+	}
+	if est := imaging.DecodeCost(attack, "webp", 204, 204); est < 200<<20 {
+		t.Errorf("the estimate is %d bytes; the decoder allocates over 200 MB", est)
+	}
+	t.Log(e.Message)
+	// The same groups in a picture that fits: accepted, and its estimate bounds what decoding
+	// allocates (TestCostEstimateBoundsAllocation holds it for a smaller one).
+	ok := testimage.LosslessWebPGroups(64, 64, 100, 11)
+	if _, err := normalizeNoPanic(t, "100 groups", ok, imaging.Grid3x3, imaging.DefaultLimits); err != nil {
+		t.Errorf("100 groups: %v", err)
+	}
+}

@@ -285,6 +285,12 @@ var CostClasses = []CostClass{
 	{"interlaced 8-bit RGBA PNG, 4096x4096", func() []byte {
 		return FlatPNG{Width: 4096, Height: 4096, Depth: 8, ColorType: 6, Interlaced: true}.Bytes()
 	}, 413, "image_too_complex"},
+	{"lossless WebP, 204x204, 2600 groups of prefix codes", func() []byte {
+		return LosslessWebPGroups(204, 204, 2600, 11)
+	}, 413, "image_too_complex"},
+	{"greyscale progressive JPEG, 3072x3072, 62 refinement scans", func() []byte {
+		return FlatJPEG{Width: 3072, Height: 3072, Components: 1, Progressive: true, Refinements: 62}.Bytes()
+	}, 413, "image_too_complex"},
 	{"GIF, 5000 frames", func() []byte {
 		return Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.AnimatedGIF(5000)
 	}, 400, "invalid_image"},
