@@ -24,6 +24,8 @@ type decodeCost struct {
 	broken string
 	// strip are the byte ranges of data that a forwarded copy leaves out.
 	strip [][2]int
+	// memoryWhy names what the memory goes to when it is not the pixels ("" when it is).
+	memoryWhy string
 }
 
 // costOf estimates the cost of decoding data, a picture of format and w×h pixels whose header
@@ -167,6 +169,9 @@ func webpCost(data []byte, w, h int) decodeCost {
 	mp := float64(px) / 1e6
 	c.why = func() string {
 		return fmt.Sprintf("it has %.1f megapixels and %d groups of prefix codes to decode", mp, groups)
+	}
+	if groups > 1 && c.bytes-8*px > c.bytes/2 { // the codes, not the pixels, take most of it
+		c.memoryWhy = fmt.Sprintf("%d groups of prefix codes", groups)
 	}
 	return c
 }

@@ -157,6 +157,11 @@ func (lim Limits) checkCost(c decodeCost, w, h int) error {
 		return apierr.New(apierr.CodeTooComplex,
 			"image is a %s with %d scans; at most %d are accepted", c.kind, c.scans, c.maxScans)
 	}
+	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes && c.memoryWhy != "" {
+		return apierr.New(apierr.CodeTooComplex,
+			"image is a %dx%d %s, which takes %d MB to decode for its %s; the limit is %d MB: send a simpler picture",
+			w, h, c.kind, (c.bytes+1<<20-1)>>20, c.memoryWhy, lim.MaxDecodeBytes>>20)
+	}
 	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes {
 		perPixel := float64(c.bytes) / float64(int64(w)*int64(h))
 		return apierr.New(apierr.CodeTooComplex,

@@ -319,7 +319,7 @@ var CostClasses = []CostClass{
 	{"8-bit greyscale PNG, 4096x4096", func() []byte {
 		return FlatPNG{Width: 4096, Height: 4096, Depth: 8, ColorType: 0}.Bytes()
 	}, 200, ""},
-	{"greyscale progressive JPEG, 62 refinement scans, 1536x1536 (the work limit)", func() []byte {
+	{"greyscale progressive JPEG, 62 refinement scans, 1536x1536", func() []byte {
 		return FlatJPEG{Width: 1536, Height: 1536, Components: 1, Progressive: true, Refinements: 62}.Bytes()
 	}, 200, ""},
 	{"lossless WebP, 112x112, 500 groups of prefix codes with a colour cache", func() []byte {
