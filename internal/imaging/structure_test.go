@@ -117,3 +117,26 @@ func TestLosslessWebPGroupsAreCounted(t *testing.T) {
 		t.Errorf("100 groups: %v", err)
 	}
 }
+
+// Each part of a JPEG's work is counted: a refusal names the part that dominates, and which part
+// that is depends on the picture.
+func TestWorkRefusalNamesItsCause(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"60 empty scans", testimage.FlatJPEG{Width: 1024, Height: 1024, Components: 3, Subsampled: true, Progressive: true, ExtraScans: 60}.Bytes(), "64 scans each visit up to"},
+		{"62 refinement scans", testimage.FlatJPEG{Width: 1024, Height: 1024, Components: 1, Progressive: true, Refinements: 62}.Bytes(), "62 refinement scans"},
+		{"a noisy photo at quality 100", testimage.Challenge{Grid: 3, Tile: 400, Label: cars, Targets: []int{4}, Seed: 5}.JPEG(100), "bytes of entropy-coded data"},
+		{"a flat baseline picture", testimage.FlatJPEG{Width: 1024, Height: 1024, Components: 3}.Bytes(), "blocks to transform"},
+	} {
+		lim := imaging.DefaultLimits
+		lim.MaxDecodeWork = 1e6
+		_, err := imaging.Normalize(c.data, imaging.Grid3x3, lim)
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Code != apierr.CodeTooComplex || !strings.Contains(e.Message, c.want) {
+			t.Errorf("%s: %v, want %s naming %q", c.name, err, apierr.CodeTooComplex, c.want)
+		}
+	}
+}

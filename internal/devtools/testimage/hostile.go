@@ -375,6 +375,7 @@ func JPEGWithMetadata(jpeg []byte) []byte {
 	segment(&b, 0xE2, append([]byte("ICC_PROFILE\x00\x01\x01"), make([]byte, 128)...))
 	segment(&b, 0xED, []byte("Photoshop 3.0\x008BIM "+MetadataComment))
 	segment(&b, 0xFE, []byte(MetadataComment))
+	segment(&b, 0xEF, []byte(MetadataComment)) // APP15, which no standard claims
 	b.Write(rest)
 	return b.Bytes()
 }
