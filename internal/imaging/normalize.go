@@ -90,17 +90,8 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 			"image is %dx%d pixels; the limit is %d pixels in all", w, h, lim.MaxPixels)
 	}
 	if format == "gif" {
-		// A challenge is one still picture. An animated GIF could hold thousands of frames;
-		// counting them reads block headers only. The decoder returns the first frame alone,
-		// so it must be the whole picture.
-		n, first, _ := gifFrames(data, 2)
-		if n > 1 {
-			return nil, apierr.New(apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
-		}
-		if n == 1 && first != image.Rect(0, 0, w, h) {
-			return nil, apierr.New(apierr.CodeInvalidImage,
-				"image is a %dx%d GIF whose frame covers %dx%d pixels at (%d,%d); send a frame that fills the picture",
-				w, h, first.Dx(), first.Dy(), first.Min.X, first.Min.Y)
+		if err := checkGIFFrame(data, w, h); err != nil {
+			return nil, err
 		}
 	}
 	if grid == GridAuto {
@@ -149,6 +140,22 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	}
 	out.Image, out.Grid, out.Tiles = buf.Bytes(), grid, l.rects()
 	return out, nil
+}
+
+// checkGIFFrame: a challenge is one still picture. An animated GIF could hold thousands of
+// frames; counting them reads block headers only. The decoder returns the first frame alone, so
+// it must be the whole picture.
+func checkGIFFrame(data []byte, w, h int) error {
+	n, first, _ := gifFrames(data, 2)
+	if n > 1 {
+		return apierr.New(apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
+	}
+	if n == 1 && first != image.Rect(0, 0, w, h) {
+		return apierr.New(apierr.CodeInvalidImage,
+			"image is a %dx%d GIF whose frame covers %dx%d pixels at (%d,%d); send a frame that fills the picture",
+			w, h, first.Dx(), first.Dy(), first.Min.X, first.Min.Y)
+	}
+	return nil
 }
 
 // checkCost refuses a picture whose decoding would cost more than the limits allow.
