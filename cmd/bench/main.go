@@ -64,7 +64,15 @@ func main() {
 	hedgeOnly := flag.Bool("hedge", false, "measure only hedging across two heavy-tailed emulated providers, and print it")
 	protocolsOnly := flag.Bool("protocols", false, "measure only the solver protocols against POST /recognize, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
+	costOnlyFlag := flag.Bool("cost", false, "measure only the decode budget's picture classes (section 5), and print them")
 	flag.Parse()
+	if *costOnlyFlag {
+		dir, err := os.MkdirTemp("", "bench")
+		check(err)
+		defer os.RemoveAll(dir)
+		fmt.Print(costOnly(dir))
+		return
+	}
 	hedgeAfter := []time.Duration{1500 * time.Millisecond, 3 * time.Second}
 	if *hedgeOnly {
 		fmt.Print(hedgeFigures(*hedgeN, 50, hedgeAfter))

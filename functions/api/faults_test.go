@@ -155,16 +155,16 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-// A picture of the upstream's size whose ends are intact goes through undecoded; when its middle
-// is broken the upstream refuses it, and the caller hears it as a bad image, not our failure.
+// A PNG of the upstream's size whose ends are intact but whose middle is broken fails its chunk
+// checksums before it is forwarded: the caller hears it as a bad image, and no provider is asked.
 func TestCorruptStandardImage(t *testing.T) {
 	f := start(t)
 	png := std3x3.PNG()
 	for i := len(png) / 3; i < len(png)/3+64; i++ {
 		png[i] ^= 0x5a
 	}
-	wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(png), "question": "cars"})), 400, "invalid_image")
-	if f.emu.Requests() != 1 {
-		t.Fatalf("%d upstream requests, want 1 (the fast path forwards, the refusal is checked)", f.emu.Requests())
+	a := wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(png), "question": "cars"})), 400, "invalid_image")
+	if f.emu.Requests() != 0 || !strings.Contains(a.Error.Message, "checksum") {
+		t.Fatalf("%d upstream requests, %q; want none: a forwarded PNG's chunks are checked first", f.emu.Requests(), a.Error.Message)
 	}
 }

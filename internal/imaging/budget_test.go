@@ -50,6 +50,7 @@ func costClasses() []struct {
 		{"GIF", testimage.Challenge{Grid: 3, Tile: 170, Label: cars}.GIF()},
 		{"lossy WebP", testimage.WebPLossy300.Bytes()},
 		{"lossless WebP", testimage.WebPLossless387.Bytes()},
+		{"lossless WebP of 200 prefix-code groups", testimage.LosslessWebPGroups(64, 64, 200, 11)},
 	}
 }
 
@@ -132,14 +133,14 @@ func TestScanLimit(t *testing.T) {
 	}
 }
 
-// A standard-size picture is forwarded undecoded, so its scans cost nothing here; when the
-// upstream refuses it and it is decoded to find out why, the scan limit holds there too.
+// A standard-size picture is forwarded undecoded, but its scans are counted first; and when a
+// provider refuses it and it is decoded to find out why, the scan limit holds there too.
 func TestScanLimitWhenAForwardedPictureIsChecked(t *testing.T) {
 	standard := testimage.FlatJPEG{Width: 300, Height: 300, Components: 1, Progressive: true, ExtraScans: 7000}.Bytes()
-	if n, err := imaging.Normalize(standard, imaging.GridAuto, imaging.DefaultLimits); err != nil || !n.Passthrough {
-		t.Fatalf("a complete 300x300 JPEG: %v, want it forwarded as it is", err)
-	}
 	var e *apierr.Error
+	if _, err := imaging.Normalize(standard, imaging.GridAuto, imaging.DefaultLimits); !errors.As(err, &e) || e.Code != apierr.CodeTooComplex {
+		t.Fatalf("a complete 300x300 JPEG of 7002 scans: %v, want %s", err, apierr.CodeTooComplex)
+	}
 	if err := imaging.CheckDecodes(standard); !errors.As(err, &e) || e.Code != apierr.CodeTooComplex {
 		t.Errorf("CheckDecodes: %v, want %s", err, apierr.CodeTooComplex)
 	}

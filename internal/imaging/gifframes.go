@@ -1,10 +1,16 @@
 package imaging
 
+import (
+	"encoding/binary"
+	"image"
+)
+
 // gifFrames counts a GIF's frames, up to stop, by walking its blocks without decompressing
-// anything. ok is false when the structure is broken (the decoder then says how).
-func gifFrames(data []byte, stop int) (frames int, ok bool) {
+// anything, and reads where the first frame lies on the picture. ok is false when the structure
+// is broken (the decoder then says how).
+func gifFrames(data []byte, stop int) (frames int, first image.Rectangle, ok bool) {
 	if len(data) < 13 {
-		return 0, false
+		return 0, first, false
 	}
 	i := 13
 	if data[10]&0x80 != 0 { // global colour table
@@ -23,18 +29,23 @@ func gifFrames(data []byte, stop int) (frames int, ok bool) {
 	for i < len(data) {
 		switch data[i] {
 		case 0x3B: // trailer
-			return frames, true
+			return frames, first, true
 		case 0x21: // extension: label, then sub-blocks
 			i += 2
 			if !skipSubBlocks() {
-				return frames, false
+				return frames, first, false
 			}
-		case 0x2C: // image descriptor
-			if frames++; frames >= stop {
-				return frames, true
-			}
+		case 0x2C: // image descriptor: left, top, width, height, flags
 			if i+10 > len(data) {
-				return frames, false
+				return frames, first, false
+			}
+			if frames == 0 {
+				d := data[i+1:]
+				x, y := int(binary.LittleEndian.Uint16(d)), int(binary.LittleEndian.Uint16(d[2:]))
+				first = image.Rect(x, y, x+int(binary.LittleEndian.Uint16(d[4:])), y+int(binary.LittleEndian.Uint16(d[6:])))
+			}
+			if frames++; frames >= stop {
+				return frames, first, true
 			}
 			flags := data[i+9]
 			i += 10
@@ -43,11 +54,11 @@ func gifFrames(data []byte, stop int) (frames int, ok bool) {
 			}
 			i++ // LZW minimum code size
 			if !skipSubBlocks() {
-				return frames, false
+				return frames, first, false
 			}
 		default:
-			return frames, false
+			return frames, first, false
 		}
 	}
-	return frames, false
+	return frames, first, false
 }

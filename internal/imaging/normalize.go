@@ -25,12 +25,21 @@ type Limits struct {
 	// as much as on the size: a progressive JPEG keeps 5 bytes a pixel per component, a 16-bit
 	// PNG 8 bytes a pixel, a 4:2:0 baseline JPEG 1.5.
 	MaxDecodeBytes int64
+	// MaxDecodeWork bounds the decoder's work, in units of about a nanosecond on the reference
+	// machine (see jpegWork): a picture's time depends on its structure as much as on its size,
+	// as a progressive JPEG's scans each revisit every block.
+	MaxDecodeWork int64
 }
 
 // DefaultLimits keep a function within 100 MB of memory whatever the picture (docs/performance.md
 // has the peak of every class): 48 MB of decoding covers a 4K screenshot as RGBA PNG (33 MB), a
 // 16-megapixel 4:2:0 baseline JPEG (24 MB) and a 6-megapixel progressive one (45 MB).
-var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 16 << 20, MaxDecodeBytes: 48 << 20}
+//
+// 450 million units of work keep every accepted picture's Normalize under about 0.45 s of CPU on
+// the reference machine (BenchmarkDecodeWork: at most about 1 ns a unit), and accept a 7 MB
+// photo at JPEG quality 100 (424 million); docs/performance.md, section 5, lists the costliest
+// accepted picture of each class, end to end.
+var DefaultLimits = Limits{MaxBytes: 10 << 20, MaxPixels: 16 << 20, MaxDecodeBytes: 48 << 20, MaxDecodeWork: 450e6}
 
 // jpegQuality keeps tiles recognizable at a third of PNG's size and a fraction of its encode time.
 const jpegQuality = 90
@@ -44,13 +53,15 @@ func (r Rect) Center() (x, y int) { return int((r.X0 + r.X1) / 2), int((r.Y0 + r
 
 // Normalized is a picture ready for the upstream.
 type Normalized struct {
-	Image       []byte // PNG or JPEG, Grid.Size() pixels square
-	Grid        Grid
-	Format      string // the caller's format: png, jpeg, gif or webp
-	Width       int    // the caller's image
-	Height      int
-	Tiles       []Rect // row-major, in the caller's pixels
-	Passthrough bool   // Image is the caller's own bytes, untouched
+	Image  []byte // PNG or JPEG, Grid.Size() pixels square
+	Grid   Grid
+	Format string // the caller's format: png, jpeg, gif or webp
+	Width  int    // the caller's image
+	Height int
+	Tiles  []Rect // row-major, in the caller's pixels
+	// Passthrough: Image is the caller's own encoding, not decoded here, with its metadata
+	// (EXIF, comments, ICC profile, text chunks) and any bytes after its end left out.
+	Passthrough bool
 }
 
 // Normalize validates data and turns it into the upstream's standard picture for grid (GridAuto:
@@ -79,10 +90,8 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 			"image is %dx%d pixels; the limit is %d pixels in all", w, h, lim.MaxPixels)
 	}
 	if format == "gif" {
-		// A challenge is one still picture. An animated GIF could hold thousands of frames;
-		// counting them reads block headers only.
-		if n, _ := gifFrames(data, 2); n > 1 {
-			return nil, apierr.New(apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
+		if err := checkGIFFrame(data, w, h); err != nil {
+			return nil, err
 		}
 	}
 	if grid == GridAuto {
@@ -92,20 +101,32 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 		return nil, apierr.New(apierr.CodeInvalidImage,
 			"image is %dx%d pixels, too small for a %s grid", w, h, grid)
 	}
+	// Whether a provider decodes it or we do, a picture passes the same checks: its structure,
+	// its scans and the memory and work of decoding it.
+	cost := costOf(format, data, w, h)
+	if cost.broken != "" {
+		return nil, apierr.New(apierr.CodeInvalidImage, "image is not a valid %s picture: %s", format, cost.broken)
+	}
+	if err := lim.checkCost(cost, w, h); err != nil {
+		return nil, err
+	}
 	out := &Normalized{Grid: grid, Format: format, Width: w, Height: h}
 	if grid != GridAuto && w == grid.Size() && h == grid.Size() && complete(format, data) {
-		out.Image, out.Passthrough = data, true
+		img, broken := forwardable(format, data, cost)
+		if broken != "" {
+			return nil, apierr.New(apierr.CodeInvalidImage, "image is not a valid %s picture: %s", format, broken)
+		}
+		out.Image, out.Passthrough = img, true
 		out.Tiles = uniformLayout(w, h, int(grid)).rects()
 		return out, nil
 	}
 
-	// Only what is decoded costs: the fast path above forwards the bytes as they are.
-	if err := lim.checkCost(costOf(format, data, w, h), w, h); err != nil {
-		return nil, err
-	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, apierr.Wrap(err, apierr.CodeInvalidImage, fmt.Sprintf("image is not a valid %s picture", format))
+	}
+	if got := img.Bounds().Size(); got != image.Pt(w, h) {
+		return nil, apierr.New(apierr.CodeInvalidImage, "image declares %dx%d pixels but holds %dx%d", w, h, got.X, got.Y)
 	}
 	src := sourceOf(img)
 	l, grid, err := chooseLayout(&src, grid)
@@ -121,17 +142,43 @@ func Normalize(data []byte, grid Grid, lim Limits) (*Normalized, error) {
 	return out, nil
 }
 
+// checkGIFFrame: a challenge is one still picture. An animated GIF could hold thousands of
+// frames; counting them reads block headers only. The decoder returns the first frame alone, so
+// it must be the whole picture.
+func checkGIFFrame(data []byte, w, h int) error {
+	n, first, _ := gifFrames(data, 2)
+	if n > 1 {
+		return apierr.New(apierr.CodeInvalidImage, "image is an animated GIF; send a single frame")
+	}
+	if n == 1 && first != image.Rect(0, 0, w, h) {
+		return apierr.New(apierr.CodeInvalidImage,
+			"image is a %dx%d GIF whose frame covers %dx%d pixels at (%d,%d); send a frame that fills the picture",
+			w, h, first.Dx(), first.Dy(), first.Min.X, first.Min.Y)
+	}
+	return nil
+}
+
 // checkCost refuses a picture whose decoding would cost more than the limits allow.
 func (lim Limits) checkCost(c decodeCost, w, h int) error {
 	if c.maxScans > 0 && c.scans > c.maxScans {
 		return apierr.New(apierr.CodeTooComplex,
 			"image is a %s with %d scans; at most %d are accepted", c.kind, c.scans, c.maxScans)
 	}
+	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes && c.memoryWhy != "" {
+		return apierr.New(apierr.CodeTooComplex,
+			"image is a %dx%d %s, which takes %d MB to decode for its %s; the limit is %d MB: send a simpler picture",
+			w, h, c.kind, (c.bytes+1<<20-1)>>20, c.memoryWhy, lim.MaxDecodeBytes>>20)
+	}
 	if lim.MaxDecodeBytes > 0 && c.bytes > lim.MaxDecodeBytes {
 		perPixel := float64(c.bytes) / float64(int64(w)*int64(h))
 		return apierr.New(apierr.CodeTooComplex,
 			"image is a %dx%d %s, which takes %d MB to decode; the limit is %d MB, about %.1f megapixels of this kind: send a smaller picture",
 			w, h, c.kind, (c.bytes+1<<20-1)>>20, lim.MaxDecodeBytes>>20, float64(lim.MaxDecodeBytes)/perPixel/1e6)
+	}
+	if lim.MaxDecodeWork > 0 && c.work > lim.MaxDecodeWork {
+		return apierr.New(apierr.CodeTooComplex,
+			"image is a %dx%d %s that takes %.1f times the decoding work allowed: %s; send a smaller or simpler picture",
+			w, h, c.kind, float64(c.work)/float64(lim.MaxDecodeWork), c.why())
 	}
 	return nil
 }

@@ -17,6 +17,9 @@ type FlatJPEG struct {
 	Subsampled    bool // 3 components: 4:2:0 chroma; otherwise every component at full size
 	Progressive   bool
 	ExtraScans    int // progressive: empty AC scans of the first component after the required ones
+	// Refinements are progressive AC refinement scans of the first component after those: the
+	// decoder steps through every coefficient of each block in each of them.
+	Refinements int
 }
 
 // Bytes encodes the picture.
@@ -67,19 +70,19 @@ func (j FlatJPEG) Bytes() []byte {
 	if j.Components == 1 {
 		blocksPerMCU = 1
 	}
-	scan := func(comps []int, ss, se byte) {
+	scan := func(comps []int, ss, se, ahal byte) {
 		p := []byte{byte(len(comps))}
 		for _, c := range comps {
 			p = append(p, byte(c+1), 0x00)
 		}
-		segment(&b, 0xDA, append(p, ss, se, 0))
+		segment(&b, 0xDA, append(p, ss, se, ahal))
 	}
 	if !j.Progressive {
 		all := make([]int, j.Components)
 		for c := range all {
 			all[c] = c
 		}
-		scan(all, 0, 63)
+		scan(all, 0, 63, 0)
 		var w bitWriter
 		for i := 0; i < mxx*myy*blocksPerMCU; i++ {
 			w.put(0, 1) // DC: category 0
@@ -91,7 +94,7 @@ func (j FlatJPEG) Bytes() []byte {
 		for c := range all {
 			all[c] = c
 		}
-		scan(all, 0, 0)
+		scan(all, 0, 0, 0)
 		var w bitWriter
 		for i := 0; i < mxx*myy*blocksPerMCU; i++ {
 			w.put(0, 1)
@@ -109,7 +112,19 @@ func (j FlatJPEG) Bytes() []byte {
 			// A single-component scan covers the component's own blocks, not the MCU padding.
 			bw := (j.Width*(s>>4)/h0 + 7) / 8
 			bh := (j.Height*(s&15)/v0 + 7) / 8
-			scan([]int{c}, 1, 63)
+			var al byte // with refinements to follow, the first scans send all but the last bit
+			if j.Refinements > 0 {
+				al = 1
+			}
+			scan([]int{c}, 1, 63, al)
+			b.Write(eobRuns(bw * bh))
+		}
+		bw, bh := (j.Width+7)/8, (j.Height+7)/8
+		if j.Components > 1 {
+			bw, bh = (j.Width*(hv[0]>>4)/h0+7)/8, (j.Height*(hv[0]&15)/v0+7)/8
+		}
+		for n := 0; n < j.Refinements; n++ {
+			scan([]int{0}, 1, 63, 0x10) // Ah 1, Al 0: the last bit of every coefficient
 			b.Write(eobRuns(bw * bh))
 		}
 	}
@@ -270,6 +285,12 @@ var CostClasses = []CostClass{
 	{"interlaced 8-bit RGBA PNG, 4096x4096", func() []byte {
 		return FlatPNG{Width: 4096, Height: 4096, Depth: 8, ColorType: 6, Interlaced: true}.Bytes()
 	}, 413, "image_too_complex"},
+	{"lossless WebP, 204x204, 2600 groups of prefix codes", func() []byte {
+		return LosslessWebPGroups(204, 204, 2600, 11)
+	}, 413, "image_too_complex"},
+	{"greyscale progressive JPEG, 3072x3072, 62 refinement scans", func() []byte {
+		return FlatJPEG{Width: 3072, Height: 3072, Components: 1, Progressive: true, Refinements: 62}.Bytes()
+	}, 413, "image_too_complex"},
 	{"GIF, 5000 frames", func() []byte {
 		return Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.AnimatedGIF(5000)
 	}, 400, "invalid_image"},
@@ -298,7 +319,82 @@ var CostClasses = []CostClass{
 	{"8-bit greyscale PNG, 4096x4096", func() []byte {
 		return FlatPNG{Width: 4096, Height: 4096, Depth: 8, ColorType: 0}.Bytes()
 	}, 200, ""},
+	{"greyscale progressive JPEG, 62 refinement scans, 1536x1536", func() []byte {
+		return FlatJPEG{Width: 1536, Height: 1536, Components: 1, Progressive: true, Refinements: 62}.Bytes()
+	}, 200, ""},
+	{"lossless WebP, 112x112, 500 groups of prefix codes with a colour cache", func() []byte {
+		return LosslessWebPGroups(112, 112, 500, 11)
+	}, 200, ""},
 	{"photo-like baseline JPEG near the body limit, 2400x2400", func() []byte {
 		return Challenge{Grid: 3, Tile: 800, Label: "/m/0k4j", Targets: []int{4}}.JPEG(95)
 	}, 200, ""},
+}
+
+// JPEGShortSegment is a JFIF JPEG whose segment after the frame header declares a length of n,
+// under the two bytes of the length itself when n is 0 or 1.
+func JPEGShortSegment(n byte) []byte {
+	return []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 7, 'J', 'F', 'I', 'F', 0,
+		0xFF, 0xC0, 0, 11, 8, 1, 44, 1, 44, 1, 1, 0x11, 0, // 300x300, one component
+		0xFF, 0xE1, 0, n, 1, 2, 3, 0xFF, 0xD9}
+}
+
+// GIFEmptyFrame is a 300x300 GIF (34 bytes) whose only frame is 0x0 pixels.
+func GIFEmptyFrame() []byte {
+	return []byte("GIF89a\x2c\x01\x2c\x01\x80\x00\x00" + "\x00\x00\x00\xff\xff\xff" + // screen, 2-colour table
+		"\x2c\x00\x00\x00\x00\x00\x00\x00\x00\x00" + // frame at (0,0), 0x0
+		"\x02\x01\x2c\x00\x3b") // LZW: clear, end; trailer
+}
+
+// GIFPartialFrame is a 300x300 GIF whose only frame covers 10x10 pixels at (20,20).
+func GIFPartialFrame() []byte {
+	return []byte("GIF89a\x2c\x01\x2c\x01\x80\x00\x00" + "\x00\x00\x00\xff\xff\xff" +
+		"\x2c\x14\x00\x14\x00\x0a\x00\x0a\x00\x00" +
+		"\x02\x01\x2c\x00\x3b")
+}
+
+// Metadata that pictures carry and a provider has no need to see: a camera's EXIF with a GPS
+// position, XMP, an ICC profile, Photoshop's IPTC block and comments.
+const (
+	MetadataGPS     = "GPSLatitude 48.8583N GPSLongitude 2.2945E"
+	MetadataComment = "taken by alice@example.com"
+)
+
+// JPEGWithMetadata returns jpeg (a JPEG starting with SOI) with metadata segments inserted after
+// its first segment: EXIF, XMP, an ICC profile, IPTC and a comment.
+func JPEGWithMetadata(jpeg []byte) []byte {
+	var b bytes.Buffer
+	b.Write(jpeg[:2])
+	rest := jpeg[2:]
+	if len(rest) > 4 && rest[0] == 0xFF && rest[1] == 0xE0 { // keep JFIF first, where it belongs
+		n := 2 + (int(rest[2])<<8 | int(rest[3]))
+		b.Write(rest[:n])
+		rest = rest[n:]
+	}
+	segment(&b, 0xE1, []byte("Exif\x00\x00MM\x00\x2a "+MetadataGPS))
+	segment(&b, 0xE1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+MetadataGPS+"</x:xmpmeta>"))
+	segment(&b, 0xE2, append([]byte("ICC_PROFILE\x00\x01\x01"), make([]byte, 128)...))
+	segment(&b, 0xED, []byte("Photoshop 3.0\x008BIM "+MetadataComment))
+	segment(&b, 0xFE, []byte(MetadataComment))
+	segment(&b, 0xEF, []byte(MetadataComment)) // APP15, which no standard claims
+	b.Write(rest)
+	return b.Bytes()
+}
+
+// PNGWithMetadata returns png with text, EXIF, ICC, time and physical-size chunks inserted
+// before its image data, and a comment after it.
+func PNGWithMetadata(png []byte) []byte {
+	idat := bytes.Index(png, []byte("IDAT")) - 4
+	iend := bytes.Index(png, []byte("IEND")) - 4
+	var b bytes.Buffer
+	b.Write(png[:idat])
+	chunk(&b, "tEXt", []byte("Comment\x00"+MetadataComment))
+	chunk(&b, "iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"+MetadataGPS))
+	chunk(&b, "eXIf", []byte("MM\x00\x2a "+MetadataGPS))
+	chunk(&b, "iCCP", []byte("icc\x00\x00\x78\x9c\x03\x00\x00\x00\x00\x01"))
+	chunk(&b, "tIME", []byte{0x07, 0xEA, 12, 2, 18, 0, 0})
+	chunk(&b, "pHYs", []byte{0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1})
+	b.Write(png[idat:iend])
+	chunk(&b, "zTXt", []byte("Author\x00\x00\x78\x9c\x03\x00\x00\x00\x00\x01"))
+	b.Write(png[iend:])
+	return b.Bytes()
 }
