@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	allowHosts := flag.String("allow-hosts", "", "comma-separated host names accepted in Host and Origin besides localhost and the listening address (* for any): the server spends a real token, so pages and names it does not know are refused")
+	concurrent := flag.Int("concurrent", runtime.NumCPU(), "requests served at once; more wait their turn, so a burst of costly pictures cannot take all the memory")
 	flag.Parse()
 	log := app.NewLogger(os.Stderr)
 
@@ -49,7 +53,7 @@ func main() {
 	api := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           routes(api),
+		Handler:           newGuard(routes(api), *addr, strings.Split(*allowHosts, ","), *concurrent),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 	}
