@@ -19,6 +19,7 @@ func TestLocalServerRefusesForeignCallers(t *testing.T) {
 	pic := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{1}}.PNG()
 	post := func(host, origin string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/recognize?question=cars", bytes.NewReader(pic))
+		req.Header.Set("Content-Type", "image/png")
 		if host != "" {
 			req.Host = host
 		}

@@ -107,7 +107,9 @@ func TestHostilePicturesDoNotOpenBreaker(t *testing.T) {
 func TestPollingProviderFailsOverInTime(t *testing.T) {
 	c := startChain(t, allKeys(), "PROVIDERS=capmonster,capsolver")
 	c.cm.SetPolls(-1)
+	began := time.Now()
 	resp, late := c.invokeLate(picture(), 29*time.Second)
+	t.Logf("answered by capsolver after %v; capmonster saw %d calls", time.Since(began).Round(time.Millisecond), c.cm.Requests())
 	wantAnsweredBy(t, resp.Body, resp.Headers, resp.StatusCode, "capsolver")
 	if n := c.cm.Requests(); n < 2 || n > 22 || late > 0 {
 		t.Fatalf("capmonster saw %d calls (want 2..22), answer %v late", n, late)

@@ -24,6 +24,7 @@ import (
 // written with, so a redelivery is recognized only if Process tagged its result correctly.
 type memStore struct {
 	image   []byte
+	meta    map[string]string // every input's user metadata
 	results map[string]memObject
 	writes  []string
 }
@@ -37,7 +38,7 @@ func inputETag(key string) string { return fmt.Sprintf(`"%08x"`, crc32.ChecksumI
 
 func (m *memStore) Stat(_ context.Context, _, key string) (*Object, error) {
 	if strings.HasPrefix(key, "incoming/") {
-		return &Object{Size: int64(len(m.image)), ETag: inputETag(key)}, nil
+		return &Object{Size: int64(len(m.image)), ETag: inputETag(key), Metadata: m.meta}, nil
 	}
 	if r, ok := m.results[key]; ok {
 		return &Object{ETag: `"r1"`, Metadata: r.metadata}, nil

@@ -1,10 +1,13 @@
 package uploads
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"image"
+	"image/png"
 	"strings"
 	"testing"
 
@@ -172,5 +175,33 @@ func TestRefusedPictureIsAnErrorResult(t *testing.T) {
 	out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "t")
 	if out.Status != "failed" || out.Err != nil || out.Code != apierr.CodeUpstreamRejected || up.calls != 1 || len(store.writes) != 1 {
 		t.Fatalf("%+v after %d calls, writes %v", out, up.calls, store.writes)
+	}
+}
+
+// countingUpstream answers like fixedAnswer and counts the calls a paid provider would bill.
+type countingUpstream struct {
+	fixedAnswer
+	calls int
+}
+
+func (c *countingUpstream) Recognize(ctx context.Context, img []byte, label string, size int) (*recognition.Solution, error) {
+	c.calls++
+	return c.fixedAnswer.Recognize(ctx, img, label, size)
+}
+
+// A picture too thin for its grid (400×3, 3×400) is the uploader's mistake, answered before any
+// provider is paid for it.
+func TestTooSmallPictureReachesNoProvider(t *testing.T) {
+	for _, size := range [][2]int{{400, 3}, {3, 400}, {23, 300}} {
+		var buf bytes.Buffer
+		png.Encode(&buf, image.NewGray(image.Rect(0, 0, size[0], size[1])))
+		store := &memStore{image: buf.Bytes(), results: map[string]memObject{}, meta: map[string]string{"grid": "3x3"}}
+		up := &countingUpstream{}
+		p := newTestProcessor(store)
+		p.Service.Upstream = up
+		out := p.Process(context.Background(), Record{Bucket: "b", Key: "incoming/cars/x.png"}, "t")
+		if out.Status != "failed" || out.Code != apierr.CodeInvalidImage || up.calls != 0 {
+			t.Errorf("%dx%d: %+v after %d provider calls", size[0], size[1], out, up.calls)
+		}
 	}
 }
