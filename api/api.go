@@ -128,6 +128,7 @@ const (
 	CodeTooManyRequests     Code = "too_many_requests"
 	CodeUpstreamError       Code = "upstream_error"
 	CodeUpstreamBadResponse Code = "upstream_bad_response"
+	CodeUpstreamRejected    Code = "upstream_rejected"
 	CodeUpstreamAuth        Code = "upstream_auth_failed"
 	CodeUpstreamTimeout     Code = "upstream_timeout"
 	CodeUpstreamUnavailable Code = "upstream_unavailable"

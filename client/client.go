@@ -242,7 +242,7 @@ func (c *Client) do(ctx context.Context, target, contentType string, body []byte
 		var apiErr *Error
 		wait := backoff(attempt)
 		switch {
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(err, ErrForeignRedirect):
 			return nil, err
 		case errors.As(err, &apiErr):
 			if !apiErr.Temporary() {
@@ -291,11 +291,7 @@ func (c *Client) once(ctx context.Context, target, contentType string, body []by
 	case c.Key != "":
 		req.Header.Set("Authorization", "Bearer "+c.Key)
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("recognizer: %w", err)
 	}
@@ -313,6 +309,35 @@ func (c *Client) once(ctx context.Context, target, contentType string, body []by
 		return &a, nil
 	}
 	return nil, decodeError(resp, data)
+}
+
+// ErrForeignRedirect is the error (wrapped) when the service answers with a redirect to another
+// scheme, host or port: it is not followed, since a 307 or 308 would re-send the picture and the
+// credentials (Authorization, X-Amz-Security-Token) there, and not retried.
+var ErrForeignRedirect = errors.New("recognizer: redirected to another host; not followed")
+
+// httpClient is HTTPClient (or http.DefaultClient) refusing redirects that leave the origin of
+// the request; within it, the client's own redirect policy applies.
+func (c *Client) httpClient() *http.Client {
+	hc := http.DefaultClient
+	if c.HTTPClient != nil {
+		hc = c.HTTPClient
+	}
+	guarded := *hc
+	guarded.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		from := via[0].URL
+		if req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+			return fmt.Errorf("%w (%s to %s://%s)", ErrForeignRedirect, from.Host, req.URL.Scheme, req.URL.Host)
+		}
+		if hc.CheckRedirect != nil {
+			return hc.CheckRedirect(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("recognizer: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &guarded
 }
 
 func decodeError(resp *http.Response, data []byte) *Error {

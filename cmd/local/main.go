@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +25,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	allowHosts := flag.String("allow-hosts", "", "comma-separated host names accepted in Host and Origin besides localhost and the listening address (* for any): the server spends a real token, so pages and names it does not know are refused")
+	concurrent := flag.Int("concurrent", runtime.NumCPU(), "requests served at once; more wait their turn, so a burst of costly pictures cannot take all the memory")
 	flag.Parse()
 	log := app.NewLogger(os.Stderr)
 	ln, err := listen(*addr)
@@ -55,7 +59,7 @@ func main() {
 	server := app.NewAPI(getenv, awsCfg, log, io.Discard) // no CloudWatch locally
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           routes(server),
+		Handler:           newGuard(routes(server), *addr, strings.Split(*allowHosts, ","), *concurrent),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 	}

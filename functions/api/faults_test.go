@@ -92,7 +92,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "upstream 502 throughout", upstream: []emulator.Fault{{Status: 502}, {Status: 502}, {Status: 502}}, status: 502, code: "upstream_error", calls: 3},
 		{name: "upstream 503 throughout", upstream: []emulator.Fault{{Status: 503}, {Status: 503}, {Status: 503}}, status: 502, code: "upstream_error", calls: 3},
 		{name: "upstream 504 throughout", upstream: []emulator.Fault{{Status: 504}, {Status: 504}, {Status: 504}}, status: 502, code: "upstream_error", calls: 3},
-		{name: "upstream 400 (a request it refuses)", upstream: []emulator.Fault{{Status: 400}}, status: 502, code: "upstream_error", calls: 1},
+		{name: "upstream 400 (a request it refuses)", upstream: []emulator.Fault{{Status: 400}}, status: 502, code: "upstream_rejected", calls: 1},
 		{name: "upstream connection refused", env: []string{"RECOGNITION_API_URL=http://" + closed + emulator.Path}, status: 502, code: "upstream_error", calls: 0},
 		{name: "upstream drops the connection", upstream: []emulator.Fault{{Drop: true}, {Drop: true}, {Drop: true}}, status: 502, code: "upstream_error", calls: 3},
 		{name: "upstream resets mid-body once", upstream: []emulator.Fault{{CutBody: true}}, status: 200, calls: 2},

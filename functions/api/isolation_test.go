@@ -93,13 +93,13 @@ func TestUpstreamEchoIsNotPassedOn(t *testing.T) {
 		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 	}
 	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"` + header + `","message":"` + header + `"}}`})
-	a := wantError(t, f.invoke(ev()), 502, "upstream_error") // wantError refuses the token in the message
+	a := wantError(t, f.invoke(ev()), 502, "upstream_rejected") // wantError refuses the token in the message
 	if !strings.Contains(a.Error.Message, "status 400") {
 		t.Errorf("message %q", a.Error.Message)
 	}
 	// A documented code is passed on, its message never.
 	f.emu.Inject(emulator.Fault{Status: 400, Body: `{"success":false,"error":{"code":"token_mismatched","message":"` + header + `"}}`})
-	a = wantError(t, f.invoke(ev()), 502, "upstream_error")
+	a = wantError(t, f.invoke(ev()), 502, "upstream_rejected")
 	if !strings.Contains(a.Error.Message, `"token_mismatched"`) {
 		t.Errorf("message %q does not pass on the documented code", a.Error.Message)
 	}

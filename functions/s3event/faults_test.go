@@ -81,6 +81,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "upstream slow headers (1.5 s)", upstream: []emulator.Fault{{StallBody: 0, Delay: 1500 * time.Millisecond, Body: `{"solution":{"size":300,"label":"/m/0k4j","confidences":[0,1,0,0,0,1,0,0,0],"objects":[1,5],"type":"multi"}}`}}, outcome: solved},
 		{name: "upstream slow body (1.5 s stall)", upstream: []emulator.Fault{{StallBody: 1500 * time.Millisecond}}, outcome: solved},
 		{name: "upstream body stalls past the deadline", upstream: three(emulator.Fault{StallBody: time.Minute}), deadline: 3 * time.Second, outcome: retry},
+		{name: "upstream refuses the picture (400)", upstream: []emulator.Fault{{Status: 400}}, outcome: "upstream_rejected"},
 		{name: "upstream malformed JSON", upstream: []emulator.Fault{{Body: `{"solution":`}}, outcome: retry},
 		{name: "upstream JSON of the wrong shape", upstream: []emulator.Fault{{Body: `{"solution":"yes"}`}}, outcome: retry},
 		{name: "upstream objects out of range", upstream: []emulator.Fault{{Body: `{"solution":{"size":300,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[-1]}}`}}, outcome: retry},

@@ -201,7 +201,7 @@ func finalError(ctx context.Context, r attemptResult) error {
 		return apierr.New(apierr.CodeUpstreamError,
 			"the recognition API failed (status %d)", r.status)
 	}
-	return apierr.Wrap(ErrRejected, apierr.CodeUpstreamError,
+	return apierr.Wrap(ErrRejected, apierr.CodeUpstreamRejected,
 		fmt.Sprintf("the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body)))
 }
 

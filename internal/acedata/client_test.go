@@ -80,7 +80,7 @@ func TestFaults(t *testing.T) {
 		{"dropped connection then success", []emulator.Fault{{Drop: true}}, 200, "", 2},
 		{"429 every time", []emulator.Fault{{Status: 429, RetryAfter: "0"}, {Status: 429}, {Status: 429, RetryAfter: "7"}}, 429, apierr.CodeTooManyRequests, 3},
 		{"500 every time", []emulator.Fault{{Status: 500}, {Status: 502}, {Status: 504}}, 502, apierr.CodeUpstreamError, 3},
-		{"400 is not retried", []emulator.Fault{{Status: 400}}, 502, apierr.CodeUpstreamError, 1},
+		{"400 is not retried", []emulator.Fault{{Status: 400}}, 502, apierr.CodeUpstreamRejected, 1},
 		{"malformed JSON", []emulator.Fault{{Body: `{"solution": {`}}, 502, apierr.CodeUpstreamBadResponse, 1},
 		{"wrong shape", []emulator.Fault{{Body: `{"result": []}`}}, 502, apierr.CodeUpstreamBadResponse, 1},
 		{"wrong size", []emulator.Fault{{Body: `{"solution":{"size":450,"confidences":[0,0,0,0,0,0,0,0,0],"objects":[]}}`}}, 502, apierr.CodeUpstreamBadResponse, 1},

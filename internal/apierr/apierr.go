@@ -112,6 +112,7 @@ const (
 	CodeTooManyRequests     = api.CodeTooManyRequests
 	CodeUpstreamError       = api.CodeUpstreamError
 	CodeUpstreamBadResponse = api.CodeUpstreamBadResponse
+	CodeUpstreamRejected    = api.CodeUpstreamRejected
 	CodeUpstreamAuth        = api.CodeUpstreamAuth
 	CodeUpstreamTimeout     = api.CodeUpstreamTimeout
 	CodeUpstreamUnavailable = api.CodeUpstreamUnavailable
@@ -151,6 +152,7 @@ var classes = map[Code]class{
 	CodeInternal:            {500, true},
 	CodeUpstreamError:       {502, true},
 	CodeUpstreamBadResponse: {502, true},
+	CodeUpstreamRejected:    {502, false}, // the provider refused this picture: it would again
 	CodeUpstreamAuth:        {502, true},
 	CodeTokenUnavailable:    {503, true},
 	CodeUpstreamUnavailable: {503, true}, // every provider rate limiting or left alone by its breaker

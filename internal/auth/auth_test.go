@@ -28,9 +28,10 @@ func keysChecker(t *testing.T, secret string) *Checker {
 }
 
 func TestKeys(t *testing.T) {
-	c := keysChecker(t, `{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl"}`)
+	c := keysChecker(t, `{"alice": "alice-key-0123456789", "bob": "bob-key-abcdefghijkl", "carol": "sixteen-chars-xy"}`)
 	ctx := context.Background()
 	for header, want := range map[string]string{
+		"Bearer sixteen-chars-xy":       "carol", // the shortest key accepted
 		"Bearer alice-key-0123456789":   "alice",
 		"bearer bob-key-abcdefghijkl":   "bob",
 		"Bearer  bob-key-abcdefghijkl ": "bob",
@@ -50,7 +51,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestBadKeySecrets(t *testing.T) {
-	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `not json`, `{"a": " alice-key-0123456789"}`, `{"a": "alice-key-0123456789\t"}`, `{"ok": "bob-key-abcdefghijkl", "a": "alice-key-0123456789 "}`} {
+	for _, secret := range []string{`["a"]`, `{}`, `{"a": "short"}`, `{"a": "fifteen-chars-x"}`, `not json`, `{"a": " alice-key-0123456789"}`, `{"a": "alice-key-0123456789\t"}`, `{"ok": "bob-key-abcdefghijkl", "a": "alice-key-0123456789 "}`} {
 		_, err := keysChecker(t, secret).Authenticate(context.Background(), "Bearer whatever-key-123456", "")
 		if e := apierr.As(err); e.Status() != 500 || e.Code != apierr.CodeConfiguration {
 			t.Errorf("secret %q: %v, want configuration_error", secret, err)

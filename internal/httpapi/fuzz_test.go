@@ -36,6 +36,8 @@ func FuzzParseCall(f *testing.F) {
 		{"image/png; q=\"", "", "x"},
 		{"application/json", "", `{"image":[[[[[[[[[[]]]]]]]]]]}`},
 		{"application/json", "", `{"image":"-_-_\r\nAA E"}`},
+		{"application/json", "", `{"s3":{"bucket":"b","key":"in/x\u0000.png"},"question":"cars"}`},
+		{"application/json", "", `{"s3":"s3://b/in/x\n.png","question":"cars"}`},
 	} {
 		f.Add(s.ct, s.query, []byte(s.body))
 	}
@@ -65,7 +67,7 @@ func FuzzParseCall(f *testing.F) {
 		if c.image != nil && (len(c.image) == 0 || c.form != "binary" && len(c.image) > fuzzMaxImage) {
 			t.Fatalf("image of %d bytes from the %s form", len(c.image), c.form)
 		}
-		if c.s3 != nil && (c.s3.Bucket == "" || c.s3.Key == "" || strings.ContainsAny(c.s3.Bucket, "/ ")) {
+		if c.s3 != nil && (c.s3.Bucket == "" || c.s3.Key == "" || strings.ContainsAny(c.s3.Bucket, "/ ") || strings.ContainsAny(c.s3.Key, "\x00\r\n")) {
 			t.Fatalf("s3 reference %+v", c.s3)
 		}
 	})

@@ -154,6 +154,9 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 	if req.Method != http.MethodPost {
 		return nil, apierr.New(apierr.CodeMethodNotAllowed, "use POST")
 	}
+	// Everything that can wait on AWS, the client keys' secret included, runs inside the margin.
+	ctx, cancel := h.withDeadline(ctx)
+	defer cancel()
 	caller, err := h.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
 	if err != nil {
 		return nil, err
@@ -163,8 +166,6 @@ func (h *Handler) route(ctx context.Context, req Request, traceID string, rl *re
 		return nil, apierr.New(apierr.CodeTooLarge,
 			"the body is over the limit of %d bytes (send larger images by S3 reference)", h.Config.MaxBodyBytes)
 	}
-	ctx, cancel := h.withDeadline(ctx)
-	defer cancel()
 
 	c, err := parseCall(req, h.Service.Limits.MaxBytes)
 	if err != nil {

@@ -26,6 +26,7 @@ var codes = map[apierr.Code]struct{ task, legacy string }{
 	apierr.CodeTooManyRequests:     {"ERROR_TOO_MUCH_REQUESTS", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeUpstreamError:       {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
 	apierr.CodeUpstreamBadResponse: {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
+	apierr.CodeUpstreamRejected:    {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
 	apierr.CodeUpstreamTimeout:     {"ERROR_CAPTCHA_UNSOLVABLE", "ERROR_CAPTCHA_UNSOLVABLE"},
 	apierr.CodeUpstreamUnavailable: {"ERROR_NO_SLOT_AVAILABLE", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeUpstreamAuth:        {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},

@@ -29,7 +29,7 @@ type Member struct {
 type Event struct {
 	Provider string
 	// Outcome: ok, or the kind of failure (rate_limited, timeout, balance, bad_answer, auth,
-	// error, refused), or why the provider was passed over (breaker_open, no_token), or
+	// error, unsolved, refused), or why the provider was passed over (breaker_open, no_token), or
 	// cancelled (another provider answered first).
 	Outcome  string
 	Latency  time.Duration // zero when passed over
@@ -63,6 +63,7 @@ const (
 	KindBadAnswer   = "bad_answer"
 	KindAuth        = "auth"
 	KindError       = "error"
+	KindUnsolved    = "unsolved"     // the provider could not solve this picture
 	KindRefused     = "refused"      // the caller's request: answered at once
 	KindNoToken     = "no_token"     // the secret has no token for the provider: skipped
 	KindBreakerOpen = "breaker_open" // recently failing: skipped
@@ -79,6 +80,8 @@ func Classify(err error) string {
 		return KindRefused
 	case errors.Is(err, recognition.ErrExhausted):
 		return KindBalance
+	case errors.Is(err, recognition.ErrUnsolved):
+		return KindUnsolved
 	}
 	var e *apierr.Error
 	if !errors.As(err, &e) {
@@ -101,7 +104,7 @@ func Classify(err error) string {
 
 func movesOn(kind string) bool {
 	switch kind {
-	case KindRateLimited, KindTimeout, KindBalance, KindBadAnswer, KindAuth, KindError, KindNoToken, KindBreakerOpen:
+	case KindRateLimited, KindTimeout, KindBalance, KindBadAnswer, KindAuth, KindError, KindUnsolved, KindNoToken, KindBreakerOpen:
 		return true
 	}
 	return false
@@ -127,95 +130,146 @@ func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, 
 			"no recognition provider of this service has a token; its operators have been told in its logs")
 	}
 	ctx, cancel := context.WithCancel(parent)
+	r := &run{c: c, parent: parent, ctx: ctx, image: image, labelID: labelID, size: size,
+		results: make(chan attempt, len(c.Members))}
 	// decided is set once the chain has its answer, before the calls still running are cancelled:
 	// their errors say nothing of their providers' health (the caller's own context may end just
 	// after, so it cannot tell).
-	var decided atomic.Bool
-	defer func() { decided.Store(true); cancel() }()
-	results := make(chan attempt, len(c.Members))
-	var failures []failure
-	next, inflight, started := 0, 0, 0
-	launch := func(hedge bool) bool {
-		for next < len(c.Members) && parent.Err() == nil {
-			i := next
-			next++
-			m := c.Members[i]
-			if !m.Breaker.Allow() {
-				failures = append(failures, failure{m.Provider.Name(), KindBreakerOpen, nil})
-				c.emit(Event{Provider: m.Provider.Name(), Outcome: KindBreakerOpen, Breaker: m.Breaker.State()})
-				continue
-			}
-			ev := Event{Provider: m.Provider.Name(), Failover: started > 0 && !hedge, Hedge: hedge}
-			started++
-			inflight++
-			go func() {
-				begin := time.Now()
-				sol, err := m.Provider.Recognize(ctx, image, labelID, size)
-				a := attempt{i: i, sol: sol, err: err, kind: "ok"}
-				switch {
-				case err == nil:
-					m.Breaker.Success()
-				case decided.Load(): // another provider answered first
-					a.kind = KindCancelled
-					m.Breaker.Neutral()
-				default:
-					a.kind = Classify(err)
-					if a.kind == KindNoToken || a.kind == KindRefused || a.kind == KindStop {
-						m.Breaker.Neutral()
-					} else {
-						m.Breaker.Failure()
-					}
-				}
-				if a.kind != KindNoToken {
-					ev.Outcome, ev.Latency, ev.Breaker = a.kind, time.Since(begin), m.Breaker.State()
-					c.emit(ev)
-				}
-				results <- a
-			}()
-			return true
-		}
-		return false
-	}
-	var hedge <-chan time.Time
-	armHedge := func() {
-		if c.HedgeAfter > 0 && next < len(c.Members) {
-			hedge = time.After(c.HedgeAfter)
-		} else {
-			hedge = nil
-		}
-	}
-	launch(false)
-	armHedge()
-	for inflight > 0 {
+	defer func() { r.decided.Store(true); cancel() }()
+	return r.wait()
+}
+
+// run is one request's walk along the chain.
+type run struct {
+	c       *Chain
+	parent  context.Context // the caller's: its end stops new launches
+	ctx     context.Context // cancelled once the answer is known
+	image   []byte
+	labelID string
+	size    int
+
+	decided  atomic.Bool
+	results  chan attempt
+	failures []failure
+	next     int // the next member to try
+	inflight int
+	started  int
+	hedge    <-chan time.Time
+}
+
+// wait launches the first member, then takes each result until one answers, one ends the
+// request, or every member has been tried.
+func (r *run) wait() (*recognition.Solution, error) {
+	r.launch(false)
+	r.armHedge()
+	for r.inflight > 0 {
 		select {
-		case a := <-results:
-			inflight--
-			m := c.Members[a.i]
-			if a.err == nil {
-				a.sol.Provider = m.Provider.Name()
-				return a.sol, nil
+		case a := <-r.results:
+			r.inflight--
+			if done, sol, err := r.take(a); done {
+				return sol, err
 			}
-			if a.kind == KindNoToken {
-				if _, logged := c.noToken.LoadOrStore(m.Provider.Name(), true); !logged && c.Log != nil {
-					c.Log.WarnContext(parent, "recognition provider skipped: the token secret holds no token for it", "provider", m.Provider.Name())
-				}
+			if r.inflight == 0 && r.launch(false) {
+				r.armHedge()
 			}
-			if !movesOn(a.kind) {
-				return nil, a.err
-			}
-			failures = append(failures, failure{m.Provider.Name(), a.kind, a.err})
-			if inflight == 0 && launch(false) {
-				armHedge()
-			}
-		case <-hedge:
-			launch(true)
-			armHedge()
+		case <-r.hedge:
+			r.launch(true)
+			r.armHedge()
 		}
 	}
-	for _, m := range c.Members[next:] { // the deadline passed before their turn
-		failures = append(failures, failure{m.Provider.Name(), kindLate, nil})
+	for _, m := range r.c.Members[r.next:] { // the deadline passed before their turn
+		r.failures = append(r.failures, failure{m.Provider.Name(), kindLate, nil})
 	}
-	return nil, c.allFailed(parent, failures)
+	return nil, r.c.allFailed(r.parent, r.failures)
+}
+
+// take handles one member's result: an answer, or an error that ends the request, is done; a
+// provider failure is noted and the chain moves on.
+func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) {
+	m := r.c.Members[a.i]
+	if a.err == nil {
+		a.sol.Provider = m.Provider.Name()
+		return true, a.sol, nil
+	}
+	if a.kind == KindNoToken {
+		if _, logged := r.c.noToken.LoadOrStore(m.Provider.Name(), true); !logged && r.c.Log != nil {
+			r.c.Log.WarnContext(r.parent, "recognition provider skipped: the token secret holds no token for it", "provider", m.Provider.Name())
+		}
+	}
+	if !movesOn(a.kind) {
+		return true, nil, a.err
+	}
+	r.failures = append(r.failures, failure{m.Provider.Name(), a.kind, a.err})
+	return false, nil, nil
+}
+
+// armHedge starts the hedging timer when hedging is on and a member is left to hedge with.
+func (r *run) armHedge() {
+	r.hedge = nil
+	if r.c.HedgeAfter > 0 && r.next < len(r.c.Members) {
+		r.hedge = time.After(r.c.HedgeAfter)
+	}
+}
+
+// launch starts the next member its breaker lets through, passing over the others; it reports
+// whether one started.
+func (r *run) launch(hedge bool) bool {
+	for r.next < len(r.c.Members) && r.parent.Err() == nil {
+		i := r.next
+		r.next++
+		m := r.c.Members[i]
+		ticket, ok := m.Breaker.Allow()
+		if !ok {
+			r.failures = append(r.failures, failure{m.Provider.Name(), KindBreakerOpen, nil})
+			r.c.emit(Event{Provider: m.Provider.Name(), Outcome: KindBreakerOpen, Breaker: m.Breaker.State()})
+			continue
+		}
+		ev := Event{Provider: m.Provider.Name(), Failover: r.started > 0 && !hedge, Hedge: hedge}
+		r.started++
+		r.inflight++
+		go r.call(i, m, ticket, ev)
+		return true
+	}
+	return false
+}
+
+// call asks one member and records its outcome with its breaker and in metrics.
+func (r *run) call(i int, m Member, ticket Ticket, ev Event) {
+	begin := time.Now()
+	sol, err := m.Provider.Recognize(r.ctx, r.image, r.labelID, r.size)
+	a := attempt{i: i, sol: sol, err: err, kind: "ok"}
+	switch {
+	case err == nil:
+		m.Breaker.Success(ticket)
+	case r.decided.Load(): // another provider answered first
+		a.kind = KindCancelled
+		m.Breaker.Neutral(ticket)
+	default:
+		a.kind = Classify(err)
+		if countsAgainstProvider(a.kind) {
+			m.Breaker.Failure(ticket)
+		} else {
+			m.Breaker.Neutral(ticket)
+		}
+	}
+	if a.kind != KindNoToken {
+		ev.Outcome, ev.Latency, ev.Breaker = a.kind, time.Since(begin), m.Breaker.State()
+		r.c.emit(ev)
+	}
+	r.results <- a
+}
+
+// countsAgainstProvider is the breaker's rule (docs/providers.md §3): only a failure no picture
+// could cause counts towards opening it. A timeout, a broken or unsolved answer, or a refusal
+// may come from the one picture a caller sent, and one caller must not be able to shut a
+// provider for everyone; a rate limit, a 5xx, a network fault, an exhausted balance or a
+// refused key are the provider's state, whatever the picture.
+func countsAgainstProvider(kind string) bool {
+	switch kind {
+	case KindRateLimited, KindBalance, KindAuth, KindError:
+		return true
+	}
+	return false
 }
 
 const kindLate = "late"
@@ -229,7 +283,8 @@ func (c *Chain) emit(ev Event) {
 var kindWords = map[string]string{
 	KindRateLimited: "rate limited", KindTimeout: "timed out", KindBalance: "balance exhausted",
 	KindBadAnswer: "broken answer", KindAuth: "refused our key", KindError: "failed",
-	KindNoToken: "no token configured", KindBreakerOpen: "failing recently, not asked",
+	KindUnsolved: "could not solve the picture",
+	KindNoToken:  "no token configured", KindBreakerOpen: "failing recently, not asked",
 	kindLate: "not asked, out of time",
 }
 

@@ -137,33 +137,117 @@ func TestBreakerStates(t *testing.T) {
 	now := time.Unix(0, 0)
 	b := NewBreaker(3, 30*time.Second)
 	b.now = func() time.Time { return now }
+	var tk Ticket
 	step := func(want string, allow bool) {
 		t.Helper()
-		if got := b.Allow(); got != allow || b.State() != want {
-			t.Fatalf("allow %v state %s, want %v %s", got, b.State(), allow, want)
+		got, ok := b.Allow()
+		if ok != allow || b.State() != want {
+			t.Fatalf("allow %v state %s, want %v %s", ok, b.State(), allow, want)
+		}
+		if ok {
+			tk = got
 		}
 	}
-	b.Failure()
-	b.Failure()
-	b.Success() // not in a row
-	b.Failure()
-	b.Failure()
 	step(Closed, true)
-	b.Failure()
+	b.Failure(tk)
+	b.Failure(tk)
+	b.Success(tk) // not in a row
+	b.Failure(tk)
+	b.Failure(tk)
+	step(Closed, true)
+	b.Failure(tk)
 	step(Open, false)
 	now = now.Add(29 * time.Second)
 	step(Open, false)
 	now = now.Add(time.Second)
 	step(HalfOpen, true)  // the probe
 	step(HalfOpen, false) // one at a time
-	b.Failure()
+	b.Failure(tk)
 	step(Open, false)
 	now = now.Add(30 * time.Second)
 	step(HalfOpen, true)
-	b.Neutral() // the probe was cancelled: another may probe
+	b.Neutral(tk) // the probe was cancelled: another may probe
 	step(HalfOpen, true)
-	b.Success()
+	b.Success(tk)
 	step(Closed, true)
+}
+
+// An answer to a call started before the breaker opened says nothing of the provider since: it
+// neither closes the open breaker nor settles the probe; a late failure does not re-open it.
+func TestLateAnswerDoesNotCloseBreaker(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := NewBreaker(2, 30*time.Second)
+	b.now = func() time.Time { return now }
+	early, _ := b.Allow() // a slow call, started while closed
+	other, _ := b.Allow()
+	b.Failure(other)
+	b.Failure(other)
+	if b.State() != Open {
+		t.Fatalf("state %s after 2 failures", b.State())
+	}
+	b.Success(early)
+	if _, ok := b.Allow(); ok || b.State() != Open {
+		t.Fatalf("a late success closed the breaker: state %s", b.State())
+	}
+	now = now.Add(30 * time.Second)
+	probe, ok := b.Allow()
+	if !ok || b.State() != HalfOpen {
+		t.Fatalf("no probe after the cool-down: %s", b.State())
+	}
+	b.Success(early)
+	b.Failure(early)
+	if _, ok := b.Allow(); ok || b.State() != HalfOpen {
+		t.Fatalf("a late answer settled the probe: state %s", b.State())
+	}
+	b.Success(probe)
+	if b.State() != Closed {
+		t.Fatalf("the probe's success left %s", b.State())
+	}
+}
+
+// A failure the picture could have caused (a refusal, a timeout, a broken or unsolved answer)
+// never opens the breaker: after any number of them, another caller's request still reaches the
+// provider. A provider that is down (5xx, rate limits, balance, key) opens it as before.
+func TestPictureFailuresDoNotOpenBreaker(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		err   error
+		opens bool
+	}{
+		{"refused picture", errRefused, false},
+		{"timeout", apierr.New(apierr.CodeUpstreamTimeout, "timed out"), false},
+		{"broken answer", apierr.New(apierr.CodeUpstreamBadResponse, "broken"), false},
+		{"unsolved", apierr.Wrap(recognition.ErrUnsolved, apierr.CodeUpstreamError, "unsolvable"), false},
+		{"5xx", err500, true},
+		{"429", err429, true},
+		{"balance", errBalance, true},
+		{"key refused", apierr.New(apierr.CodeUpstreamAuth, "key"), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hostile := true
+			a := &fake{name: "a", fn: func(ctx context.Context) (*recognition.Solution, error) {
+				if hostile {
+					return nil, c.err
+				}
+				return ok(ctx)
+			}}
+			b := &fake{name: "b", fn: failing(err500)}
+			ch := chainOf(a, b)
+			for i := 0; i < 2*DefaultThreshold; i++ {
+				ch.Recognize(context.Background(), nil, "x", 300)
+			}
+			hostile = false
+			before := a.calls.Load()
+			sol, err := ch.Recognize(context.Background(), nil, "x", 300)
+			reached := a.calls.Load() > before
+			if reached == c.opens {
+				t.Fatalf("after %d failures, another request reached a: %v (want %v); breaker %s", 2*DefaultThreshold, reached, !c.opens, ch.Members[0].Breaker.State())
+			}
+			if !c.opens && (err != nil || sol.Provider != "a") {
+				t.Fatalf("another caller's request: %v %v", sol, err)
+			}
+		})
+	}
 }
 
 // A dead provider costs nothing per request once its breaker is open.

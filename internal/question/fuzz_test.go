@@ -26,7 +26,8 @@ func FuzzResolve(f *testing.F) {
 		}
 	}
 	for _, s := range []string{"", " ", "school bus", "cars and buses", "请选择包含公共汽车的所有图片", "\xff\xfe", "<b>&amp;</b>", strings.Repeat("a ", 1100),
-		"신호등이", "trafik ışıklarını", "İ", "ß", "\u095e", "<strong", "&#x", strings.Repeat("自転車", 200)} {
+		"신호등이", "trafik ışıklarını", "İ", "ß", "\u095e", "<strong", "&#x", strings.Repeat("自転車", 200),
+		"Fahrra\u0308der", "Ｃａｒｓ", "ﬁre hydrant", "รถประจำทาง", "</strong><span>bus"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // normalizeText turns a question into the form names are stored in: markup and entities gone,
@@ -17,6 +19,19 @@ func normalizeText(q string) []byte {
 		q = html.UnescapeString(q)
 	}
 	return normalizeAppend(make([]byte, 0, len(q)+8), q)
+}
+
+// compatible is s in Unicode's NFKC form: letters written decomposed ("a" and a combining
+// diaeresis, as macOS writes file and folder names, which the S3 path reads as questions) are
+// composed, and compatibility forms (fullwidth Ｃａｒｓ, ligatures) become the plain letters the
+// table is written in. ASCII is its own NFKC and is not copied.
+func compatible(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return norm.NFKC.String(s)
+		}
+	}
+	return s
 }
 
 // stripTags replaces each complete <...> with a space; a lone "<" stays text.
@@ -64,7 +79,7 @@ func isNormal(s string) bool {
 			0x0900 <= r && r <= 0x0957, 0x0960 <= r && r <= 0x0963, // Devanagari, no nukta letters
 			0xAC00 <= r && r <= 0xD7A3: // Hangul
 		case 0x4E00 <= r && r <= 0x9FFF, 0x3041 <= r && r <= 0x3096, 0x30A1 <= r && r <= 0x30FA, r == 0x30FC,
-			0x0E01 <= r && r <= 0x0E3A, 0x0E40 <= r && r <= 0x0E4E: // Han, kana, Thai
+			0x0E01 <= r && r <= 0x0E3A && r != 0x0E33, 0x0E40 <= r && r <= 0x0E4E: // Han, kana, Thai (sara am is not NFKC)
 			if prevSpace {
 				return false // a space next to them may be dropped
 			}
@@ -123,13 +138,14 @@ func isCont(r rune) bool {
 
 var noSpaces = []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Myanmar, unicode.Khmer}
 
-// normalizeAppend appends s in the form names are compared in: lower case; a few spellings of
-// the same letter made one (ß ss, ё е, İ ı i, Greek vowels without tonos and final sigma,
+// normalizeAppend appends s in the form names are compared in: Unicode NFKC (compatible); lower
+// case; a few spellings of the same letter made one (ß ss, ё е, İ ı i, Greek vowels without tonos and final sigma,
 // Romanian ș ț as ş ţ, Arabic hamza seats, tā' marbūṭa, alif maqṣūra and the Persian yeh and
 // kaf, Devanagari nukta letters decomposed); Arabic vowel marks, tatweel and invisible format
 // characters dropped; every run of other characters one space, except between two characters of
 // a script written without spaces, where it is dropped ("红绿 灯" is 红绿灯).
 func normalizeAppend(dst []byte, s string) []byte {
+	s = compatible(s)
 	var n normalizer
 	n.dst = dst
 	for _, r := range s {

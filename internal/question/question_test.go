@@ -1,6 +1,8 @@
 package question
 
 import (
+	"golang.org/x/text/unicode/norm"
+
 	"errors"
 	"fmt"
 	"net/http"
@@ -437,5 +439,38 @@ func TestIsNormal(t *testing.T) {
 	}
 	if normal < len(samples)/10 {
 		t.Errorf("isNormal accepts %d of %d samples: the fast path is not taken", normal, len(samples))
+	}
+}
+
+// Every name resolves to its label written decomposed (NFD, as macOS writes folder names) and in
+// compatibility forms (NFKD); fullwidth Latin is read as Latin.
+func TestEveryNameResolvesInAnyNormalForm(t *testing.T) {
+	for _, l := range Default.Labels() {
+		for lang, names := range l.Names {
+			for _, n := range names {
+				for form, text := range map[string]string{"NFD": norm.NFD.String(n), "NFKD": norm.NFKD.String(n)} {
+					if got, err := Default.Resolve(text); err != nil || got.ID != l.ID {
+						t.Errorf("%s name %q in %s resolves to %v, %v; want %s", lang, n, form, got.ID, err, l.ID)
+					}
+				}
+			}
+		}
+	}
+	for q, want := range map[string]string{"Fahrra\u0308der": "/m/0199g", "Ｃａｒｓ": "/m/0k4j", "ＢＵＳ": "/m/01bjv",
+		"Select all images with <b>ﬁre hydrants</b>": "/m/01pns0"} {
+		if got, err := Default.Resolve(q); err != nil || got.ID != want {
+			t.Errorf("%q: %v, %v; want %s", q, got.ID, err, want)
+		}
+	}
+}
+
+// A removed tag separates words: "</strong><span>" between two words is a space, so the words
+// are not joined into one that no label has, and a label is not found inside joined words.
+func TestStrippedTagSeparatesWords(t *testing.T) {
+	if got, err := Default.Resolve("<strong>fire</strong><span>hydrant</span>"); err != nil || got.ID != "/m/01pns0" {
+		t.Errorf("tags between words: %v, %v; want fire hydrant", got.ID, err)
+	}
+	if got, err := Default.Resolve("<b>school</b><i>bus</i>"); err != nil || got.ID != "/m/02yvhj" {
+		t.Errorf("<b>school</b><i>bus</i>: %v, %v; want school bus", got.ID, err)
 	}
 }

@@ -90,6 +90,10 @@ func CheckObjects(objects []int, hasObject *bool, tiles int) ([]int, error) {
 // caller's broken picture.
 var ErrRejected = errors.New("upstream: request rejected")
 
+// ErrUnsolved is the cause of a provider's error when it could not solve this picture: the next
+// provider is asked, but the failure says nothing of the provider's health.
+var ErrUnsolved = errors.New("provider: could not solve the picture")
+
 // ErrExhausted is the cause of a provider's error when this service's balance there is used up:
 // the provider's failure (the next provider is asked), never the caller's.
 var ErrExhausted = errors.New("provider: balance exhausted")

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Scope is a whole bucket (Prefix "") or the keys under Prefix, which ends with "/".
@@ -75,10 +77,18 @@ func Parse(list string) (Scopes, error) {
 
 // CheckKey refuses a key with an empty, "." or ".." segment (a leading, trailing or doubled
 // "/"): S3 takes keys literally, but a proxy or SDK that normalizes paths would not, and such a
-// key is never a picture a caller meant.
+// key is never a picture a caller meant. It refuses a key that is not UTF-8 or holds a control
+// character (NUL, a line break, ...) too: S3 keys are UTF-8, and such a key would only reach S3
+// to be refused, or a log line to break it.
 func CheckKey(key string) error {
 	if key == "" {
 		return errors.New("the key is empty")
+	}
+	if !utf8.ValidString(key) {
+		return errors.New("the key is not UTF-8")
+	}
+	if strings.IndexFunc(key, unicode.IsControl) >= 0 {
+		return errors.New("the key holds a control character")
 	}
 	for _, seg := range strings.Split(key, "/") {
 		switch seg {

@@ -56,7 +56,8 @@ func TestCheckKey(t *testing.T) {
 			t.Errorf("CheckKey(%q): %v", k, err)
 		}
 	}
-	for _, k := range []string{"", "/x", "x/", "a//b", "references/../incoming/x", "./x", "a/./b", ".."} {
+	for _, k := range []string{"", "/x", "x/", "a//b", "references/../incoming/x", "./x", "a/./b", "..",
+		"references/x\x00.png", "references/x\n.png", "references/x\r", "references/\x7f", "references/\u0085x", "references/\xff.png"} {
 		if CheckKey(k) == nil {
 			t.Errorf("CheckKey(%q) accepted", k)
 		}

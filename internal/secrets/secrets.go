@@ -166,13 +166,18 @@ var ErrNoToken = errors.New("the token secret holds no token for this provider")
 
 // ParseTokens reads a token secret's value: a plain string (AceData's token), JSON with a "token"
 // field (AceData's), or a JSON object of tokens by provider name ({"acedata": "...",
-// "capsolver": "..."}). Unknown keys are ignored; at least one token must be there.
+// "capsolver": "..."}). Unknown keys are ignored; at least one token must be there. Other JSON
+// (an array, a quoted string, null, true, false) is refused, naming what it is: no provider's
+// token looks like that, and sent as one it would fail later as a refused key.
 func ParseTokens(raw string) (map[string]string, error) {
 	raw = strings.TrimSpace(raw)
 	out := map[string]string{}
 	if !strings.HasPrefix(raw, "{") {
 		if raw == "" {
 			return nil, configError(errors.New("secret is empty"))
+		}
+		if kind := jsonKind(raw); kind != "" {
+			return nil, configError(fmt.Errorf(`token secret is %s, not a token: write the plain token, {"token": "..."} or {"acedata": "...", "capsolver": "...", ...}`, kind))
 		}
 		out["acedata"] = raw
 	} else {
@@ -274,6 +279,19 @@ func (s *SecretsManager) Refused(name, tok string) {
 		m, err := ParseTokens(raw)
 		return err == nil && m[name] == tok
 	})
+}
+
+// jsonKind names the JSON value raw is when it is an array, a string or a literal, else "".
+func jsonKind(raw string) string {
+	switch {
+	case strings.HasPrefix(raw, "["):
+		return "a JSON array"
+	case strings.HasPrefix(raw, `"`):
+		return "a quoted JSON string"
+	case raw == "null", raw == "true", raw == "false":
+		return "JSON " + raw
+	}
+	return ""
 }
 
 func configError(cause error) error {

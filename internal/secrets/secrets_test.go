@@ -53,7 +53,8 @@ func TestSecretForms(t *testing.T) {
 }
 
 func TestBadSecretsAreConfigurationErrors(t *testing.T) {
-	for _, in := range []string{"", "   ", `{"other":"x"}`, `{"token":""}`, `{not json`, "a\nb"} {
+	for _, in := range []string{"", "   ", `{"other":"x"}`, `{"token":""}`, `{not json`, "a\nb",
+		`["abc123"]`, `"abc123"`, "null", " null\n", "true", `[{"token":"abc123"}]`} {
 		_, err := NewSecretsManager(&fakeSecrets{value: str(in)}, "svc/token", time.Hour).Token(context.Background())
 		e := apierr.As(err)
 		if err == nil || e.Code != apierr.CodeConfiguration || e.Status() != 500 {
@@ -61,6 +62,17 @@ func TestBadSecretsAreConfigurationErrors(t *testing.T) {
 		}
 		if s := strings.TrimSpace(in); s != "" && strings.Contains(e.Message, s) {
 			t.Errorf("message %q shows the secret", e.Message)
+		}
+	}
+}
+
+// A token secret that is JSON but neither a token nor an object of tokens is refused, and the
+// cause (for the log) names what it is.
+func TestMalformedTokenSecretNamed(t *testing.T) {
+	for in, want := range map[string]string{`["abc123"]`: "a JSON array", `"abc123"`: "a quoted JSON string", "null": "JSON null"} {
+		_, err := ParseTokens(in)
+		if e := apierr.As(err); e.Code != apierr.CodeConfiguration || !strings.Contains(e.Unwrap().Error(), "token secret is "+want) {
+			t.Errorf("%s: %v (cause %v), want configuration_error naming %s", in, err, errors.Unwrap(err), want)
 		}
 	}
 }

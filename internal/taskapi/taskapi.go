@@ -55,7 +55,9 @@ type Client struct {
 	tokens secrets.Source
 	// PollInterval is the wait between getTaskResult calls (CapMonster only).
 	PollInterval time.Duration
-	// AttemptTimeout bounds one HTTP call, so a hung connection still leaves time for failover.
+	// AttemptTimeout is the attempt budget: it bounds one Recognize whole (createTask, every
+	// poll, and the one re-read of a refused key), so a provider that keeps a task processing
+	// still leaves time for failover. Its calls are bounded by MaxCalls.
 	AttemptTimeout time.Duration
 }
 
@@ -80,12 +82,24 @@ type envelope struct {
 	Solution         json.RawMessage `json:"solution"`
 }
 
-// Recognize sends a normalized image (PNG/JPEG of size pixels square) and a label id.
+// MaxCalls is the most HTTP calls one Recognize makes: a createTask, and the same again after
+// a refused key's re-read; CapMonster's polls on top, one per PollInterval of the attempt budget.
+func (c *Client) MaxCalls() int {
+	if c.kind != CapMonster {
+		return 2
+	}
+	return 2 + int(c.AttemptTimeout/c.PollInterval)
+}
+
+// Recognize sends a normalized image (PNG/JPEG of size pixels square) and a label id, within
+// the attempt budget.
 func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
 	tiles := recognition.Tiles(size)
 	if tiles == 0 {
 		return nil, apierr.New(apierr.CodeInternal, "internal error")
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+	defer cancel()
 	refreshed := false
 	for {
 		tok, err := c.tokens.Token(ctx)
@@ -106,6 +120,8 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 	}
 }
 
+// solve makes one task and, for CapMonster, polls it: each poll waits PollInterval first, so the
+// attempt budget holds at most AttemptTimeout/PollInterval of them.
 func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID string, size, tiles int) (*recognition.Solution, error) {
 	img := base64.StdEncoding.EncodeToString(image)
 	var task map[string]any
@@ -186,7 +202,7 @@ func (c *Client) call(ctx context.Context, path string, body any) (*envelope, er
 	case resp.StatusCode >= 500:
 		return nil, apierr.New(apierr.CodeUpstreamError, "the recognition provider %s failed (status %d)", c.kind, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return nil, apierr.Wrap(recognition.ErrRejected, apierr.CodeUpstreamError,
+		return nil, apierr.Wrap(recognition.ErrRejected, apierr.CodeUpstreamRejected,
 			fmt.Sprintf("the recognition provider %s rejected the request (status %d)", c.kind, resp.StatusCode))
 	case !parsed:
 		return nil, c.badAnswer("not the task envelope")
@@ -200,7 +216,8 @@ const (
 	codeBalance   = "balance"   // the provider's balance is exhausted: its failure, not the caller's
 	codeRate      = "rate"      // rate limited
 	codeRejected  = "rejected"  // the request itself (most likely the caller's picture)
-	codeUnsolved  = "unsolved"  // the provider could not answer this time
+	codeUnsolved  = "unsolved"  // the provider could not solve this picture
+	codeLost      = "lost"      // the provider lost the task: its failure
 	codeAvailable = "available" // the provider has no capacity or is down
 )
 
@@ -218,8 +235,8 @@ var providerCodes = map[string]string{
 	"ERROR_IMAGE_TYPE_NOT_SUPPORTED": codeRejected,
 	"ERROR_CAPTCHA_UNSOLVABLE":       codeUnsolved,
 	"ERROR_TASK_TIMEOUT":             codeUnsolved,
-	"ERROR_NO_SUCH_CAPCHA_ID":        codeUnsolved,
-	"ERROR_TASKID_INVALID":           codeUnsolved,
+	"ERROR_NO_SUCH_CAPCHA_ID":        codeLost,
+	"ERROR_TASKID_INVALID":           codeLost,
 	"ERROR_SERVICE_UNAVALIABLE":      codeAvailable,
 	"ERROR_NO_SLOT_AVAILABLE":        codeAvailable,
 }
@@ -241,8 +258,11 @@ func (c *Client) providerError(code string) error {
 	case codeRate:
 		return c.rateLimited()
 	case codeRejected:
-		return apierr.Wrap(recognition.ErrRejected, apierr.CodeUpstreamError,
+		return apierr.Wrap(recognition.ErrRejected, apierr.CodeUpstreamRejected,
 			fmt.Sprintf("the recognition provider %s rejected the request%s", c.kind, quoted))
+	case codeUnsolved:
+		return apierr.Wrap(recognition.ErrUnsolved, apierr.CodeUpstreamError,
+			fmt.Sprintf("the recognition provider %s could not solve the picture%s", c.kind, quoted))
 	}
 	return apierr.New(apierr.CodeUpstreamError, "the recognition provider %s failed%s", c.kind, quoted)
 }

@@ -72,7 +72,8 @@ func TestErrorMapping(t *testing.T) {
 			{taskemu.Fault{ErrorCode: "ERROR_ZERO_BALANCE"}, apierr.CodeUpstreamError, providers.KindBalance},
 			{taskemu.Fault{ErrorCode: "ERROR_RATE_LIMIT"}, apierr.CodeTooManyRequests, providers.KindRateLimited},
 			{taskemu.Fault{ErrorCode: "ERROR_SERVICE_UNAVALIABLE"}, apierr.CodeUpstreamError, providers.KindError},
-			{taskemu.Fault{ErrorCode: "ERROR_INVALID_TASK_DATA"}, apierr.CodeUpstreamError, providers.KindRefused},
+			{taskemu.Fault{ErrorCode: "ERROR_INVALID_TASK_DATA"}, apierr.CodeUpstreamRejected, providers.KindRefused},
+			{taskemu.Fault{ErrorCode: "ERROR_CAPTCHA_UNSOLVABLE"}, apierr.CodeUpstreamError, providers.KindUnsolved},
 			{taskemu.Fault{Status: 503, Body: "<html>"}, apierr.CodeUpstreamError, providers.KindError},
 			{taskemu.Fault{Status: 429, Body: "{}"}, apierr.CodeTooManyRequests, providers.KindRateLimited},
 			{taskemu.Fault{Body: `{"errorId":0,"status":"ready","solution":{"objects":[9]}}`}, apierr.CodeUpstreamBadResponse, providers.KindBadAnswer},
@@ -166,5 +167,41 @@ func TestEmulatorsAreStrict(t *testing.T) {
 		if resp, err := http.Post(srv.URL+"/createTask", "text/plain", bytes.NewReader([]byte("{}"))); err != nil || resp.StatusCode == 200 && kind == taskemu.CapSolver {
 			t.Errorf("%s: text/plain accepted", kind)
 		}
+	}
+}
+
+// A task kept processing for ever ends at the attempt budget, within MaxCalls calls, as a
+// timeout: the chain then asks the next provider inside the caller's deadline.
+func TestPollingStaysInAttemptBudget(t *testing.T) {
+	ch := testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{2}}
+	cm, c := setup(t, taskapi.CapMonster)
+	cm.SetPolls(-1)
+	c.AttemptTimeout = 300 * time.Millisecond
+	c.PollInterval = 20 * time.Millisecond
+	if c.MaxCalls() != 2+15 {
+		t.Fatalf("MaxCalls %d, want 17", c.MaxCalls())
+	}
+	cs, next := setup(t, taskapi.CapSolver)
+	chain := &providers.Chain{Members: []providers.Member{
+		{Provider: c, Breaker: providers.NewBreaker(providers.DefaultThreshold, providers.DefaultCooldown)},
+		{Provider: next, Breaker: providers.NewBreaker(providers.DefaultThreshold, providers.DefaultCooldown)},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sol, err := chain.Recognize(ctx, ch.PNG(), cars, 300)
+	if err != nil || sol.Provider != "capsolver" || !slices.Equal(sol.Objects, []int{2}) {
+		t.Fatalf("got %+v, %v; want capsolver's answer", sol, err)
+	}
+	if n := cm.Requests(); n < 2 || n > c.MaxCalls() {
+		t.Fatalf("capmonster saw %d calls, want 2..%d", n, c.MaxCalls())
+	}
+	if cs.Requests() != 1 {
+		t.Fatalf("capsolver saw %d calls", cs.Requests())
+	}
+	// Alone, the same provider answers the caller a timeout at its budget, long before the
+	// caller's own deadline.
+	_, err = c.Recognize(ctx, ch.PNG(), cars, 300)
+	if providers.Classify(err) != providers.KindTimeout || ctx.Err() != nil {
+		t.Fatalf("alone: %v (%s)", err, providers.Classify(err))
 	}
 }

@@ -2,11 +2,15 @@ package uploads
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
@@ -20,6 +24,7 @@ import (
 // written with, so a redelivery is recognized only if Process tagged its result correctly.
 type memStore struct {
 	image   []byte
+	meta    map[string]string // every input's user metadata
 	results map[string]memObject
 	writes  []string
 }
@@ -33,7 +38,7 @@ func inputETag(key string) string { return fmt.Sprintf(`"%08x"`, crc32.ChecksumI
 
 func (m *memStore) Stat(_ context.Context, _, key string) (*Object, error) {
 	if strings.HasPrefix(key, "incoming/") {
-		return &Object{Size: int64(len(m.image)), ETag: inputETag(key)}, nil
+		return &Object{Size: int64(len(m.image)), ETag: inputETag(key), Metadata: m.meta}, nil
 	}
 	if r, ok := m.results[key]; ok {
 		return &Object{ETag: `"r1"`, Metadata: r.metadata}, nil
@@ -69,12 +74,15 @@ func newTestProcessor(store *memStore) *Processor {
 
 // FuzzRecord: whatever the key, Process writes nothing outside results/ (a write under incoming/
 // would trigger the function again), at most one result, and that result names the record's own
-// key and answers to it alone: mapped back, its key is the record's key, and its document's source
-// is that key. A redelivery of an answered record writes nothing. (Which keys are ours is held
-// by a table of examples in TestKeyRules, not restated here.)
+// key and answers to it alone: mapped back, its key is the record's key (or, for a key named by
+// digest, the digest is the record's), and its document's source is that key. Every result key
+// fits S3's 1024 bytes and has no . or .. segment. A key that is not UTF-8 (no S3 key is) is
+// skipped. A redelivery of an answered record writes nothing. (Which keys are ours is held by a
+// table of examples in TestKeyRules, not restated here.)
 func FuzzRecord(f *testing.F) {
 	for _, key := range []string{"incoming/cars/x.png", "incoming/", "incoming/x.png", "results/cars/x.png.json",
-		"incoming/../incoming/cars/a", "incoming/cars/%zz", "incoming/cars//", "incoming/cars/ü x+y.jpg"} {
+		"incoming/../incoming/cars/a", "incoming/cars/%zz", "incoming/cars//", "incoming/cars/ü x+y.jpg",
+		"incoming/\xff", "incoming/cars/\x00\n.png", "incoming/cars/" + strings.Repeat("x", 1007), "incoming/~x", "incoming/cars/./a"} {
 		f.Add(key)
 	}
 	image := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{4}}.PNG()
@@ -88,13 +96,21 @@ func FuzzRecord(f *testing.F) {
 		}
 		for _, w := range store.writes {
 			inner, ok := strings.CutPrefix(w, "results/")
-			if !ok || "incoming/"+strings.TrimSuffix(inner, ".json") != key || !strings.HasSuffix(inner, ".json") {
+			sum := sha256.Sum256([]byte(strings.TrimPrefix(key, "incoming/")))
+			direct := "incoming/"+strings.TrimSuffix(inner, ".json") == key
+			if !ok || !strings.HasSuffix(inner, ".json") || !direct && inner != "~"+hex.EncodeToString(sum[:])+".json" {
 				t.Fatalf("key %q: wrote %q, which does not answer to it", key, w)
+			}
+			if len(w) > MaxKeyBytes || slices.Contains(strings.Split(w, "/"), "..") || slices.Contains(strings.Split(w, "/"), ".") {
+				t.Fatalf("key %q: wrote %q", key, w)
 			}
 			var doc result
 			if err := json.Unmarshal(store.results[w].body, &doc); err != nil || doc.Source.Key != key {
 				t.Fatalf("key %q: result %s, %v", key, store.results[w].body, err)
 			}
+		}
+		if !utf8.ValidString(key) && out.Status != "skipped" {
+			t.Fatalf("key %q is not UTF-8: %+v", key, out)
 		}
 		if len(store.writes) == 0 {
 			if out.Status != "skipped" && out.Status != Retry {

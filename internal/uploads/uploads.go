@@ -9,12 +9,15 @@ package uploads
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/clock"
@@ -61,6 +64,35 @@ func (c Config) Check() error {
 		return fmt.Errorf("input prefix %q and results prefix %q contain one another: results would trigger the function again", c.InputPrefix, c.ResultsPrefix)
 	}
 	return nil
+}
+
+// MaxKeyBytes is S3's limit on a key's length, in bytes of UTF-8.
+const MaxKeyBytes = 1024
+
+// hashedMark begins a result key named by digest; a key under the input prefix beginning with
+// it is itself named by digest, so the two kinds of names never meet.
+const hashedMark = "~"
+
+// ResultKey is where the result for the upload InputPrefix+rest goes: ResultsPrefix+rest+".json"
+// when that is a key S3 takes and it has no "." or ".." segment a path-normalizing tool would
+// resolve elsewhere; otherwise ResultsPrefix+"~"+sha256(rest)+".json", and the result's
+// source.key names the upload.
+func (c Config) ResultKey(rest string) string {
+	direct := c.ResultsPrefix + rest + ".json"
+	if len(direct) <= MaxKeyBytes && !strings.HasPrefix(rest, hashedMark) && !hasDotSegment(rest) {
+		return direct
+	}
+	sum := sha256.Sum256([]byte(rest))
+	return c.ResultsPrefix + hashedMark + hex.EncodeToString(sum[:]) + ".json"
+}
+
+func hasDotSegment(key string) bool {
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // Processor handles uploaded objects.
@@ -166,14 +198,16 @@ func (p *Processor) Process(ctx context.Context, r Record, traceID string) Outco
 		return retry(Outcome{}, errConfiguration(err))
 	}
 	rest, ok := strings.CutPrefix(r.Key, p.Config.InputPrefix)
-	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
-		return Outcome{Status: Skipped} // not ours (our own output included), or a folder marker
+	if !ok || rest == "" || strings.HasSuffix(rest, "/") || !utf8.ValidString(r.Key) {
+		// Not ours (our own output included), a folder marker, or not an S3 key at all: S3 keys
+		// are UTF-8, so an event naming anything else names no object.
+		return Outcome{Status: Skipped}
 	}
 	bucket := p.Config.ResultsBucket
 	if bucket == "" {
 		bucket = r.Bucket
 	}
-	out := Outcome{ResultKey: p.Config.ResultsPrefix + rest + ".json"}
+	out := Outcome{ResultKey: p.Config.ResultKey(rest)}
 
 	obj, err := p.Store.Stat(ctx, r.Bucket, r.Key)
 	if err != nil {

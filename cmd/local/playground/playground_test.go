@@ -16,7 +16,9 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/api"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/taskemu"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
 var screenshotPath = flag.String("screenshot", "", "also write the playground's screenshot here (make screenshot writes docs/playground.png)")
@@ -209,4 +211,57 @@ func runCurl(t *testing.T, command string, want api.Answer) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(m.Run())
+}
+
+// The playground draws every answer shape: a task provider's answers carry no confidences, and a
+// single tile's is only whether it shows the label. Through make run's binary with CapSolver's
+// emulator as its only provider: a 3×3 grid and a 1×1 tile are each drawn, tiles and clicks,
+// with no confidence shown.
+func TestPlaygroundDrawsEveryAnswerShape(t *testing.T) {
+	cs, err := taskemu.New(taskemu.CapSolver, "cs-key").Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	bin, err := testenv.BuildLocal(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := testenv.StartLocal(bin, "PROVIDERS=capsolver", "CAPSOLVER_API_URL="+cs.URL, `RECOGNITION_TOKEN={"capsolver": "cs-key"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	b := startBrowser(t)
+	b.open(srv.URL + "/")
+	b.waitState("empty")
+	tile := filepath.Join(t.TempDir(), "tile.png")
+	if err := os.WriteFile(tile, testimage.Challenge{Grid: 1, Tile: 100, Label: "/m/0k4j", Targets: []int{0}}.PNG(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file, grid string
+		objects    []int
+	}{
+		{sample(t, "cars-3x3.jpg"), "3x3", []int{0, 4, 8}},
+		{tile, "1x1", []int{0}},
+	} {
+		b.typeInto("#file", c.file)
+		b.waitState("chosen")
+		b.script(nil, `document.getElementById("question").value = ""; document.getElementById("grid").value = arguments[0]`, c.grid)
+		b.typeInto("#question", "cars")
+		b.click("#go")
+		if b.waitState("done", "error") != "done" {
+			var msg string
+			b.script(&msg, `return document.getElementById("error").textContent`)
+			t.Fatalf("%s: the page shows an error: %s", c.grid, msg)
+		}
+		d, a := check(t, b, srv.URL, c.grid, c.objects)
+		if a.Solution.Confidences != nil || len(d.Confidences) != 0 || a.Solution.Provider != "capsolver" {
+			t.Fatalf("%s: answer %s, %d confidences drawn", c.grid, d.Answer, len(d.Confidences))
+		}
+		if !strings.Contains(d.Summary, "click tile") {
+			t.Errorf("%s: summary %q", c.grid, d.Summary)
+		}
+	}
 }

@@ -11,7 +11,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +52,7 @@ func startBrowser(t *testing.T) *browser {
 	}
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	b := &browser{t: t, base: "http://" + addr}
+	profile := t.TempDir() // names this test's Chromium processes: no other has it
 	log := &testenv.SyncBuffer{}
 	b.driver = exec.Command(driverBin, "--port="+port, "--allowed-ips=127.0.0.1")
 	b.driver.Stdout, b.driver.Stderr = log, log
@@ -56,10 +61,18 @@ func startBrowser(t *testing.T) *browser {
 	}
 	t.Cleanup(func() {
 		if b.session != "" {
-			b.call("DELETE", "", nil)
+			b.call("DELETE", "", nil) // chromedriver closes the browser
 		}
-		b.driver.Process.Kill()
+		b.driver.Process.Signal(syscall.SIGTERM)
 		b.driver.Wait()
+		// Chromium's processes are not the driver's to reap: wait until every one of this
+		// test's has exited, so the test (and the temporary profile's removal) ends after them.
+		if left := waitGone(profile, 20*time.Second); len(left) > 0 {
+			for _, pid := range left {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Errorf("Chromium processes %v were still running 20 s after the session ended", left)
+		}
 		if t.Failed() {
 			t.Logf("chromedriver:\n%s", log.String())
 		}
@@ -75,7 +88,7 @@ func startBrowser(t *testing.T) *browser {
 			"binary": chromium,
 			"args": []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 				"--disable-background-networking", "--disable-component-update", "--disable-sync",
-				"--disable-dev-shm-usage", "--window-size=1280,1000", "--user-data-dir=" + t.TempDir()},
+				"--disable-dev-shm-usage", "--window-size=1280,1000", "--user-data-dir=" + profile},
 		},
 	}}}
 	var created struct{ SessionID string }
@@ -85,6 +98,34 @@ func startBrowser(t *testing.T) *browser {
 	}
 	b.session = created.SessionID
 	return b
+}
+
+// waitGone waits until no process has profile on its command line, and returns those left when
+// the wait ends.
+func waitGone(profile string, wait time.Duration) []int {
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		left := processesWith("--user-data-dir=" + profile)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+	}
+}
+
+// processesWith lists the processes with arg on their command line (Linux's /proc).
+func processesWith(arg string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // call sends one WebDriver command (path relative to the session, or absolute from "/session")

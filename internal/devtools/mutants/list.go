@@ -78,7 +78,7 @@ var List = []Mutation{
 
 	// providers: the chain with failover and circuit breakers.
 	{ID: "providers/refused-opens-breaker", File: "internal/providers/chain.go",
-		From: "a.kind == KindNoToken || a.kind == KindRefused || a.kind == KindStop", To: "a.kind == KindNoToken || a.kind == KindStop",
+		From: "case KindRateLimited, KindBalance, KindAuth, KindError:", To: "case KindRefused, KindRateLimited, KindBalance, KindAuth, KindError:",
 		Why: "a caller's own refused picture counts as a provider failure: five bad pictures from anyone open the breaker for everyone"},
 	{ID: "providers/refused-moves-on", File: "internal/providers/chain.go",
 		From: "case KindRateLimited, KindTimeout, KindBalance,", To: "case KindRefused, KindRateLimited, KindTimeout, KindBalance,",

@@ -29,6 +29,9 @@ type Result struct {
 	RequestID string
 	Payload   []byte // the function's response, when it succeeded
 	Error     []byte // the function's error document, when it reported one
+	// Late is how long after the invocation's deadline the answer arrived (0 when in time): on
+	// Lambda, a late answer is lost to "Task timed out".
+	Late time.Duration
 }
 
 type invocation struct {
@@ -163,9 +166,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch kind {
 		case "response":
-			inv.done <- Result{RequestID: id, Payload: body}
+			inv.done <- Result{RequestID: id, Payload: body, Late: max(0, time.Since(inv.deadline))}
 		case "error":
-			inv.done <- Result{RequestID: id, Error: body}
+			inv.done <- Result{RequestID: id, Error: body, Late: max(0, time.Since(inv.deadline))}
 		default:
 			http.NotFound(w, r)
 			return

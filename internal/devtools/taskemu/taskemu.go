@@ -94,6 +94,17 @@ func (e *Emulator) SetLatency(latency func() time.Duration) {
 	e.latency = latency
 }
 
+// SetPolls sets how many getTaskResult calls answer "processing" before "ready" (CapMonster;
+// the default is 1); a negative n keeps every task processing for ever.
+func (e *Emulator) SetPolls(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.polls = n
+	if n < 0 {
+		e.polls = 1 << 62
+	}
+}
+
 // Requests is how many requests reached the emulator (createTask and getTaskResult).
 func (e *Emulator) Requests() int { return int(e.requests.Load()) }
 

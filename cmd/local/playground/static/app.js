@@ -113,18 +113,21 @@ function el(name, attrs, text) {
 // draw shows the grid, each tile's confidence, the chosen tiles and the click points, in the
 // picture's own pixels (the answer's clicks are in those pixels too). Tiles are drawn as equal
 // parts of the picture; a screenshot's margins make them approximate, the clicks are exact.
+// Every answer shape is drawn: confidences and label are optional (task providers send neither
+// confidences nor, for a single tile, anything but whether it shows the label).
 function draw(s) {
   const img = $("picture"), svg = $("overlay");
   const w = img.naturalWidth, h = img.naturalHeight, n = parseInt(s.grid, 10) || 1;
   const tw = w / n, th = h / n;
+  const objects = s.objects || [], clicks = s.clicks || [], confidences = s.confidences || [];
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.replaceChildren();
-  const chosen = new Set(s.objects);
+  const chosen = new Set(objects);
   for (let i = 0; i < n * n; i++) {
     const x = (i % n) * tw, y = Math.floor(i / n) * th;
     svg.append(el("rect", { class: chosen.has(i) ? "tile chosen" : "tile", "data-index": i, x, y, width: tw, height: th }));
-    const c = s.confidences[i];
-    if (c !== undefined) {
+    const c = confidences[i];
+    if (typeof c === "number") {
       svg.append(el("text", { class: "conf", "data-index": i, x: x + tw * 0.06, y: y + th * 0.06 + Math.max(10, tw * 0.13), "font-size": Math.max(10, tw * 0.13) }, c.toFixed(2)));
     }
   }
@@ -133,13 +136,14 @@ function draw(s) {
     svg.append(el("line", { class: "gridline", x1: 0, y1: k * th, x2: w, y2: k * th }));
   }
   const r = Math.max(4, Math.min(tw, th) * 0.07);
-  for (const c of s.clicks) {
+  for (const c of clicks) {
     svg.append(el("circle", { class: "clickring", cx: c.x, cy: c.y, r: r * 2 }));
     svg.append(el("circle", { class: "click", "data-index": c.index, cx: c.x, cy: c.y, r }));
   }
-  $("summary").textContent = s.objects.length
-    ? `${s.grid} grid, label ${s.label}: click tile${s.objects.length > 1 ? "s" : ""} ${s.objects.join(", ")}`
-    : `${s.grid} grid, label ${s.label}: no tile to click`;
+  const what = `${s.grid} grid` + (s.label ? `, label ${s.label}` : "");
+  $("summary").textContent = objects.length
+    ? `${what}: click tile${objects.length > 1 ? "s" : ""} ${objects.join(", ")}`
+    : `${what}: no tile to click`;
 }
 
 // curl is the same request as a command: the key stays in $RECOGNIZER_KEY, never on the page.
