@@ -64,7 +64,7 @@ func main() {
 	hedgeOnly := flag.Bool("hedge", false, "measure only hedging across two heavy-tailed emulated providers, and print it")
 	protocolsOnly := flag.Bool("protocols", false, "measure only the solver protocols against POST /recognize, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
-	costOnlyFlag := flag.Bool("cost", false, "measure only the decode budget's picture classes (section 5), and print them")
+	costOnlyFlag := flag.Bool("cost", false, "measure only the decode budget's picture classes, and print them")
 	flag.Parse()
 	if *costOnlyFlag {
 		dir, err := os.MkdirTemp("", "bench")
@@ -86,6 +86,21 @@ func main() {
 	check(err)
 	defer os.RemoveAll(dir)
 
+	rows := normalizationRows(dir, *refSeconds)
+	lambda := lambdaFigures(dir)
+	load := loadFigures(dir)
+	sizes := binarySizes(dir)
+	deps := dependencySizes(dir)
+	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
+	conns, calls := connections(cases[0].ch.PNG())
+	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
+	protocols := protocolFigures()
+	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols)), 0o644))
+	fmt.Fprintln(os.Stderr, "wrote", *out)
+}
+
+// normalizationRows times Normalize on every case against Pillow and libvips doing the same.
+func normalizationRows(dir string, refSeconds float64) []row {
 	vipsBin := filepath.Join(dir, "vipsbench")
 	check(os.WriteFile(vipsBin+".c", vipsSource, 0o644))
 	check(os.WriteFile(filepath.Join(dir, "pilbench.py"), pilScript, 0o644))
@@ -130,22 +145,13 @@ func main() {
 				}
 			}
 		})
-		r.pillow = reference("/usr/bin/python3", filepath.Join(dir, "pilbench.py"), file, size, *refSeconds)
-		r.vips = reference(vipsBin, "", file, size, *refSeconds)
+		r.pillow = reference("/usr/bin/python3", filepath.Join(dir, "pilbench.py"), file, size, refSeconds)
+		r.vips = reference(vipsBin, "", file, size, refSeconds)
 		fmt.Fprintf(os.Stderr, "%-50s ours %8.3f ms  Pillow %8.3f ms  libvips %8.3f ms  tiles ok: %v\n",
 			c.name, msOf(float64(r.ours.NsPerOp())), msOf(r.pillow), msOf(r.vips), r.tilesOK)
 		rows = append(rows, r)
 	}
-	lambda := lambdaFigures(dir)
-	load := loadFigures(dir)
-	sizes := binarySizes(dir)
-	deps := dependencySizes(dir)
-	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
-	conns, calls := connections(cases[0].ch.PNG())
-	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
-	protocols := protocolFigures()
-	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols)), 0o644))
-	fmt.Fprintln(os.Stderr, "wrote", *out)
+	return rows
 }
 
 func reference(bin, script, file string, size int, seconds float64) float64 {

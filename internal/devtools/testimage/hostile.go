@@ -26,15 +26,28 @@ type FlatJPEG struct {
 func (j FlatJPEG) Bytes() []byte {
 	var b bytes.Buffer
 	b.Write([]byte{0xFF, 0xD8})
+	hv := j.writeTables(&b)
+	if j.Progressive {
+		j.writeProgressiveScans(&b, hv)
+	} else {
+		j.writeBaselineScan(&b, hv)
+	}
+	b.Write([]byte{0xFF, 0xD9})
+	return b.Bytes()
+}
+
+// writeTables writes everything before the first scan and returns each component's sampling
+// factors (H in the high nibble, V in the low).
+func (j FlatJPEG) writeTables(b *bytes.Buffer) []int {
 	if j.Components == 4 {
 		// Adobe APP14 with transform 0: the components are C, M, Y, K.
-		segment(&b, 0xEE, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0})
+		segment(b, 0xEE, []byte{'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0})
 	}
 	q := make([]byte, 65) // table 0, 8-bit, every step 1
 	for i := 1; i < len(q); i++ {
 		q[i] = 1
 	}
-	segment(&b, 0xDB, q)
+	segment(b, 0xDB, q)
 	sof := []byte{0xC0, 8, byte(j.Height >> 8), byte(j.Height), byte(j.Width >> 8), byte(j.Width), byte(j.Components)}
 	if j.Progressive {
 		sof[0] = 0xC2
@@ -47,21 +60,30 @@ func (j FlatJPEG) Bytes() []byte {
 		}
 		sof = append(sof, byte(c+1), byte(hv[c]), 0)
 	}
-	segment(&b, sof[0], sof[1:])
+	segment(b, sof[0], sof[1:])
 	// DC table 0: one code, "0", for category 0 (a zero difference).
-	segment(&b, 0xC4, append([]byte{0x00, 1}, append(make([]byte, 15), 0x00)...))
+	segment(b, 0xC4, append([]byte{0x00, 1}, append(make([]byte, 15), 0x00)...))
 	// AC table 0: EOB (0x00) and the progressive end-of-band runs EOB1..EOB14 (0x10..0xE0),
 	// fifteen codes of four bits.
 	ac := []byte{0x10, 0, 0, 0, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	for r := 0; r < 15; r++ {
 		ac = append(ac, byte(r<<4))
 	}
-	segment(&b, 0xC4, ac)
+	segment(b, 0xC4, ac)
+	return hv
+}
 
-	h0, v0 := hv[0]>>4, hv[0]&15
+// maxSampling is the largest component's sampling factors: one MCU is that many blocks across.
+func (j FlatJPEG) maxSampling(hv []int) (h0, v0 int) {
 	if j.Components == 1 {
-		h0, v0 = 1, 1
+		return 1, 1
 	}
+	return hv[0] >> 4, hv[0] & 15
+}
+
+// mcuBlocks is the number of blocks in the picture's interleaved scan.
+func (j FlatJPEG) mcuBlocks(hv []int) int {
+	h0, v0 := j.maxSampling(hv)
 	mxx, myy := (j.Width+8*h0-1)/(8*h0), (j.Height+8*v0-1)/(8*v0)
 	blocksPerMCU := 0
 	for _, s := range hv {
@@ -70,66 +92,70 @@ func (j FlatJPEG) Bytes() []byte {
 	if j.Components == 1 {
 		blocksPerMCU = 1
 	}
-	scan := func(comps []int, ss, se, ahal byte) {
-		p := []byte{byte(len(comps))}
-		for _, c := range comps {
-			p = append(p, byte(c+1), 0x00)
-		}
-		segment(&b, 0xDA, append(p, ss, se, ahal))
+	return mxx * myy * blocksPerMCU
+}
+
+func writeScanHeader(b *bytes.Buffer, comps []int, ss, se, ahal byte) {
+	p := []byte{byte(len(comps))}
+	for _, c := range comps {
+		p = append(p, byte(c+1), 0x00)
 	}
-	if !j.Progressive {
-		all := make([]int, j.Components)
-		for c := range all {
-			all[c] = c
-		}
-		scan(all, 0, 63, 0)
-		var w bitWriter
-		for i := 0; i < mxx*myy*blocksPerMCU; i++ {
-			w.put(0, 1) // DC: category 0
-			w.put(0, 4) // AC: EOB
-		}
-		b.Write(w.flush())
-	} else {
-		all := make([]int, j.Components)
-		for c := range all {
-			all[c] = c
-		}
-		scan(all, 0, 0, 0)
-		var w bitWriter
-		for i := 0; i < mxx*myy*blocksPerMCU; i++ {
-			w.put(0, 1)
-		}
-		b.Write(w.flush())
-		for n := 0; n < j.Components+j.ExtraScans; n++ {
-			c := n % j.Components
-			if n >= j.Components {
-				c = 0
-			}
-			s := hv[c]
-			if j.Components == 1 {
-				s = 0x11
-			}
-			// A single-component scan covers the component's own blocks, not the MCU padding.
-			bw := (j.Width*(s>>4)/h0 + 7) / 8
-			bh := (j.Height*(s&15)/v0 + 7) / 8
-			var al byte // with refinements to follow, the first scans send all but the last bit
-			if j.Refinements > 0 {
-				al = 1
-			}
-			scan([]int{c}, 1, 63, al)
-			b.Write(eobRuns(bw * bh))
-		}
-		bw, bh := (j.Width+7)/8, (j.Height+7)/8
-		if j.Components > 1 {
-			bw, bh = (j.Width*(hv[0]>>4)/h0+7)/8, (j.Height*(hv[0]&15)/v0+7)/8
-		}
-		for n := 0; n < j.Refinements; n++ {
-			scan([]int{0}, 1, 63, 0x10) // Ah 1, Al 0: the last bit of every coefficient
-			b.Write(eobRuns(bw * bh))
-		}
+	segment(b, 0xDA, append(p, ss, se, ahal))
+}
+
+func (j FlatJPEG) allComponents() []int {
+	all := make([]int, j.Components)
+	for c := range all {
+		all[c] = c
 	}
-	b.Write([]byte{0xFF, 0xD9})
-	return b.Bytes()
+	return all
+}
+
+func (j FlatJPEG) writeBaselineScan(b *bytes.Buffer, hv []int) {
+	writeScanHeader(b, j.allComponents(), 0, 63, 0)
+	var w bitWriter
+	for i := 0; i < j.mcuBlocks(hv); i++ {
+		w.put(0, 1) // DC: category 0
+		w.put(0, 4) // AC: EOB
+	}
+	b.Write(w.flush())
+}
+
+func (j FlatJPEG) writeProgressiveScans(b *bytes.Buffer, hv []int) {
+	h0, v0 := j.maxSampling(hv)
+	writeScanHeader(b, j.allComponents(), 0, 0, 0)
+	var w bitWriter
+	for i := 0; i < j.mcuBlocks(hv); i++ {
+		w.put(0, 1)
+	}
+	b.Write(w.flush())
+	for n := 0; n < j.Components+j.ExtraScans; n++ {
+		c := n % j.Components
+		if n >= j.Components {
+			c = 0
+		}
+		s := hv[c]
+		if j.Components == 1 {
+			s = 0x11
+		}
+		// A single-component scan covers the component's own blocks, not the MCU padding.
+		bw := (j.Width*(s>>4)/h0 + 7) / 8
+		bh := (j.Height*(s&15)/v0 + 7) / 8
+		var al byte // with refinements to follow, the first scans send all but the last bit
+		if j.Refinements > 0 {
+			al = 1
+		}
+		writeScanHeader(b, []int{c}, 1, 63, al)
+		b.Write(eobRuns(bw * bh))
+	}
+	bw, bh := (j.Width+7)/8, (j.Height+7)/8
+	if j.Components > 1 {
+		bw, bh = (j.Width*(hv[0]>>4)/h0+7)/8, (j.Height*(hv[0]&15)/v0+7)/8
+	}
+	for n := 0; n < j.Refinements; n++ {
+		writeScanHeader(b, []int{0}, 1, 63, 0x10) // Ah 1, Al 0: the last bit of every coefficient
+		b.Write(eobRuns(bw * bh))
+	}
 }
 
 // eobRuns codes n empty blocks as end-of-band runs of at most 32767 blocks each.
