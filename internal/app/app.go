@@ -144,7 +144,9 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
 		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
 	}
-	return &httpapi.Handler{
+	observer := &observe.Observer{Log: log, Metrics: p.metrics}
+	const defaultTimeout = 29 * time.Second // API Gateway's integration limit is 30 s
+	handler := &httpapi.Handler{
 		Service: p.service,
 		Auth:    checker,
 		Store:   p.store,
@@ -154,9 +156,15 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 			StorePrefix:    cfg.StorePrefix,
 			MaxBodyBytes:   MaxBodyBytes,
 			ResponseMargin: 300 * time.Millisecond,
-			DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
+			DefaultTimeout: defaultTimeout,
 		},
-		Observe: &observe.Observer{Log: log, Metrics: p.metrics},
+		Observe: observer,
+	}
+	return &httpapi.Idempotency{
+		Next: handler, Auth: checker, Store: p.store,
+		Bucket: cfg.ResultsBucket, Prefix: cfg.Idempotency.Prefix, TTL: cfg.Idempotency.TTL,
+		Routes:       []string{httpapi.RecognizePath, httpapi.UpstreamPath},
+		MaxBodyBytes: MaxBodyBytes, DefaultTimeout: defaultTimeout, Observe: observer,
 	}
 }
 
