@@ -368,3 +368,39 @@ func TestIdempotencyExpiry(t *testing.T) {
 		t.Fatalf("the record was not renewed: %v", again)
 	}
 }
+
+// BenchmarkIdempotencyKey is the header's cost: one request through the real bootstrap, moto's
+// S3 (through the fault proxy, as every e2e request) and the emulator, without the header, with a
+// new key each time (create the record, recognize, write the answer: two conditional PUTs), and
+// with one key repeated (a refused create and a read; no recognition). docs/reliability.md has
+// the numbers and the command.
+func BenchmarkIdempotencyKey(b *testing.B) {
+	f := start(b)
+	doc := challenge("cars")
+	run := 0
+	for _, c := range []struct {
+		name string
+		key  func(i int) string
+	}{
+		{"none", func(int) string { return "" }},
+		{"first", func(i int) string { return fmt.Sprintf("bench-%d-%d", run, i) }},
+		{"replay", func(int) string { return "bench-replay" }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			run++
+			i := 0
+			for b.Loop() {
+				i++
+				payload, _ := json.Marshal(keyedEvent("/recognize", c.key(i), doc))
+				res, err := f.rt.Invoke(context.Background(), payload, 20*time.Second)
+				var resp events.APIGatewayV2HTTPResponse
+				if err == nil {
+					err = json.Unmarshal(res.Payload, &resp)
+				}
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
+				}
+			}
+		})
+	}
+}
