@@ -47,8 +47,11 @@ type RecordStore interface {
 // A running record holds a lease to the end of the request's deadline (plus leaseGrace): a
 // function that crashed mid-request leaves it behind, and once it lapses the key is free again.
 type Idempotency struct {
-	Next   Server
-	Auth   Authenticator
+	Next Server
+	Auth Authenticator
+	// Caller names who sent a request, for routes whose callers identify themselves elsewhere
+	// than in the Authorization header (a key in the body); nil is Auth on that header.
+	Caller func(ctx context.Context, req Request) (string, error)
 	Store  RecordStore
 	Bucket string // where records are kept; empty refuses keys (store_not_configured)
 	Prefix string // records' folder, apart from every other
@@ -142,6 +145,13 @@ func kept(status int) bool {
 	return status >= 400
 }
 
+func (l *Idempotency) caller(ctx context.Context, req Request) (string, error) {
+	if l.Caller != nil {
+		return l.Caller(ctx, req)
+	}
+	return l.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
+}
+
 func (l *Idempotency) now() time.Time {
 	if l.Now != nil {
 		return l.Now()
@@ -156,7 +166,7 @@ func (l *Idempotency) Serve(ctx context.Context, req Request) Response {
 	if len(values) == 0 || req.Method != http.MethodPost || !slices.Contains(l.Routes, strings.TrimSuffix(req.Path, "/")) {
 		return l.Next.Serve(ctx, req)
 	}
-	caller, err := l.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
+	caller, err := l.caller(ctx, req)
 	if err != nil || len(req.Body) > l.MaxBodyBytes {
 		return l.Next.Serve(ctx, req) // which refuses it the same way; nothing is kept
 	}

@@ -493,3 +493,27 @@ func TestIdempotencyLeaseFollowsDeadline(t *testing.T) {
 	close(next.gate)
 	<-done
 }
+
+// A route whose callers name themselves in the body scopes keys through Caller.
+func TestIdempotencyCallerFromTheRequest(t *testing.T) {
+	store, next, clk := &memRecords{}, &nextServer{}, &clock{now: time.Unix(1e9, 0)}
+	l := newLayer(next, store, clk)
+	l.Auth = nil
+	l.Routes = []string{"/createTask"}
+	l.Caller = func(_ context.Context, req Request) (string, error) {
+		var doc struct{ ClientKey string }
+		json.Unmarshal(req.Body, &doc)
+		return doc.ClientKey, nil
+	}
+	task := func(client string) Request {
+		r := keyed("", "k", `{"clientKey":"`+client+`"}`)
+		r.Path = "/createTask"
+		return r
+	}
+	ctx := context.Background()
+	l.Serve(ctx, task("alice"))
+	l.Serve(ctx, task("bob"))
+	if r := l.Serve(ctx, task("alice")); r.Header.Get(ReplayedHeader) != "true" || next.calls.Load() != 2 {
+		t.Fatalf("%d %v, %d calls", r.Status, r.Header, next.calls.Load())
+	}
+}
