@@ -3,6 +3,7 @@
 (template.yaml without one thing the policy requires) fails with the expected problem."""
 import copy
 import importlib.util
+import json
 import os
 import sys
 
@@ -78,6 +79,34 @@ MUTATIONS = {
         lambda t: statement(t, "S3EventFunction", "s3:ListBucket")["Condition"]["StringLike"].__setitem__("s3:prefix", {"Fn::Sub": "*"}),
         "S3EventFunctionRole: s3:ListBucket is not limited"),
     "no lifecycle": (lambda t: res(t, "ImagesBucket").pop("LifecycleConfiguration"), "no lifecycle rule expiring ReferencesPrefix"),
+    "the API writes its Idempotency-Key records elsewhere": (
+        lambda t: [s for s in res(t, "ApiFunction")["Policies"][0]["Statement"] if isinstance(s, dict) and "${IdempotencyPrefix}" in json.dumps(s.get("Resource"))][0]
+        .__setitem__("Resource", {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}),
+        "ApiFunctionRole reads outside the references prefix"),
+    "the API may delete Idempotency-Key records": (
+        lambda t: [s for s in res(t, "ApiFunction")["Policies"][0]["Statement"] if isinstance(s, dict) and "${IdempotencyPrefix}" in json.dumps(s.get("Resource"))][0]
+        .__setitem__("Action", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]),
+        "the Idempotency-Key records' prefix is granted"),
+    "the S3 function reaches the Idempotency-Key records": (
+        lambda t: statement(t, "S3EventFunction", "s3:GetObject").__setitem__("Resource", {"Fn::Sub": "arn:${AWS::Partition}:s3:::b/${IdempotencyPrefix}*"}),
+        "S3EventFunctionRole reaches the Idempotency-Key records"),
+    "IdempotencyPrefix may equal another prefix": (lambda t: t["Rules"].pop("IdempotencyPrefixApart"), "IdempotencyPrefix=data/ (overlapping) is not refused"),
+    "no expiry of Idempotency-Key records": (
+        lambda t: res(t, "ImagesBucket")["LifecycleConfiguration"]["Rules"].pop(0),
+        "no unconditional lifecycle rule expiring IdempotencyPrefix"),
+    "Idempotency-Key records expire only by choice": (
+        lambda t: res(t, "ImagesBucket")["LifecycleConfiguration"]["Rules"].__setitem__(
+            0, {"Fn::If": ["ExpireReferences", res(t, "ImagesBucket")["LifecycleConfiguration"]["Rules"][0], {"Ref": "AWS::NoValue"}]}),
+        "no unconditional lifecycle rule expiring IdempotencyPrefix"),
+    "Idempotency-Key records deleted before their TTL": (
+        lambda t: t["Mappings"]["IdempotencyExpiry"]["48h"].__setitem__("Days", 1),
+        "IdempotencyTtl=48h would be deleted before it expires"),
+    "IdempotencyTtl default not 24h": (
+        lambda t: t["Parameters"]["IdempotencyTtl"].__setitem__("Default", "1h"),
+        "IdempotencyTtl parameter missing or its default is not 24h"),
+    "the function's TTL is not the parameter": (
+        lambda t: res(t, "ApiFunction")["Environment"]["Variables"].__setitem__("IDEMPOTENCY_TTL", "24h"),
+        "IDEMPOTENCY_TTL and IDEMPOTENCY_PREFIX are not"),
     "expiry on by default": (
         lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
         "StoredAnswersExpirationDays parameter missing or its default is not 0"),

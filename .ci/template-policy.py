@@ -4,7 +4,8 @@ template that lacks what it checks):
 
 - least privilege: no IAM statement grants S3 or Secrets Manager on "*"; the S3 function reads
   only its input and results prefixes and writes only the results prefix; the API reads only the
-  references prefix and writes only the store prefix; every s3:ListBucket is limited by an
+  references prefix and writes only the store prefix, besides reading and writing the Idempotency-Key
+  records' prefix, which the S3 function never touches; every s3:ListBucket is limited by an
   s3:prefix condition to the role's own prefixes;
 - both routes take their authorization type from AuthMode (never plainly NONE);
 - overlapping prefixes are refused at deploy time (parameter patterns and Rules);
@@ -12,7 +13,8 @@ template that lacks what it checks):
 - each function logs to its own log group, and the API stage writes JSON access logs, all with
   the LogRetentionInDays parameter (default 30);
 - each function has a reserved-concurrency parameter, unset by default;
-- references and stored answers may expire (parameters, default keep).
+- references and stored answers may expire (parameters, default keep);
+- Idempotency-Key records always expire, never before IdempotencyTtl (default 24h).
 """
 import json
 import logging
@@ -61,7 +63,7 @@ def ref_name(v):
     return None
 
 
-PREFIXES = ["InputPrefix", "ResultsPrefix", "StorePrefix", "ReferencesPrefix"]
+PREFIXES = ["InputPrefix", "ResultsPrefix", "StorePrefix", "ReferencesPrefix", "IdempotencyPrefix"]
 
 
 def evaluate(node, values):
@@ -115,7 +117,7 @@ def check(template):
             if any(a.startswith(("s3:", "secretsmanager:")) for a in actions(s)) and (text == '"*"' or '":*"' in text):
                 problems.append(f"{role}: {actions(s)} on {text}")
 
-    own = {"S3EventFunctionRole": ["InputPrefix", "ResultsPrefix"], "ApiFunctionRole": ["ReferencesPrefix"]}
+    own = {"S3EventFunctionRole": ["InputPrefix", "ResultsPrefix"], "ApiFunctionRole": ["ReferencesPrefix", "IdempotencyPrefix"]}
     for s in statements("S3EventFunctionRole"):
         text = json.dumps(s.get("Resource"))
         for a in actions(s):
@@ -123,12 +125,20 @@ def check(template):
                 problems.append(f"S3EventFunctionRole reads outside the prefixes: {text}")
             if a == "s3:PutObject" and ("${ResultsPrefix}*" not in text or "${StorePrefix}" in text):
                 problems.append(f"S3EventFunctionRole writes outside the results prefix: {text}")
+        if "${IdempotencyPrefix}" in text:
+            problems.append(f"S3EventFunctionRole reaches the Idempotency-Key records: {text}")
+    idempotency = set()
     for s in statements("ApiFunctionRole"):
         text = json.dumps(s.get("Resource"))
+        if text.endswith('/${IdempotencyPrefix}*"}'):
+            idempotency.update(a for a in actions(s) if a.startswith("s3:"))
+            continue
         if "s3:GetObject" in actions(s) and "${ReferencesPrefix}*" not in text:
             problems.append(f"ApiFunctionRole reads outside the references prefix: {text}")
         if "s3:PutObject" in actions(s) and "${StorePrefix}*" not in text:
             problems.append(f"ApiFunctionRole writes outside the store prefix: {text}")
+    if idempotency != {"s3:GetObject", "s3:PutObject"}:
+        problems.append(f"ApiFunctionRole: the Idempotency-Key records' prefix is granted {sorted(idempotency)}, not exactly s3:GetObject and s3:PutObject")
     for role, prefixes in own.items():
         for s in statements(role):
             if "s3:ListBucket" not in actions(s):
@@ -248,6 +258,26 @@ def check(template):
             problems.append(f"{param} parameter missing or its default is not 0 (keep)")
         if not any(r.get("Prefix") == {"Ref": prefix} and r.get("ExpirationInDays") == {"Ref": param} for r in rules):
             problems.append(f"ImagesBucket: no lifecycle rule expiring {prefix} after {param}")
+
+    # Idempotency-Key records: always expired (a rule not under any condition), never before the TTL.
+    ttl = params.get("IdempotencyTtl", {})
+    if ttl.get("Default") != "24h":
+        problems.append("IdempotencyTtl parameter missing or its default is not 24h")
+    env_ttl = env.get("IDEMPOTENCY_TTL")
+    env_prefix = env.get("IDEMPOTENCY_PREFIX")
+    if env_ttl != {"Ref": "IdempotencyTtl"} or env_prefix != {"Ref": "IdempotencyPrefix"}:
+        problems.append("ApiFunction: IDEMPOTENCY_TTL and IDEMPOTENCY_PREFIX are not the IdempotencyTtl and IdempotencyPrefix parameters")
+    lifecycle = resources.get("ImagesBucket", {}).get("Properties", {}).get("LifecycleConfiguration")
+    expiry = {"Fn::FindInMap": ["IdempotencyExpiry", {"Ref": "IdempotencyTtl"}, "Days"]}
+    top = lifecycle.get("Rules", []) if isinstance(lifecycle, dict) else []
+    if not any(isinstance(r, dict) and r.get("Prefix") == {"Ref": "IdempotencyPrefix"} and r.get("ExpirationInDays") == expiry
+               and r.get("Status") == "Enabled" for r in top):
+        problems.append("ImagesBucket: no unconditional lifecycle rule expiring IdempotencyPrefix after IdempotencyExpiry's days for IdempotencyTtl")
+    days = out.get("Mappings", {}).get("IdempotencyExpiry", {})
+    for v in ttl.get("AllowedValues", []):
+        hours = int(str(v).rstrip("h"))
+        if not str(v).endswith("h") or days.get(str(v), {}).get("Days", 0) * 24 < hours:
+            problems.append(f"IdempotencyExpiry: IdempotencyTtl={v} would be deleted before it expires")
     return problems
 
 
@@ -259,7 +289,7 @@ def main():
         sys.exit(1)
     print("template policy check: least privilege (prefix-scoped S3 grants and listing, no wildcards); routes follow AuthMode; "
           "overlapping prefixes refused at deploy; TLS-only bucket; log groups and JSON access logs with retention; "
-          "reserved concurrency parameters; optional expiry")
+          "reserved concurrency parameters; optional expiry; Idempotency-Key records expire after their TTL")
 
 
 if __name__ == "__main__":

@@ -136,4 +136,10 @@ const (
 	CodeStorageUnavailable  Code = "storage_unavailable"
 	CodeConfiguration       Code = "configuration_error"
 	CodeInternal            Code = "internal_error"
+
+	// Idempotency-Key: a key that is not one (400), a key already used for another request
+	// (422), a key whose first request is still running (409).
+	CodeInvalidIdempotencyKey Code = "invalid_idempotency_key"
+	CodeIdempotencyKeyReused  Code = "idempotency_key_reused"
+	CodeIdempotencyKeyInUse   Code = "idempotency_key_in_use"
 )

@@ -54,7 +54,7 @@ const (
 
 // fn is one running function with its own emulator.
 type fn struct {
-	t    *testing.T
+	t    testing.TB
 	rt   *runtimeapi.Server
 	proc *runtimeapi.Process
 	emu  *emulator.Server
@@ -63,7 +63,7 @@ type fn struct {
 }
 
 // start resets moto, creates the secret and buckets, and starts the bootstrap.
-func start(t *testing.T, extraEnv ...string) *fn {
+func start(t testing.TB, extraEnv ...string) *fn {
 	t.Helper()
 	if err := moto.Reset(); err != nil {
 		t.Fatal(err)

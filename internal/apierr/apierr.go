@@ -120,6 +120,10 @@ const (
 	CodeStorageUnavailable  = api.CodeStorageUnavailable
 	CodeConfiguration       = api.CodeConfiguration
 	CodeInternal            = api.CodeInternal
+
+	CodeInvalidIdempotencyKey = api.CodeInvalidIdempotencyKey
+	CodeIdempotencyKeyReused  = api.CodeIdempotencyKeyReused
+	CodeIdempotencyKeyInUse   = api.CodeIdempotencyKeyInUse
 )
 
 // class is what a code means to the two entry points: the HTTPS status, and for the S3 path,
@@ -158,6 +162,10 @@ var classes = map[Code]class{
 	CodeUpstreamUnavailable: {503, true}, // every provider rate limiting or left alone by its breaker
 	CodeStorageUnavailable:  {503, true},
 	CodeUpstreamTimeout:     {504, true},
+
+	CodeInvalidIdempotencyKey: {400, false},
+	CodeIdempotencyKeyInUse:   {409, true}, // the same request succeeds once the first has finished
+	CodeIdempotencyKeyReused:  {422, false},
 }
 
 // StatusOf is the code's HTTP status (500 for a code missing from the table, which a test forbids).

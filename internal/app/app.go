@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
@@ -155,22 +156,28 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
 	}
 	obs := &observe.Observer{Log: log, Metrics: p.metrics}
-	return withProtocols(cfg.AuthMode,
-		&httpapi.Handler{Service: p.service, Auth: checker, Store: p.store, Config: httpCfg, Observe: obs},
+	recognizer := &httpapi.Idempotency{
+		Next: &httpapi.Handler{Service: p.service, Auth: checker, Store: p.store, Config: httpCfg, Observe: obs},
+		Auth: checker, Store: p.store,
+		Bucket: cfg.ResultsBucket, Prefix: cfg.Idempotency.Prefix, TTL: cfg.Idempotency.TTL,
+		Routes:       []string{api.RecognizePath, api.UpstreamPath},
+		MaxBodyBytes: MaxBodyBytes, DefaultTimeout: httpCfg.DefaultTimeout, Observe: obs,
+	}
+	return withProtocols(cfg.AuthMode, recognizer,
 		&protocols.Handler{Service: p.service, Auth: checker, Config: httpCfg, Observe: obs, Reported: p.metrics.EmitReport})
 }
 
 // withProtocols serves the solver protocols' routes beside the API's own, except in IAM mode:
 // their clients send a key and cannot sign requests, and the template does not route them.
-func withProtocols(authMode string, api, solverProtocols httpapi.Server) httpapi.Server {
+func withProtocols(authMode string, recognizer, solverProtocols httpapi.Server) httpapi.Server {
 	if authMode == auth.ModeIAM {
-		return api
+		return recognizer
 	}
 	paths := map[string]httpapi.Server{}
 	for _, p := range protocols.Paths() {
 		paths[p] = solverProtocols
 	}
-	return httpapi.Routes{Paths: paths, Default: api}
+	return httpapi.Routes{Paths: paths, Default: recognizer}
 }
 
 // NewUploads wires the S3 function from its environment, with the observer of its records. With

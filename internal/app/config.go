@@ -77,6 +77,7 @@ type APIConfig struct {
 	Sources          s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
 	AuthMode         string         // AUTH_MODE: keys, iam or off (required, no default)
 	ClientKeysSecret string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
+	Idempotency      IdempotencyConfig
 }
 
 // UploadsConfig is the S3 function's configuration.
@@ -97,6 +98,9 @@ func APIConfigFromEnv(getenv func(string) string, region string) (APIConfig, err
 		problems = append(problems, "SOURCE_BUCKETS: "+err.Error())
 	}
 	a.Sources = sources
+	var idem []string
+	a.Idempotency, idem = readIdempotency(getenv, c)
+	problems = append(problems, idem...)
 	switch a.AuthMode {
 	case auth.ModeKeys:
 		if a.ClientKeysSecret == "" {
@@ -112,7 +116,7 @@ func APIConfigFromEnv(getenv func(string) string, region string) (APIConfig, err
 		if sc.Bucket != c.ResultsBucket {
 			continue
 		}
-		for _, p := range c.prefixes() {
+		for _, p := range append(c.prefixes(), namedPrefix{"IDEMPOTENCY_PREFIX", a.Idempotency.Prefix}) {
 			if s3scope.Overlap(sc.Prefix, p.value) {
 				problems = append(problems, fmt.Sprintf("SOURCE_BUCKETS entry %s overlaps %s of RESULTS_BUCKET: name a prefix of its own (%s/references/)", sc, p.name, sc.Bucket))
 			}
@@ -261,4 +265,38 @@ func (c Config) checkPrefixes() []string {
 		}
 	}
 	return problems
+}
+
+// IdempotencyConfig is where and how long the HTTPS function keeps answers to requests with an
+// Idempotency-Key.
+type IdempotencyConfig struct {
+	Prefix string        // IDEMPOTENCY_PREFIX: the records' folder in RESULTS_BUCKET (default idempotency/)
+	TTL    time.Duration // IDEMPOTENCY_TTL: how long an answer is kept for a repeat (default 24h)
+}
+
+// readIdempotency reads the Idempotency-Key settings. Its folder is apart from every other: a
+// record under the input prefix would trigger the S3 function, and one among results or stored
+// answers could overwrite them.
+func readIdempotency(getenv func(string) string, c Config) (IdempotencyConfig, []string) {
+	ic := IdempotencyConfig{Prefix: getenv("IDEMPOTENCY_PREFIX"), TTL: 24 * time.Hour}
+	var problems []string
+	if ic.Prefix == "" {
+		ic.Prefix = "idempotency/"
+	}
+	if err := s3scope.CheckPrefix(ic.Prefix); err != nil {
+		problems = append(problems, "IDEMPOTENCY_PREFIX: "+err.Error())
+	}
+	for _, p := range c.prefixes() {
+		if s3scope.Overlap(ic.Prefix, p.value) {
+			problems = append(problems, fmt.Sprintf("IDEMPOTENCY_PREFIX (%s) and %s (%s) must not contain one another", ic.Prefix, p.name, p.value))
+		}
+	}
+	if v := strings.TrimSpace(getenv("IDEMPOTENCY_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 30*24*time.Hour {
+			problems = append(problems, "IDEMPOTENCY_TTL must be a duration from 1s to 720h, such as 24h")
+		}
+		ic.TTL = d
+	}
+	return ic, problems
 }

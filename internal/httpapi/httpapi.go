@@ -118,7 +118,7 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 	defer func() {
 		if p := recover(); p != nil {
 			failure = unit.Recovered(p)
-			resp = h.errorResponse(failure, unit.TraceID)
+			resp = errorResponse(failure, unit.TraceID)
 		}
 		unit.Add("method", req.Method, "path", req.Path, "status", resp.Status,
 			"caller", rl.caller, "form", rl.form, "image_bytes", rl.imageBytes)
@@ -137,7 +137,7 @@ func (h *Handler) Serve(ctx context.Context, req Request) (resp Response) {
 	body, err := h.route(ctx, req, unit.TraceID, &rl)
 	if err != nil {
 		failure = apierr.As(err)
-		return h.errorResponse(failure, unit.TraceID)
+		return errorResponse(failure, unit.TraceID)
 	}
 	hdr := jsonHeader()
 	if rl.result != nil && rl.result.Provider != "" {
@@ -228,7 +228,7 @@ func jsonHeader() http.Header {
 	return http.Header{"Content-Type": {"application/json"}}
 }
 
-func (h *Handler) errorResponse(e *apierr.Error, traceID string) Response {
+func errorResponse(e *apierr.Error, traceID string) Response {
 	hdr := jsonHeader()
 	if e.Status() == http.StatusMethodNotAllowed {
 		hdr.Set("Allow", http.MethodPost)

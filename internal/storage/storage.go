@@ -55,13 +55,19 @@ func (s *Store) Stat(ctx context.Context, bucket, key string) (*Object, error) {
 // Get downloads at most maxBytes of an object. A larger one is refused from the answer's
 // Content-Length, before its body is read: one round trip, nothing large downloaded.
 func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]byte, error) {
+	data, _, err := s.GetWithETag(ctx, bucket, key, maxBytes)
+	return data, err
+}
+
+// GetWithETag is Get, also returning the object's ETag (for a later PutIf).
+func (s *Store) GetWithETag(ctx context.Context, bucket, key string, maxBytes int) ([]byte, string, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		return nil, classify(err, bucket, key)
+		return nil, "", classify(err, bucket, key)
 	}
 	defer out.Body.Close()
 	if n := aws.ToInt64(out.ContentLength); n > int64(maxBytes) {
-		return nil, apierr.New(apierr.CodeTooLarge,
+		return nil, "", apierr.New(apierr.CodeTooLarge,
 			"s3://%s/%s is %d bytes; the limit is %d", bucket, key, n, maxBytes)
 	}
 	// Sized from Content-Length, the body is read into one buffer: io.ReadAll's doubling would
@@ -70,18 +76,19 @@ func (s *Store) Get(ctx context.Context, bucket, key string, maxBytes int) ([]by
 	_, err = buf.ReadFrom(io.LimitReader(out.Body, int64(maxBytes)+1))
 	data := buf.Bytes()
 	if err != nil {
-		return nil, classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
+		return nil, "", classify(err, bucket, key) // a stalled body times out as 504, a broken one is 503
 	}
 	if len(data) > maxBytes { // no Content-Length, and more than the limit
-		return nil, apierr.New(apierr.CodeTooLarge,
+		return nil, "", apierr.New(apierr.CodeTooLarge,
 			"s3://%s/%s is larger than %d bytes", bucket, key, maxBytes)
 	}
-	return data, nil
+	return data, aws.ToString(out.ETag), nil
 }
 
 // Write stores a JSON document.
 func (s *Store) Write(ctx context.Context, bucket, key string, body []byte) error {
-	return s.put(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)})
+	_, err := s.put(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)})
+	return err
 }
 
 // ErrConflict is returned by WriteConditional when the precondition failed: someone else wrote
@@ -97,7 +104,7 @@ func (s *Store) WriteConditional(ctx context.Context, bucket, key string, body [
 	} else {
 		in.IfMatch = aws.String(ifMatch)
 	}
-	err := s.put(ctx, in)
+	_, err := s.put(ctx, in)
 	var api smithy.APIError
 	if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
 		return ErrConflict
@@ -105,18 +112,44 @@ func (s *Store) WriteConditional(ctx context.Context, bucket, key string, body [
 	return err
 }
 
-func (s *Store) put(ctx context.Context, in *s3.PutObjectInput) error {
+// PutIf stores a JSON document only if no object is there (ifMatch "") or the object there still
+// has ETag ifMatch, and returns the new object's ETag. written is false when the condition did
+// not hold: another writer came first, or the object is gone since it was read (S3 answers a
+// 404 to If-Match), so the caller only has to read again.
+func (s *Store) PutIf(ctx context.Context, bucket, key string, body []byte, ifMatch string) (etag string, written bool, err error) {
+	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)}
+	if ifMatch == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	out, err := s.put(ctx, in)
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "NotFound":
+			return "", false, nil
+		}
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return aws.ToString(out.ETag), true, nil
+}
+
+func (s *Store) put(ctx context.Context, in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
 	n := int64(in.Body.(*bytes.Reader).Len())
 	in.ContentType, in.ContentLength = aws.String("application/json"), &n
-	if _, err := s.client.PutObject(ctx, in); err != nil {
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
-			return err
+			return nil, err
 		}
-		return apierr.Wrap(err, apierr.CodeStorageUnavailable,
+		return nil, apierr.Wrap(err, apierr.CodeStorageUnavailable,
 			"storing the result in S3 failed; try again")
 	}
-	return nil
+	return out, nil
 }
 
 func classify(err error, bucket, key string) error {

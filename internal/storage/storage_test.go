@@ -73,3 +73,46 @@ func TestStoreAgainstMoto(t *testing.T) {
 		t.Fatalf("missing bucket: %v", err)
 	}
 }
+
+// PutIf creates only where nothing is, replaces only the version read, and tells a lost race
+// (someone else's write, or an object gone since it was read) from a fault.
+func TestPutIfAgainstMoto(t *testing.T) {
+	moto, err := testenv.StartMoto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moto.Close()
+	client := s3.NewFromConfig(testenv.AWSConfig(moto.URL), func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+		t.Fatal(err)
+	}
+	st := storage.New(client)
+	first, ok, err := st.PutIf(ctx, "bkt", "k.json", []byte(`{"n":1}`), "")
+	if err != nil || !ok || first == "" {
+		t.Fatalf("create: %q %v %v", first, ok, err)
+	}
+	if _, ok, err := st.PutIf(ctx, "bkt", "k.json", []byte(`{"n":2}`), ""); err != nil || ok {
+		t.Fatalf("a second create: written %v, %v", ok, err)
+	}
+	data, etag, err := st.GetWithETag(ctx, "bkt", "k.json", 100)
+	if err != nil || string(data) != `{"n":1}` || etag != first {
+		t.Fatalf("read %q %q %v, want the first write and its ETag %q", data, etag, err, first)
+	}
+	second, ok, err := st.PutIf(ctx, "bkt", "k.json", []byte(`{"n":3}`), first)
+	if err != nil || !ok || second == first {
+		t.Fatalf("replace with the ETag read: %q %v %v", second, ok, err)
+	}
+	if _, ok, err := st.PutIf(ctx, "bkt", "k.json", []byte(`{"n":4}`), first); err != nil || ok {
+		t.Fatalf("replace with a stale ETag: written %v, %v", ok, err)
+	}
+	if _, ok, err := st.PutIf(ctx, "bkt", "gone.json", []byte(`{}`), first); err != nil || ok {
+		t.Fatalf("replace of a missing object: written %v, %v", ok, err)
+	}
+	if _, _, err := st.GetWithETag(ctx, "bkt", "gone.json", 100); apierr.As(err).Code != apierr.CodeS3NotFound {
+		t.Fatalf("missing object: %v", err)
+	}
+	if _, _, err := st.PutIf(ctx, "no-such-bucket", "k.json", []byte(`{}`), ""); apierr.As(err).Code != apierr.CodeStorageUnavailable {
+		t.Fatalf("a fault must be an error, not a lost race: %v", err)
+	}
+}
