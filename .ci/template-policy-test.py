@@ -23,6 +23,18 @@ def statement(t, fn, action):
     raise KeyError(f"{fn} has no statement for {action}")
 
 
+def alarm_metric(t, alarm, metric_id):
+    for m in res(t, alarm)["Metrics"]:
+        if m["Id"] == metric_id:
+            return m
+    raise KeyError(f"{alarm} has no metric {metric_id}")
+
+
+def set_board(t, edit):
+    props = res(t, "Dashboard")
+    props["DashboardBody"]["Fn::Sub"] = edit(props["DashboardBody"]["Fn::Sub"])
+
+
 def set_pattern(t, pattern):
     for p in policy.PREFIXES:
         t["Parameters"][p]["AllowedPattern"] = pattern
@@ -81,6 +93,40 @@ MUTATIONS = {
     "expiry on by default": (
         lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
         "StoredAnswersExpirationDays parameter missing or its default is not 0"),
+    # Alarms and the dashboard.
+    "no dead-letter queue alarm": (lambda t: t["Resources"].pop("DeadLetterQueueAlarm"), "no alarm on the dead-letter queue's messages"),
+    "5xx counted, not a rate": (
+        lambda t: res(t, "ApiServerErrorRateAlarm")["Metrics"].__setitem__(-1, dict(alarm_metric(t, "ApiServerErrorRateAlarm", "errorrate"), Expression="FILL(errors, 0)")),
+        "no alarm on the API's 5xx rate"),
+    "no API function errors alarm": (lambda t: t["Resources"].pop("ApiFunctionErrorsAlarm"), "no alarm on ApiFunction's Errors"),
+    "no S3 function errors alarm": (lambda t: t["Resources"].pop("S3EventFunctionErrorsAlarm"), "no alarm on S3EventFunction's Errors"),
+    "no API function throttles alarm": (lambda t: t["Resources"].pop("ApiFunctionThrottlesAlarm"), "no alarm on ApiFunction's Throttles"),
+    "no S3 function throttles alarm": (lambda t: t["Resources"].pop("S3EventFunctionThrottlesAlarm"), "no alarm on S3EventFunction's Throttles"),
+    "one provider without its alarm": (lambda t: t["Resources"].pop("ProviderErrorsCapMonsterAlarm"), "no alarm on capmonster's failures"),
+    "a provider alarm reading one function only": (
+        lambda t: res(t, "ProviderErrorsYesCaptchaAlarm")["Metrics"].__setitem__(1, alarm_metric(t, "ProviderErrorsYesCaptchaAlarm", "errorsapi")),
+        "no alarm on yescaptcha's failures"),
+    "no breaker alarm": (lambda t: t["Resources"].pop("BreakerOpenAlarm"), "no alarm on a breaker open"),
+    "no S3 error results alarm": (lambda t: t["Resources"].pop("S3ErrorResultsAlarm"), "no alarm on the S3 path's error results"),
+    "S3 error results counting duplicates": (
+        lambda t: res(t, "S3ErrorResultsAlarm")["Metrics"].pop(2), "no alarm on the S3 path's error results"),
+    "an alarm telling no one": (lambda t: res(t, "BreakerOpenAlarm").pop("AlarmActions"), "BreakerOpenAlarm: its action is not AlarmTopic"),
+    "an alarm on a quiet hour": (
+        lambda t: res(t, "DeadLetterQueueAlarm").__setitem__("TreatMissingData", "breaching"), "DeadLetterQueueAlarm: no data"),
+    "topic without AlarmEmail": (lambda t: t["Resources"]["AlarmTopic"].pop("Condition"), "not one SNS topic AlarmTopic"),
+    "no subscription": (lambda t: t["Resources"].pop("AlarmEmailSubscription"), "AlarmEmail is not subscribed"),
+    "someone told by default": (
+        lambda t: t["Parameters"]["AlarmEmail"].__setitem__("Default", "ops@example.com"), "AlarmEmail parameter missing or not empty"),
+    "no dashboard": (lambda t: t["Resources"].pop("Dashboard"), "not one dashboard"),
+    "dashboard without requests by code": (
+        lambda t: set_board(t, lambda b: b.replace("{Recognizer,Function,Code}", "{Recognizer,Function}")), "the dashboard does not show requests by code"),
+    "dashboard without p99": (lambda t: set_board(t, lambda b: b.replace('"p99"', '"p90"')), "the dashboard does not show api latency p99"),
+    "dashboard without hedges": (
+        lambda t: set_board(t, lambda b: b.replace('MetricName=\\"Hedges\\"', 'MetricName=\\"Failovers\\"')), "the dashboard does not show Hedges by provider"),
+    "dashboard without breakers": (
+        lambda t: set_board(t, lambda b: b.replace("BreakerOpen", "ProviderCalls")), "the dashboard does not show BreakerOpen by provider"),
+    "dashboard without the dead-letter queue": (
+        lambda t: set_board(t, lambda b: b.replace("ApproximateNumberOfMessagesVisible", "NumberOfMessagesSent")), "the dashboard does not show the dead-letter queue"),
 }
 
 
