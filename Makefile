@@ -84,3 +84,11 @@ build-S3EventFunction:
 
 clean:
 	rm -rf bin tmp .aws-sam
+
+# Lambda Managed Instances: a second template, template.yaml with both functions on a capacity
+# provider (.ci/managed-instances.py says why it is not a parameter). make template-check checks it.
+template-managed: ## write template-managed.json, the managed-instances variant: sam build -t template-managed.json
+	python3 .ci/managed-instances.py template.yaml template-managed.json
+
+bench-managed: ## only the managed-instances section of make bench (requests in flight in one process), printed
+	$(GO) run ./cmd/bench -managed

@@ -3,13 +3,19 @@
 (template.yaml without one thing the policy requires) fails with the expected problem."""
 import copy
 import importlib.util
+import json
 import os
+import subprocess
 import sys
+import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("policy", os.path.join(here, "template-policy.py"))
 policy = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(policy)
+spec = importlib.util.spec_from_file_location("managed", os.path.join(here, "managed-instances.py"))
+managed = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(managed)
 
 
 def res(t, name):
@@ -130,6 +136,36 @@ MUTATIONS = {
 }
 
 
+# The managed-instances variant (.ci/managed-instances.py applied to the template) lacking a part.
+MANAGED_MUTATIONS = {
+    "one function left on demand": (
+        lambda t: res(t, "S3EventFunction").pop("CapacityProviderConfig"), "S3EventFunction: not on the capacity provider"),
+    "a fixed concurrency": (
+        lambda t: res(t, "ApiFunction")["CapacityProviderConfig"].__setitem__("PerExecutionEnvironmentMaxConcurrency", 64),
+        "ApiFunction: not on the capacity provider"),
+}
+
+
+def check_managed(base, failures):
+    """The variant passes the policy, cfn-lint and the SAM transform; each mutation of it fails."""
+    variant = managed.managed(copy.deepcopy(base))
+    problems = policy.check(copy.deepcopy(variant))
+    if problems:
+        failures.append(f"the managed-instances variant fails: {problems}")
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(variant, f)
+        f.flush()
+        lint = subprocess.run(["cfn-lint", f.name], capture_output=True, text=True)
+        if lint.returncode != 0:
+            failures.append(f"cfn-lint refuses the managed-instances variant:\n{lint.stdout}{lint.stderr}")
+    for name, (mutate, want) in MANAGED_MUTATIONS.items():
+        t = copy.deepcopy(variant)
+        mutate(t)
+        problems = policy.check(t)
+        if not any(want in p for p in problems):
+            failures.append(f"managed: {name}: the check did not fail with {want!r} (problems: {problems})")
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "template.yaml"
     base = policy.yaml_parse(open(path).read())
@@ -137,6 +173,9 @@ def main():
     baseline = policy.check(copy.deepcopy(base))
     if baseline:
         failures.append(f"{path} itself fails: {baseline}")
+    if any(r["Type"] == "AWS::Serverless::CapacityProvider" for r in base["Resources"].values()):
+        failures.append(f"{path} deploys on a capacity provider: managed instances are an option, off by default")
+    check_managed(base, failures)
     for name, (mutate, want) in MUTATIONS.items():
         t = copy.deepcopy(base)
         mutate(t)
@@ -146,7 +185,8 @@ def main():
     if failures:
         print("template policy self-test failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         sys.exit(1)
-    print(f"template policy self-test: {path} passes; each of {len(MUTATIONS)} templates lacking a required part fails")
+    print(f"template policy self-test: {path} passes; each of {len(MUTATIONS)} templates lacking a required part fails; "
+          f"its managed-instances variant passes the policy and cfn-lint, and each of {len(MANAGED_MUTATIONS)} variants lacking a part fails")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ template that lacks what it checks):
 - alarms on the dead-letter queue, the API's 5xx rate, each function's errors and throttles, each
   provider's failures, a breaker open and the S3 path's error results, all notifying one SNS topic
   that exists only when AlarmEmail (default empty) names someone; a dashboard of requests by code,
-  latency p50/p99, provider calls, failovers and hedges, breakers and the dead-letter queue.
+  latency p50/p99, provider calls, failovers and hedges, breakers and the dead-letter queue;
+- a template with a capacity provider (the managed-instances variant, .ci/managed-instances.py)
+  puts both functions on it, with the PerEnvironmentMaxConcurrency parameter.
 
 `--recognizer-metrics` prints, as JSON, every metric of the functions' own namespace that the
 alarms and the dashboard read (the end-to-end tests check each against what the functions emit).
@@ -348,6 +350,14 @@ def check(template):
         reads(ms, NAMESPACE, "BreakerOpen", Function=f, Provider=provider) for f in ("api", "s3event") for provider in PROVIDERS))
     alarmed("the S3 path's error results (records less ok and duplicate)", lambda p, ms: reads(ms, NAMESPACE, "Requests", Function="s3event")
             and reads(ms, NAMESPACE, "Requests", Function="s3event", Code="ok") and reads(ms, NAMESPACE, "Requests", Function="s3event", Code="duplicate"))
+
+    # Managed instances: all or nothing, with the per-environment concurrency a parameter.
+    providers = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::CapacityProvider"]
+    if providers:
+        for fn in ("ApiFunction", "S3EventFunction"):
+            cfg = resources.get(fn, {}).get("Properties", {}).get("CapacityProviderConfig", {}).get("LambdaManagedInstancesCapacityProviderConfig", {})
+            if ref_name(cfg.get("CapacityProviderArn")) not in providers or cfg.get("PerExecutionEnvironmentMaxConcurrency") != {"Ref": "PerEnvironmentMaxConcurrency"}:
+                problems.append(f"{fn}: not on the capacity provider with PerEnvironmentMaxConcurrency: {json.dumps(cfg)}")
 
     # The dashboard shows what the functions emit and the queue's depth.
     boards = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::CloudWatch::Dashboard"]

@@ -62,6 +62,7 @@ func main() {
 	refSeconds := flag.Float64("ref-seconds", 2, "seconds each reference batch runs")
 	hedgeOnly := flag.Bool("hedge", false, "measure only hedging across two heavy-tailed emulated providers, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
+	managedOnly := flag.Bool("managed", false, "measure only many requests in one process (managed instances), and print it")
 	flag.Parse()
 	hedgeAfter := []time.Duration{1500 * time.Millisecond, 3 * time.Second}
 	if *hedgeOnly {
@@ -71,6 +72,10 @@ func main() {
 	dir, err := os.MkdirTemp("", "bench")
 	check(err)
 	defer os.RemoveAll(dir)
+	if *managedOnly {
+		fmt.Print(managedFigures(dir))
+		return
+	}
 
 	vipsBin := filepath.Join(dir, "vipsbench")
 	check(os.WriteFile(vipsBin+".c", vipsSource, 0o644))
@@ -129,7 +134,8 @@ func main() {
 	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
 	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
-	check(os.WriteFile(*out, []byte(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge), 0o644))
+	managed := managedFigures(dir)
+	check(os.WriteFile(*out, []byte(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+managed), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 
