@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,6 +54,8 @@ type Emulator struct {
 	output *testenv.SyncBuffer
 	exited chan struct{}
 	client *http.Client
+	// unavailable counts the invocations refused for want of a free slot (managed instances).
+	unavailable atomic.Int64
 }
 
 // Options are how the function is set up in the emulator.
@@ -144,8 +147,31 @@ func listening(addr string) bool {
 }
 
 // Invoke sends payload as one invocation and returns the emulator's answer: the function's
-// response, or its error document with a non-200 status.
+// response, or its error document with a non-200 status. In the managed-instances mode the
+// emulator does not queue: with every slot of the process busy (or one just answered and not
+// yet asking for more) it refuses at once with Runtime.Unavailable, where Lambda's router would
+// pick another execution environment; Invoke then waits for a slot and sends it again, and
+// counts it (Unavailable).
 func (e *Emulator) Invoke(ctx context.Context, payload []byte) (status int, body []byte, err error) {
+	for {
+		status, body, err = e.post(ctx, payload)
+		if err != nil || status != http.StatusBadRequest || !bytes.Contains(body, []byte(`"Runtime.Unavailable"`)) {
+			return status, body, err
+		}
+		e.unavailable.Add(1)
+		select {
+		case <-ctx.Done():
+			return status, body, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// Unavailable is how many invocations the emulator refused for want of a free slot, and
+// Invoke sent again.
+func (e *Emulator) Unavailable() int64 { return e.unavailable.Load() }
+
+func (e *Emulator) post(ctx context.Context, payload []byte) (status int, body []byte, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(payload))
 	if err != nil {
 		return 0, nil, err
