@@ -122,3 +122,11 @@ mutants: ## break the code on purpose and report which listed mutations the fast
 compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
 	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
 	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256
+
+# Lambda Managed Instances: a second template, template.yaml with both functions on a capacity
+# provider (.ci/managed-instances.py says why it is not a parameter). make template-check checks it.
+template-managed: ## write template-managed.json, the managed-instances variant: sam build -t template-managed.json
+	python3 .ci/managed-instances.py template.yaml template-managed.json
+
+bench-managed: ## only the managed-instances section of make bench (requests in flight in one process), printed
+	$(GO) run ./cmd/bench -managed

@@ -5,12 +5,17 @@ import copy
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("policy", os.path.join(here, "template-policy.py"))
 policy = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(policy)
+spec = importlib.util.spec_from_file_location("managed", os.path.join(here, "managed-instances.py"))
+managed = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(managed)
 
 
 def res(t, name):
@@ -22,6 +27,18 @@ def statement(t, fn, action):
         if isinstance(s, dict) and action in policy.as_list(s.get("Action", [])):
             return s
     raise KeyError(f"{fn} has no statement for {action}")
+
+
+def alarm_metric(t, alarm, metric_id):
+    for m in res(t, alarm)["Metrics"]:
+        if m["Id"] == metric_id:
+            return m
+    raise KeyError(f"{alarm} has no metric {metric_id}")
+
+
+def set_board(t, edit):
+    props = res(t, "Dashboard")
+    props["DashboardBody"]["Fn::Sub"] = edit(props["DashboardBody"]["Fn::Sub"])
 
 
 def set_pattern(t, pattern):
@@ -110,7 +127,71 @@ MUTATIONS = {
     "expiry on by default": (
         lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
         "StoredAnswersExpirationDays parameter missing or its default is not 0"),
+    # Alarms and the dashboard.
+    "no dead-letter queue alarm": (lambda t: t["Resources"].pop("DeadLetterQueueAlarm"), "no alarm on the dead-letter queue's messages"),
+    "5xx counted, not a rate": (
+        lambda t: res(t, "ApiServerErrorRateAlarm")["Metrics"].__setitem__(-1, dict(alarm_metric(t, "ApiServerErrorRateAlarm", "errorrate"), Expression="FILL(errors, 0)")),
+        "no alarm on the API's 5xx rate"),
+    "no API function errors alarm": (lambda t: t["Resources"].pop("ApiFunctionErrorsAlarm"), "no alarm on ApiFunction's Errors"),
+    "no S3 function errors alarm": (lambda t: t["Resources"].pop("S3EventFunctionErrorsAlarm"), "no alarm on S3EventFunction's Errors"),
+    "no API function throttles alarm": (lambda t: t["Resources"].pop("ApiFunctionThrottlesAlarm"), "no alarm on ApiFunction's Throttles"),
+    "no S3 function throttles alarm": (lambda t: t["Resources"].pop("S3EventFunctionThrottlesAlarm"), "no alarm on S3EventFunction's Throttles"),
+    "one provider without its alarm": (lambda t: t["Resources"].pop("ProviderErrorsCapMonsterAlarm"), "no alarm on capmonster's failures"),
+    "a provider alarm reading one function only": (
+        lambda t: res(t, "ProviderErrorsYesCaptchaAlarm")["Metrics"].__setitem__(1, alarm_metric(t, "ProviderErrorsYesCaptchaAlarm", "errorsapi")),
+        "no alarm on yescaptcha's failures"),
+    "no breaker alarm": (lambda t: t["Resources"].pop("BreakerOpenAlarm"), "no alarm on a breaker open"),
+    "no S3 error results alarm": (lambda t: t["Resources"].pop("S3ErrorResultsAlarm"), "no alarm on the S3 path's error results"),
+    "S3 error results counting duplicates": (
+        lambda t: res(t, "S3ErrorResultsAlarm")["Metrics"].pop(2), "no alarm on the S3 path's error results"),
+    "an alarm telling no one": (lambda t: res(t, "BreakerOpenAlarm").pop("AlarmActions"), "BreakerOpenAlarm: its action is not AlarmTopic"),
+    "an alarm on a quiet hour": (
+        lambda t: res(t, "DeadLetterQueueAlarm").__setitem__("TreatMissingData", "breaching"), "DeadLetterQueueAlarm: no data"),
+    "topic without AlarmEmail": (lambda t: t["Resources"]["AlarmTopic"].pop("Condition"), "not one SNS topic AlarmTopic"),
+    "no subscription": (lambda t: t["Resources"].pop("AlarmEmailSubscription"), "AlarmEmail is not subscribed"),
+    "someone told by default": (
+        lambda t: t["Parameters"]["AlarmEmail"].__setitem__("Default", "ops@example.com"), "AlarmEmail parameter missing or not empty"),
+    "no dashboard": (lambda t: t["Resources"].pop("Dashboard"), "not one dashboard"),
+    "dashboard without requests by code": (
+        lambda t: set_board(t, lambda b: b.replace("{Recognizer,Function,Code}", "{Recognizer,Function}")), "the dashboard does not show requests by code"),
+    "dashboard without p99": (lambda t: set_board(t, lambda b: b.replace('"p99"', '"p90"')), "the dashboard does not show api latency p99"),
+    "dashboard without hedges": (
+        lambda t: set_board(t, lambda b: b.replace('MetricName=\\"Hedges\\"', 'MetricName=\\"Failovers\\"')), "the dashboard does not show Hedges by provider"),
+    "dashboard without breakers": (
+        lambda t: set_board(t, lambda b: b.replace("BreakerOpen", "ProviderCalls")), "the dashboard does not show BreakerOpen by provider"),
+    "dashboard without the dead-letter queue": (
+        lambda t: set_board(t, lambda b: b.replace("ApproximateNumberOfMessagesVisible", "NumberOfMessagesSent")), "the dashboard does not show the dead-letter queue"),
 }
+
+
+# The managed-instances variant (.ci/managed-instances.py applied to the template) lacking a part.
+MANAGED_MUTATIONS = {
+    "one function left on demand": (
+        lambda t: res(t, "S3EventFunction").pop("CapacityProviderConfig"), "S3EventFunction: not on the capacity provider"),
+    "a fixed concurrency": (
+        lambda t: res(t, "ApiFunction")["CapacityProviderConfig"].__setitem__("PerExecutionEnvironmentMaxConcurrency", 64),
+        "ApiFunction: not on the capacity provider"),
+}
+
+
+def check_managed(base, failures):
+    """The variant passes the policy, cfn-lint and the SAM transform; each mutation of it fails."""
+    variant = managed.managed(copy.deepcopy(base))
+    problems = policy.check(copy.deepcopy(variant))
+    if problems:
+        failures.append(f"the managed-instances variant fails: {problems}")
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(variant, f)
+        f.flush()
+        lint = subprocess.run(["cfn-lint", f.name], capture_output=True, text=True)
+        if lint.returncode != 0:
+            failures.append(f"cfn-lint refuses the managed-instances variant:\n{lint.stdout}{lint.stderr}")
+    for name, (mutate, want) in MANAGED_MUTATIONS.items():
+        t = copy.deepcopy(variant)
+        mutate(t)
+        problems = policy.check(t)
+        if not any(want in p for p in problems):
+            failures.append(f"managed: {name}: the check did not fail with {want!r} (problems: {problems})")
 
 
 def main():
@@ -120,6 +201,9 @@ def main():
     baseline = policy.check(copy.deepcopy(base))
     if baseline:
         failures.append(f"{path} itself fails: {baseline}")
+    if any(r["Type"] == "AWS::Serverless::CapacityProvider" for r in base["Resources"].values()):
+        failures.append(f"{path} deploys on a capacity provider: managed instances are an option, off by default")
+    check_managed(base, failures)
     for name, (mutate, want) in MUTATIONS.items():
         t = copy.deepcopy(base)
         mutate(t)
@@ -129,7 +213,8 @@ def main():
     if failures:
         print("template policy self-test failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         sys.exit(1)
-    print(f"template policy self-test: {path} passes; each of {len(MUTATIONS)} templates lacking a required part fails")
+    print(f"template policy self-test: {path} passes; each of {len(MUTATIONS)} templates lacking a required part fails; "
+          f"its managed-instances variant passes the policy and cfn-lint, and each of {len(MANAGED_MUTATIONS)} variants lacking a part fails")
 
 
 if __name__ == "__main__":

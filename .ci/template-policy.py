@@ -14,7 +14,16 @@ template that lacks what it checks):
   the LogRetentionInDays parameter (default 30);
 - each function has a reserved-concurrency parameter, unset by default;
 - references and stored answers may expire (parameters, default keep);
-- Idempotency-Key records always expire, never before IdempotencyTtl (default 24h).
+- Idempotency-Key records always expire, never before IdempotencyTtl (default 24h);
+- alarms on the dead-letter queue, the API's 5xx rate, each function's errors and throttles, each
+  provider's failures, a breaker open and the S3 path's error results, all notifying one SNS topic
+  that exists only when AlarmEmail (default empty) names someone; a dashboard of requests by code,
+  latency p50/p99, provider calls, failovers and hedges, breakers and the dead-letter queue;
+- a template with a capacity provider (the managed-instances variant, .ci/managed-instances.py)
+  puts both functions on it, with the PerEnvironmentMaxConcurrency parameter.
+
+`--recognizer-metrics` prints, as JSON, every metric of the functions' own namespace that the
+alarms and the dashboard read (the end-to-end tests check each against what the functions emit).
 """
 import json
 import logging
@@ -87,6 +96,57 @@ def evaluate(node, values):
     if fn == "Fn::Or":
         return any(arg)
     raise ValueError(f"rule function {fn} is not understood by this check")
+
+
+NAMESPACE = "Recognizer"  # internal/metrics.Namespace
+PROVIDERS = ["acedata", "capsolver", "yescaptcha", "capmonster"]
+SEARCH = re.compile(r"SEARCH\(\s*'\{([^}]*)\}\s*MetricName=\"([^\"]+)\"'")
+
+
+def alarm_metrics(props):
+    """Each metric an alarm reads: (namespace, name, {dimension: value}, stat)."""
+    if "MetricName" in props:
+        dims = {d["Name"]: d["Value"] for d in props.get("Dimensions", [])}
+        yield props.get("Namespace"), props["MetricName"], dims, props.get("Statistic")
+    for m in props.get("Metrics", []):
+        stat = m.get("MetricStat")
+        if stat:
+            metric = stat["Metric"]
+            dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            yield metric.get("Namespace"), metric["MetricName"], dims, stat.get("Stat")
+
+
+def dashboard_metrics(body):
+    """Each metric a dashboard body (the Fn::Sub string) shows: (namespace, name, {dimension:
+    value, or None for a SEARCH's every value}, stat)."""
+    doc = json.loads(re.sub(r"\$\{[^}]+\}", "placeholder", body))
+    for w in doc.get("widgets", []):
+        for row in w.get("properties", {}).get("metrics", []):
+            opts = row[-1] if row and isinstance(row[-1], dict) else {}
+            plain = [v for v in row if not isinstance(v, dict)]
+            if "expression" in opts:
+                for m in SEARCH.finditer(opts["expression"]):
+                    ns, *dims = [d.strip() for d in m.group(1).split(",")]
+                    yield ns, m.group(2), {d: None for d in dims}, None
+            elif len(plain) >= 2:
+                yield plain[0], plain[1], dict(zip(plain[2::2], plain[3::2])), opts.get("stat")
+
+
+def recognizer_metrics(template):
+    """The functions' own metrics that the alarms and the dashboard read, as JSON-able rows."""
+    rows = []
+    for name, res in template["Resources"].items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::CloudWatch::Alarm":
+            found = alarm_metrics(props)
+        elif res["Type"] == "AWS::CloudWatch::Dashboard":
+            found = dashboard_metrics(props["DashboardBody"]["Fn::Sub"])
+        else:
+            continue
+        for ns, metric, dims, _ in found:
+            if ns == NAMESPACE:
+                rows.append({"resource": name, "metric": metric, "dimensions": dims})
+    return rows
 
 
 def check(template):
@@ -278,18 +338,98 @@ def check(template):
         hours = int(str(v).rstrip("h"))
         if not str(v).endswith("h") or days.get(str(v), {}).get("Days", 0) * 24 < hours:
             problems.append(f"IdempotencyExpiry: IdempotencyTtl={v} would be deleted before it expires")
+
+    # Alarms: each trouble has one, and every alarm tells the AlarmEmail topic when there is one.
+    if params.get("AlarmEmail", {}).get("Default") != "":
+        problems.append("AlarmEmail parameter missing or not empty (no one told) by default")
+    if out.get("Conditions", {}).get("HasAlarmEmail") != {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}:
+        problems.append("no HasAlarmEmail condition (AlarmEmail not empty)")
+    topics = [k for k, v in resources.items() if v["Type"] == "AWS::SNS::Topic"]
+    if topics != ["AlarmTopic"] or resources["AlarmTopic"].get("Condition") != "HasAlarmEmail":
+        problems.append(f"not one SNS topic AlarmTopic created only with AlarmEmail: {topics}")
+    if not any(v["Type"] == "AWS::SNS::Subscription" and v.get("Condition") == "HasAlarmEmail"
+               and v["Properties"].get("Protocol") == "email" and v["Properties"].get("Endpoint") == {"Ref": "AlarmEmail"}
+               and ref_name(v["Properties"].get("TopicArn")) == "AlarmTopic" for v in resources.values()):
+        problems.append("AlarmEmail is not subscribed (email) to AlarmTopic")
+    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    for name, props in alarms.items():
+        if props.get("AlarmActions") != {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], []]}:
+            problems.append(f"{name}: its action is not AlarmTopic when AlarmEmail is set, and none otherwise")
+        if props.get("TreatMissingData") != "notBreaching":
+            problems.append(f"{name}: no data (a quiet hour) must not alarm: TreatMissingData notBreaching")
+
+    def alarmed(why, test):
+        if not any(test(props, list(alarm_metrics(props))) for props in alarms.values()):
+            problems.append(f"no alarm on {why}")
+
+    def reads(ms, ns, metric, **dims):
+        return any(m[0] == ns and m[1] == metric and all(m[2].get(k) == v for k, v in dims.items()) for m in ms)
+
+    alarmed("the dead-letter queue's messages", lambda p, ms: reads(
+        ms, "AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName={"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}))
+    alarmed("the API's 5xx rate (5xx over Count)", lambda p, ms: reads(ms, "AWS/ApiGateway", "5xx", ApiId={"Ref": "HttpApi"})
+            and reads(ms, "AWS/ApiGateway", "Count", ApiId={"Ref": "HttpApi"})
+            and any("/" in m.get("Expression", "") for m in p.get("Metrics", [])))
+    for fn in ("ApiFunction", "S3EventFunction"):
+        for metric in ("Errors", "Throttles"):
+            alarmed(f"{fn}'s {metric}", lambda p, ms, fn=fn, metric=metric: reads(ms, "AWS/Lambda", metric, FunctionName={"Ref": fn}))
+    for provider in PROVIDERS:
+        alarmed(f"{provider}'s failures", lambda p, ms, provider=provider: all(
+            reads(ms, NAMESPACE, "ProviderErrors", Function=f, Provider=provider) for f in ("api", "s3event")))
+    alarmed("a breaker open, for every provider in both functions", lambda p, ms: all(
+        reads(ms, NAMESPACE, "BreakerOpen", Function=f, Provider=provider) for f in ("api", "s3event") for provider in PROVIDERS))
+    alarmed("the S3 path's error results (records less ok and duplicate)", lambda p, ms: reads(ms, NAMESPACE, "Requests", Function="s3event")
+            and reads(ms, NAMESPACE, "Requests", Function="s3event", Code="ok") and reads(ms, NAMESPACE, "Requests", Function="s3event", Code="duplicate"))
+
+    # Managed instances: all or nothing, with the per-environment concurrency a parameter.
+    providers = [k for k, v in resources.items() if v["Type"] == "AWS::Lambda::CapacityProvider"]
+    if providers:
+        for fn in ("ApiFunction", "S3EventFunction"):
+            cfg = resources.get(fn, {}).get("Properties", {}).get("CapacityProviderConfig", {}).get("LambdaManagedInstancesCapacityProviderConfig", {})
+            if ref_name(cfg.get("CapacityProviderArn")) not in providers or cfg.get("PerExecutionEnvironmentMaxConcurrency") != {"Ref": "PerEnvironmentMaxConcurrency"}:
+                problems.append(f"{fn}: not on the capacity provider with PerEnvironmentMaxConcurrency: {json.dumps(cfg)}")
+
+    # The dashboard shows what the functions emit and the queue's depth.
+    boards = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::CloudWatch::Dashboard"]
+    if len(boards) != 1:
+        problems.append(f"not one dashboard: {len(boards)}")
+    else:
+        try:
+            shown = list(dashboard_metrics(boards[0]["DashboardBody"]["Fn::Sub"]))
+        except (KeyError, TypeError, ValueError) as e:
+            shown = []
+            problems.append(f"the dashboard body is not a JSON Fn::Sub string: {e}")
+
+        def board(why, ok):
+            if not ok:
+                problems.append(f"the dashboard does not show {why}")
+
+        board("requests by code", any(m[:2] == (NAMESPACE, "Requests") and "Code" in m[2] for m in shown))
+        for stat in ("p50", "p99"):
+            for f in ("api", "s3event"):
+                board(f"{f} latency {stat}", any(m[:2] == (NAMESPACE, "Latency") and m[2].get("Function") == f and m[3] == stat for m in shown))
+        for metric in ("ProviderCalls", "Failovers", "Hedges", "BreakerOpen"):
+            board(f"{metric} by provider", any(m[:2] == (NAMESPACE, metric) and "Provider" in m[2] for m in shown))
+        board("the dead-letter queue's depth", any(m[:2] == ("AWS/SQS", "ApproximateNumberOfMessagesVisible") for m in shown)
+              and "${DeadLetterQueue.QueueName}" in boards[0]["DashboardBody"]["Fn::Sub"])
     return problems
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "template.yaml"
+    args = [a for a in sys.argv[1:] if a != "--recognizer-metrics"]
+    path = args[0] if args else "template.yaml"
+    if "--recognizer-metrics" in sys.argv:
+        print(json.dumps(recognizer_metrics(yaml_parse(open(path).read())), indent=1))
+        return
     problems = check(yaml_parse(open(path).read()))
     if problems:
         print("template policy check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
     print("template policy check: least privilege (prefix-scoped S3 grants and listing, no wildcards); routes follow AuthMode; "
           "overlapping prefixes refused at deploy; TLS-only bucket; log groups and JSON access logs with retention; "
-          "reserved concurrency parameters; optional expiry; Idempotency-Key records expire after their TTL")
+          "reserved concurrency parameters; optional expiry; Idempotency-Key records expire after their TTL; "
+          "alarms (dead letters, 5xx rate, function errors and throttles, "
+          "provider failures, breakers, S3 error results) to an optional email; the dashboard")
 
 
 if __name__ == "__main__":

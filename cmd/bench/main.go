@@ -65,6 +65,7 @@ func main() {
 	protocolsOnly := flag.Bool("protocols", false, "measure only the solver protocols against POST /recognize, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
 	costOnlyFlag := flag.Bool("cost", false, "measure only the decode budget's picture classes, and print them")
+	managedOnly := flag.Bool("managed", false, "measure only many requests in one process (managed instances), and print it")
 	flag.Parse()
 	if *costOnlyFlag {
 		dir, err := os.MkdirTemp("", "bench")
@@ -85,6 +86,10 @@ func main() {
 	dir, err := os.MkdirTemp("", "bench")
 	check(err)
 	defer os.RemoveAll(dir)
+	if *managedOnly {
+		fmt.Print(managedFigures(dir))
+		return
+	}
 
 	rows := normalizationRows(dir, *refSeconds)
 	lambda := lambdaFigures(dir)
@@ -95,7 +100,8 @@ func main() {
 	conns, calls := connections(cases[0].ch.PNG())
 	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
 	protocols := protocolFigures()
-	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols)), 0o644))
+	managed := managedFigures(dir)
+	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols+managed)), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)
 }
 
