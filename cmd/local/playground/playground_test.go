@@ -149,7 +149,8 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		t.Fatalf("the page shows an error: %s", msg)
 	}
 	d, a := check(t, b, srv.URL, "3x3", []int{0, 4, 8})
-	if d.Source != "file" || !strings.Contains(d.Summary, "click tiles 0, 4, 8") {
+	// The caption names the label as people say it, with the id the answer carries.
+	if d.Source != "file" || !strings.Contains(d.Summary, "3x3 grid, cars (/m/0k4j): click tiles 0, 4, 8") {
 		t.Errorf("source %q, summary %q", d.Source, d.Summary)
 	}
 	if labels < 17 {

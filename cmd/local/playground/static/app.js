@@ -43,9 +43,11 @@ document.addEventListener("paste", (e) => {
   if (item) { e.preventDefault(); choose(item.getAsFile(), "paste"); }
 });
 
-// Labels for the question box: the server's own table.
+// Labels for the question box and the caption: the server's own table.
+const labelNames = new Map();
 fetch("/playground/labels.json").then((r) => r.json()).then((labels) => {
   for (const l of labels) {
+    labelNames.set(l.id, l.name);
     const o = document.createElement("option");
     o.value = l.name;
     o.label = l.id;
@@ -140,7 +142,8 @@ function draw(s) {
     svg.append(el("circle", { class: "clickring", cx: c.x, cy: c.y, r: r * 2 }));
     svg.append(el("circle", { class: "click", "data-index": c.index, cx: c.x, cy: c.y, r }));
   }
-  const what = `${s.grid} grid` + (s.label ? `, label ${s.label}` : "");
+  const label = s.label && (labelNames.has(s.label) ? `${labelNames.get(s.label)} (${s.label})` : s.label);
+  const what = `${s.grid} grid` + (label ? `, ${label}` : "");
   $("summary").textContent = objects.length
     ? `${what}: click tile${objects.length > 1 ? "s" : ""} ${objects.join(", ")}`
     : `${what}: no tile to click`;
