@@ -11,10 +11,12 @@ LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tag
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# RUN_FLAGS passes cmd/local's own flags: RUN_FLAGS='-allow-hosts dev.example -concurrent 4'.
+RUN_FLAGS ?=
 run: ## serve the API on http://127.0.0.1:3000 (emulated upstream unless RECOGNITION_TOKEN is set)
 	@echo "make run: building cmd/local (the first build on empty caches takes about a minute)"
 	@$(GO) build -o bin/local ./cmd/local
-	./bin/local -addr 127.0.0.1:3000
+	./bin/local -addr 127.0.0.1:3000 $(RUN_FLAGS)
 
 # cmd/invoke reads events/env.json, and starts the emulator and a moto_server with the event's
 # objects when no token or AWS_ENDPOINT_URL is set; FUNCTION is read from the event unless given.
