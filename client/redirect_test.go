@@ -76,7 +76,7 @@ func TestRejectedPictureNotRetried(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != api.CodeUpstreamRejected || e.Temporary() || calls.Load() != 1 {
 		t.Fatalf("got %v after %d requests, want upstream_rejected after 1", err, calls.Load())
 	}
-	// The same service's passing trouble is retried, as before.
+	// The same service's passing trouble is retried.
 	calls.Store(0)
 	svc2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)

@@ -259,8 +259,8 @@ const gaps = `
 ## Not met, and why
 
 - **Normalization against Pillow (goal 2×) and libvips (goal 1×), on images that need
-  decoding.** Pillow's goal is met only on the fast path. In three runs of this report made just
-  before this one (2026-11-24), Pillow ÷ ours was 1.4–1.5× for the PNG, 0.9–1.2× for the
+  decoding.** Pillow's goal is met only on the fast path. In three earlier runs of this report
+  (2026-11-24), Pillow ÷ ours was 1.4–1.5× for the PNG, 0.9–1.2× for the
   screenshot and 0.7× for the 1000×1000 JPEG; libvips ÷ ours was 0.8–1.0× for the PNG, 0.9–1.0×
   for the JPEG and 1.0–1.2× for the screenshot: at libvips' speed within this machine's noise,
   not reliably above it. Where pixels must be decoded, most of our time is Go's standard

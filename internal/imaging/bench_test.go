@@ -7,7 +7,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 )
 
-// The benchmark images; make bench compares them with Pillow and libvips.
+// The benchmark images; make bench compares them with Pillow and libvips.
 func BenchmarkNormalize(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -82,7 +82,7 @@ func TestResampleMatchesReference(t *testing.T) {
 	}
 }
 
-// The shapes of the benchmark images: a JPEG's luma and chroma, a PNG's RGBA.
+// The shapes of the benchmark images: a JPEG's luma and chroma, a PNG's RGBA.
 func BenchmarkResample(b *testing.B) {
 	for _, c := range []struct {
 		srcSide, dstSide, grid, step int

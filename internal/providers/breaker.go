@@ -40,8 +40,8 @@ type Ticket struct {
 	probe  bool
 }
 
-// Defaults: a provider failing 5 requests in a row is left alone for 30 s (the issue bounds the
-// cool-down at a minute; half of it keeps a recovered provider's absence short).
+// Defaults: a provider failing 5 requests in a row is left alone for 30 s (the cool-down is
+// bounded at a minute; half of it keeps a recovered provider's absence short).
 const (
 	DefaultThreshold = 5
 	DefaultCooldown  = 30 * time.Second

@@ -207,7 +207,7 @@ func TestLateAnswerDoesNotCloseBreaker(t *testing.T) {
 
 // A failure the picture could have caused (a refusal, a timeout, a broken or unsolved answer)
 // never opens the breaker: after any number of them, another caller's request still reaches the
-// provider. A provider that is down (5xx, rate limits, balance, key) opens it as before.
+// provider. A provider that is down (5xx, rate limits, balance, key) opens it.
 func TestPictureFailuresDoNotOpenBreaker(t *testing.T) {
 	for _, c := range []struct {
 		name  string

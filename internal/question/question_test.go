@@ -185,7 +185,7 @@ func TestEveryNameInEveryFrame(t *testing.T) {
 	t.Logf("%d sentences", n)
 }
 
-// The bar: at least 20 languages, all 17 labels in each, and two widget sentences each.
+// The bar: at least 20 languages, all 17 labels in each, and two widget sentences each.
 func TestCoverage(t *testing.T) {
 	labels, langs := Default.Labels(), Default.Languages()
 	if len(labels) != 17 {
