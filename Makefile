@@ -52,12 +52,13 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); failures are shown who
 	if [ -n "$$failed" ]; then echo "make fuzz: failed:$$failed"; exit 1; fi
 
 # Packages tested at once. The end-to-end packages mostly wait (on deadlines, retries and
-# servers), so more than the CPU count keeps both cores busy.
+# servers), so more than the CPU count keeps both cores busy. functions/api, the longest, is
+# named first so that it starts first.
 TEST_PACKAGES ?= 4
 test: fmt-check vet ## the whole suite: unit, handler and end-to-end tests (needs moto_server; chromium for the browser test), with the race detector
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || echo "make test: the playground's browser test will be SKIPPED: chromium or chromedriver is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
 	@$(GO) build -o bin/testprogress ./cmd/testprogress
-	@set -o pipefail; $(GO) test -json -race -count=1 -p $(TEST_PACKAGES) -tags e2e ./... | bin/testprogress
+	@set -o pipefail; $(GO) test -json -race -count=1 -p $(TEST_PACKAGES) -tags e2e ./functions/api ./... | bin/testprogress
 
 # End-to-end tests (the real bootstrap, moto_server, Chromium, Node clients) carry the build tag
 # e2e, so a plain `go test ./...` needs no service and no network.

@@ -18,6 +18,7 @@ import (
 const rssBudget = 100 << 20
 
 func TestDecodeBudget(t *testing.T) {
+	t.Parallel()
 	limit, err := testenv.TemplateMemoryLimit("../../template.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,12 +36,58 @@ import (
 
 var (
 	bootstrap string
-	moto      *testenv.Moto
-	awsProxy  *testenv.AWSProxy
+	// awsEnvs holds the package's moto servers, each behind its fault proxy: a test takes one
+	// for its whole run, so the longest tests run two at a time (t.Parallel) on separate state.
+	awsEnvs = make(chan awsEnv, 2)
 )
 
+type awsEnv struct {
+	moto  *testenv.Moto
+	proxy *testenv.AWSProxy
+}
+
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m, "github.com/recaptcha-recognizer/recognizer/functions/api", &bootstrap, &moto, &awsProxy))
+	var first awsEnv
+	os.Exit(testenv.Main(withSecondEnv{m, &first}, "github.com/recaptcha-recognizer/recognizer/functions/api", &bootstrap, &first.moto, &first.proxy))
+}
+
+// held is the environment each running test has taken: a test that starts several functions
+// one after another keeps its one moto.
+var held sync.Map // testing.TB → awsEnv
+
+// takeEnv gives t a moto of its own until it ends, waiting while both are taken.
+func takeEnv(t testing.TB) awsEnv {
+	if e, ok := held.Load(t); ok {
+		return e.(awsEnv)
+	}
+	e := <-awsEnvs
+	held.Store(t, e)
+	// Registered before the first process's clean-up, so it runs after the process is gone.
+	t.Cleanup(func() {
+		held.Delete(t)
+		awsEnvs <- e
+	})
+	return e
+}
+
+// withSecondEnv starts a second moto and proxy beside the one testenv.Main starts, and offers both.
+type withSecondEnv struct {
+	m     *testing.M
+	first *awsEnv
+}
+
+func (w withSecondEnv) Run() int {
+	second, err := testenv.StartMoto()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "end-to-end tests need moto_server:", err)
+		return 1
+	}
+	defer second.Close()
+	proxy := testenv.StartAWSProxy(second.URL)
+	defer proxy.Close()
+	awsEnvs <- *w.first
+	awsEnvs <- awsEnv{second, proxy}
+	return w.m.Run()
 }
 
 const (
@@ -60,18 +107,20 @@ type fn struct {
 	emu  *emulator.Server
 	s3   *s3.Client
 	sm   *secretsmanager.Client
+	aws  *testenv.AWSProxy // in front of this test's moto
 }
 
 // start resets moto, creates the secret and buckets, and starts the bootstrap.
 func start(t testing.TB, extraEnv ...string) *fn {
 	t.Helper()
-	if err := moto.Reset(); err != nil {
+	e := takeEnv(t)
+	if err := e.moto.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	awsProxy.SecretReads.Store(0)
-	awsProxy.Clear()
-	cfg := testenv.AWSConfig(moto.URL)
-	f := &fn{t: t,
+	e.proxy.SecretReads.Store(0)
+	e.proxy.Clear()
+	cfg := testenv.AWSConfig(e.moto.URL)
+	f := &fn{t: t, aws: e.proxy,
 		s3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		sm: secretsmanager.NewFromConfig(cfg),
 	}
@@ -91,7 +140,7 @@ func start(t testing.TB, extraEnv ...string) *fn {
 	if f.rt, err = runtimeapi.Start(); err != nil {
 		t.Fatal(err)
 	}
-	env := append(testenv.AWSEnv(awsProxy.URL),
+	env := append(testenv.AWSEnv(e.proxy.URL),
 		"TOKEN_SECRET_ID="+secretID,
 		"RECOGNITION_API_URL="+f.emu.URL,
 		"SOURCE_BUCKETS="+inBucket,
@@ -345,7 +394,7 @@ func TestStandardImageGoesThroughUntouched(t *testing.T) {
 func restart(t *testing.T, f *fn, extraEnv ...string) *fn {
 	t.Helper()
 	f.proc.Kill()
-	env := append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL,
+	env := append(testenv.AWSEnv(f.aws.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+f.emu.URL,
 		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "STORE_PREFIX=stored/", "AUTH_MODE=off")
 	p, err := f.rt.StartProcess(bootstrap, append(env, extraEnv...))
 	if err != nil {
@@ -446,6 +495,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestUpstreamFaults(t *testing.T) {
+	t.Parallel()
 	f := start(t)
 	ev := func() events.APIGatewayV2HTTPRequest {
 		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
@@ -492,13 +542,13 @@ func TestTokenCachingAndRotation(t *testing.T) {
 	ev := func() events.APIGatewayV2HTTPRequest {
 		return jsonEvent("/recognize", map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 	}
-	if n := awsProxy.SecretReads.Load(); n != 0 {
+	if n := f.aws.SecretReads.Load(); n != 0 {
 		t.Fatalf("the function read the secret %d times at init; it must read it on first use", n)
 	}
 	wantSolved(t, f.invoke(ev()), std3x3)
 	wantSolved(t, f.invoke(ev()), std3x3)
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.SecretReads.Load(); n != 1 {
+	if n := f.aws.SecretReads.Load(); n != 1 {
 		t.Fatalf("three invocations read the secret %d times; warm invocations must use the cache", n)
 	}
 
@@ -509,11 +559,11 @@ func TestTokenCachingAndRotation(t *testing.T) {
 	}
 	f.emu.SetTokens(rotated)
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.SecretReads.Load(); n != 2 {
+	if n := f.aws.SecretReads.Load(); n != 2 {
 		t.Fatalf("after rotation the secret was read %d times in all, want 2", n)
 	}
 	wantSolved(t, f.invoke(ev()), std3x3)
-	if n := awsProxy.SecretReads.Load(); n != 2 {
+	if n := f.aws.SecretReads.Load(); n != 2 {
 		t.Fatalf("the rotated token was not cached (%d reads)", n)
 	}
 

@@ -59,6 +59,7 @@ func TestNoURLFetch(t *testing.T) {
 // The fault matrix: every way the upstream, Secrets Manager and S3 misbehave, through the real
 // bootstrap, the real SDK and moto, each with its documented answer (docs/reliability.md).
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	closed, err := testenv.FreeAddr() // nothing listens there: connections are refused
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestFaultMatrix(t *testing.T) {
 			f := start(t, row.env...)
 			f.put(inBucket, "in/x.png", std3x3.PNG())
 			f.emu.Inject(row.upstream...)
-			awsProxy.Inject(row.aws...)
+			f.aws.Inject(row.aws...)
 			ev := inline
 			if row.ev != nil {
 				ev = row.ev

@@ -42,6 +42,7 @@ func picture() events.APIGatewayV2HTTPRequest {
 // client keys' secret, or the token's) and a hung S3 read are each cut at the deadline's margin
 // and answered in the documented shape. On Lambda a late answer is lost ("Task timed out").
 func TestAnswersBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
 	const keysSecret = "github.com/recaptcha-recognizer/recognizer/client-keys-deadline"
 	const key = "alice-0f3b9c2d7e4a1f68"
 	hung := []testenv.AWSFault{{Op: "secretsmanager.GetSecretValue", StallBody: time.Minute}}
@@ -69,7 +70,7 @@ func TestAnswersBeforeTheDeadline(t *testing.T) {
 				}
 				f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret)
 			}
-			awsProxy.Inject(c.aws...)
+			f.aws.Inject(c.aws...)
 			resp, late := f.invokeLate(withHeader(c.ev(), "authorization", "Bearer "+key), 1500*time.Millisecond)
 			wantError(t, resp, c.status, c.code)
 			if late > 0 {
@@ -83,6 +84,7 @@ func TestAnswersBeforeTheDeadline(t *testing.T) {
 // past the deadline (as it did on the 70,000-scan JPEGs), then five it refuses, and another
 // request still reaches the provider and is answered 200.
 func TestHostilePicturesDoNotOpenBreaker(t *testing.T) {
+	t.Parallel()
 	f := start(t)
 	for i := 0; i < 5; i++ {
 		f.emu.Inject(emulator.Fault{Delay: time.Minute})
@@ -105,6 +107,7 @@ func TestHostilePicturesDoNotOpenBreaker(t *testing.T) {
 // worst case of calls (a createTask and 20 polls), and the next provider answers inside the
 // deadline.
 func TestPollingProviderFailsOverInTime(t *testing.T) {
+	t.Parallel()
 	c := startChain(t, allKeys(), "PROVIDERS=capmonster,capsolver")
 	c.cm.SetPolls(-1)
 	began := time.Now()
@@ -120,9 +123,9 @@ func TestPollingProviderFailsOverInTime(t *testing.T) {
 func TestS3KeysWithControlCharacters(t *testing.T) {
 	f := start(t)
 	for _, key := range []string{"in/x\x00.png", "in/x\n.png", "in/\r"} {
-		before := awsProxy.S3Requests.Load()
+		before := f.aws.S3Requests.Load()
 		wantError(t, f.invoke(jsonEvent("/recognize", map[string]any{"s3": map[string]string{"bucket": inBucket, "key": key}, "question": "cars"})), 400, "invalid_s3_reference")
-		if awsProxy.S3Requests.Load() != before {
+		if f.aws.S3Requests.Load() != before {
 			t.Fatalf("key %q reached S3", key)
 		}
 	}

@@ -70,13 +70,13 @@ func environment(t *testing.T, f *fn, upstream string, extraEnv ...string) *fn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(testenv.AWSEnv(awsProxy.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+upstream,
+	env := append(testenv.AWSEnv(f.aws.URL), "TOKEN_SECRET_ID="+secretID, "RECOGNITION_API_URL="+upstream,
 		"SOURCE_BUCKETS="+inBucket, "RESULTS_BUCKET="+outBucket, "STORE_PREFIX=stored/", "AUTH_MODE=off")
 	proc, err := rt.StartProcess(bootstrap, append(env, extraEnv...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &fn{t: t, rt: rt, proc: proc, emu: f.emu, s3: f.s3, sm: f.sm}
+	g := &fn{t: t, rt: rt, proc: proc, emu: f.emu, s3: f.s3, sm: f.sm, aws: f.aws}
 	t.Cleanup(func() {
 		proc.Kill()
 		rt.Close()
@@ -279,6 +279,7 @@ func TestIdempotencyDroppedConnectionAndConcurrentDuplicates(t *testing.T) {
 // A function killed mid-request leaves its key running until its lease (the invocation's
 // deadline, plus a little) lapses; then the key is free and the next request is recognized.
 func TestIdempotencyCrashedFirstRequest(t *testing.T) {
+	t.Parallel()
 	f := start(t)
 	up := startGated(t)
 	a := environment(t, f, up.url)

@@ -36,9 +36,9 @@ func TestReferenceToAnotherUploadIsForbidden(t *testing.T) {
 	f.put(inBucket, "incoming/cars/someone-elses.png", std3x3.PNG())
 	f.put(inBucket, "references/mine.png", std3x3.PNG())
 
-	before := awsProxy.S3Requests.Load()
+	before := f.aws.S3Requests.Load()
 	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/incoming/cars/someone-elses.png")), 403, "s3_forbidden")
-	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+	if n := f.aws.S3Requests.Load() - before; n != 0 {
 		t.Fatalf("a reference outside the scope made %d S3 requests", n)
 	}
 	if f.emu.Requests() != 0 {
@@ -58,7 +58,7 @@ func TestOutsideTheScopeNothingLeaks(t *testing.T) {
 	f.put(inBucket, "elsewhere/big.bin", make([]byte, 11_000_000))
 	f.put(inBucket, "references/big.bin", make([]byte, 11_000_000))
 
-	before := awsProxy.S3Requests.Load()
+	before := f.aws.S3Requests.Load()
 	var bodies []string
 	for _, key := range []string{"incoming/cars/exists.png", "incoming/cars/missing.png", "elsewhere/big.bin"} {
 		resp := f.invoke(refEvent("s3://" + inBucket + "/" + key))
@@ -68,18 +68,18 @@ func TestOutsideTheScopeNothingLeaks(t *testing.T) {
 	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
 		t.Fatalf("the answers differ, so they tell something:\n%s", bodies)
 	}
-	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+	if n := f.aws.S3Requests.Load() - before; n != 0 {
 		t.Fatalf("references outside the scope made %d S3 requests", n)
 	}
 
 	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/references/missing.png")), 404, "s3_object_not_found")
 	wantError(t, f.invoke(refEvent("s3://"+inBucket+"/references/big.bin")), 413, "payload_too_large")
 
-	before = awsProxy.S3Requests.Load()
+	before = f.aws.S3Requests.Load()
 	for _, key := range []string{"references/../incoming/cars/exists.png", "references//x.png", "references/./x.png", "/references/x.png", "references/"} {
 		wantError(t, f.invoke(refEvent("s3://"+inBucket+"/"+key)), 400, "invalid_s3_reference")
 	}
-	if n := awsProxy.S3Requests.Load() - before; n != 0 {
+	if n := f.aws.S3Requests.Load() - before; n != 0 {
 		t.Fatalf("invalid references made %d S3 requests", n)
 	}
 }
@@ -128,12 +128,12 @@ func TestMalformedKeysSecretIsReadOncePerPeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = restart(t, f, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID="+keysSecret, "SECRET_FAILURE_TTL=1s")
-	awsProxy.SecretReads.Store(0)
+	f.aws.SecretReads.Store(0)
 	for i := 0; i < 20; i++ {
 		ev := withHeader(jsonEvent("/recognize", map[string]any{"image": "x", "question": "cars"}), "authorization", "Bearer junk-key-000000000000")
 		wantError(t, f.invoke(ev), 500, "configuration_error")
 	}
-	if n := awsProxy.SecretReads.Load(); n != 1 {
+	if n := f.aws.SecretReads.Load(); n != 1 {
 		t.Fatalf("20 requests made %d Secrets Manager reads, want 1", n)
 	}
 	out := f.waitOutput(func(o string) bool { return strings.Count(o, `"msg":"request"`) >= 20 })

@@ -93,6 +93,7 @@ func TestProtocols(t *testing.T) {
 // The provider's and the service's faults reach a protocol client as the table's codes, as
 // HTTP 200.
 func TestProtocolFaults(t *testing.T) {
+	t.Parallel()
 	f := startWithKeys(t)
 	for _, c := range []struct {
 		name   string

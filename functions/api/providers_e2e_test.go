@@ -97,6 +97,7 @@ func wantAnsweredBy(t *testing.T, body string, header map[string]string, status 
 // refusing, out of balance; the next one answers within the same deadline, except for a refusal
 // of the caller's picture, which is answered once. All down: one clear error naming each.
 func TestProviderFaultMatrix(t *testing.T) {
+	t.Parallel()
 	down := []emulator.Fault{{Status: 503}}
 	rows := []struct {
 		name     string
