@@ -24,3 +24,19 @@ func TestJSONBodyReferencesOnePicture(t *testing.T) {
 		}
 	}
 }
+
+// An empty picture is refused as the picture's fault, in every form that can carry one, before
+// anything reads the question or the grid.
+func TestEmptyImageRefusedFirst(t *testing.T) {
+	for ctype, body := range map[string]string{
+		"application/json": `{"image":"","question":"no such label"}`,
+		"image/png":        "",
+		"multipart/form-data; boundary=b": "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n" +
+			"Content-Type: image/png\r\n\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n--b--\r\n",
+	} {
+		_, err := parseCall(Request{Header: http.Header{"Content-Type": {ctype}}, Body: []byte(body)}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidImage || e.Message != "image is empty" {
+			t.Errorf("%s: %v; want invalid_image: image is empty", ctype, err)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package recognition_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"slices"
 	"testing"
 
@@ -85,7 +87,7 @@ func TestRefusalsBeforeTheUpstream(t *testing.T) {
 // decode, the caller hears that their picture is broken, not that the upstream failed.
 func TestRefusedForwardedPictureIsTheCallersError(t *testing.T) {
 	png := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j"}.PNG()
-	broken := append(append([]byte{}, png[:len(png)/2]...), png[len(png)-12:]...) // intact ends, no middle
+	broken := scrambledIDAT(t, png) // every chunk well formed, so it is forwarded; its pixels do not inflate
 	_, err := service(rejecting{}).Recognize(context.Background(), recognition.Input{Image: broken, Question: "cars"})
 	if apierr.As(err).Code != apierr.CodeInvalidImage {
 		t.Fatalf("%v, want invalid_image", err)
@@ -95,6 +97,26 @@ func TestRefusedForwardedPictureIsTheCallersError(t *testing.T) {
 	if apierr.As(err).Code != apierr.CodeUpstreamError || !errors.Is(err, recognition.ErrRejected) {
 		t.Fatalf("%v, want the upstream's refusal", err)
 	}
+}
+
+// scrambledIDAT returns png with its image data's compressed bytes replaced by others of the
+// same length, each chunk's CRC recomputed: the structure passes every check before forwarding.
+func scrambledIDAT(t *testing.T, png []byte) []byte {
+	out := append([]byte{}, png...)
+	for i := 8; i+12 <= len(out); {
+		n := int(binary.BigEndian.Uint32(out[i:]))
+		if string(out[i+4:i+8]) == "IDAT" {
+			data := out[i+8 : i+8+n]
+			for j := 2; j < len(data); j++ { // past the zlib header
+				data[j] = byte(j*131 + 7)
+			}
+			binary.BigEndian.PutUint32(out[i+8+n:], crc32.ChecksumIEEE(out[i+4:i+8+n]))
+			return out
+		}
+		i += 12 + n
+	}
+	t.Fatal("the picture has no IDAT chunk")
+	return nil
 }
 
 type rejecting struct{}
