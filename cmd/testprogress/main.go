@@ -140,6 +140,8 @@ func (p *progress) heartbeat() {
 		parts = append(parts, p.name(pkg)+" ("+strings.Join(names, ", ")+")")
 	}
 	if len(parts) == 0 {
+		// Test binaries are compiled before any test starts, which with -race takes minutes.
+		fmt.Fprintf(p.out, "... %s: compiling test binaries (%d packages done)\n", time.Since(p.start).Round(time.Second), p.passed+len(p.failures))
 		return
 	}
 	slices.Sort(parts)

@@ -50,3 +50,12 @@ func TestBuildFailureFails(t *testing.T) {
 		t.Errorf("a build failure passed or was not shown:\n%s", out.String())
 	}
 }
+
+func TestHeartbeatSpeaksWhileCompiling(t *testing.T) {
+	var out bytes.Buffer
+	p := &progress{out: &out, start: time.Now(), running: map[string]map[string]bool{}, outputs: map[string][]string{}, module: "m/"}
+	p.heartbeat()
+	if !strings.Contains(out.String(), "compiling test binaries (0 packages done)") {
+		t.Errorf("a heartbeat with no test running printed %q; the compile phase must not be silent", out.String())
+	}
+}
