@@ -127,6 +127,29 @@ MUTATIONS = {
     "expiry on by default": (
         lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
         "StoredAnswersExpirationDays parameter missing or its default is not 0"),
+    # Routes: authorization per mode, the one integration, throttling.
+    "the API's route open in IAM mode": (
+        lambda t: res(t, "RecognizeRoute").__setitem__("AuthorizationType", "NONE"),
+        "RecognizeRoute: AuthorizationType NONE does not follow AuthMode"),
+    "a protocol route in IAM mode": (
+        lambda t: t["Resources"]["ProtocolCreateTaskRoute"].pop("Condition"),
+        "ProtocolCreateTaskRoute: AuthorizationType NONE does not follow AuthMode"),
+    "a protocol route signed in keys mode": (
+        lambda t: res(t, "ProtocolInGetRoute").__setitem__("AuthorizationType", "AWS_IAM"),
+        "ProtocolInGetRoute: a keys-only route with AuthorizationType AWS_IAM"),
+    "the API's route in keys mode only": (
+        lambda t: t["Resources"]["UpstreamCompatibleRoute"].__setitem__("Condition", "UseKeys"),
+        "UpstreamCompatibleRoute: not a route in both modes"),
+    "a route under another condition": (
+        lambda t: t["Resources"]["ProtocolResPostRoute"].__setitem__("Condition", "UseIam"),
+        "ProtocolResPostRoute: exists under UseIam"),
+    "payload format 1.0": (
+        lambda t: res(t, "HttpApiIntegration").__setitem__("PayloadFormatVersion", "1.0"),
+        "HttpApiIntegration is not ApiFunction's AWS_PROXY integration with payload format 2.0"),
+    "a route to nowhere": (
+        lambda t: res(t, "ProtocolGetBalanceRoute").pop("Target"), "ProtocolGetBalanceRoute: its target is not HttpApiIntegration"),
+    "routes not throttled": (
+        lambda t: res(t, "HttpApiStage").pop("DefaultRouteSettings"), "HttpApiStage: the routes are not throttled"),
     # Alarms and the dashboard.
     "no dead-letter queue alarm": (lambda t: t["Resources"].pop("DeadLetterQueueAlarm"), "no alarm on the dead-letter queue's messages"),
     "5xx counted, not a rate": (

@@ -7,7 +7,10 @@ template that lacks what it checks):
   references prefix and writes only the store prefix, besides reading and writing the Idempotency-Key
   records' prefix, which the S3 function never touches; every s3:ListBucket is limited by an
   s3:prefix condition to the role's own prefixes;
-- both routes take their authorization type from AuthMode (never plainly NONE);
+- every route reaches the function through one AWS_PROXY integration with payload format 2.0;
+  a route that exists in IAM mode takes its authorization type from AuthMode (never plainly NONE),
+  and the solver protocols' routes, whose clients cannot sign, exist in keys mode only
+  (Condition UseKeys); the stage throttles every route with the throttling parameters;
 - overlapping prefixes are refused at deploy time (parameter patterns and Rules);
 - the bucket denies any request without TLS;
 - each function logs to its own log group, and the API stage writes JSON access logs, all with
@@ -149,6 +152,41 @@ def recognizer_metrics(template):
     return rows
 
 
+FOLLOWS_AUTH_MODE = {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}
+
+
+def route_problems(resources):
+    """Every route reaches the function through the one payload 2.0 integration; a route that
+    exists in IAM mode is signed there (its AuthorizationType follows AuthMode); a keys-only route
+    (Condition UseKeys, the solver protocols) leaves the key to the function. The API's own two
+    routes exist in both modes, and the stage throttles every route with the parameters."""
+    problems = []
+    integration = resources.get("HttpApiIntegration", {}).get("Properties", {})
+    if (integration.get("IntegrationType") != "AWS_PROXY" or str(integration.get("PayloadFormatVersion")) != "2.0"
+            or ref_name(integration.get("IntegrationUri")) != "ApiFunction"):
+        problems.append(f"HttpApiIntegration is not ApiFunction's AWS_PROXY integration with payload format 2.0: {json.dumps(integration)}")
+    routes = {k: v for k, v in resources.items() if v["Type"] == "AWS::ApiGatewayV2::Route"}
+    for name, res in routes.items():
+        props, cond = res["Properties"], res.get("Condition")
+        auth = props.get("AuthorizationType")
+        if props.get("Target") != {"Fn::Sub": "integrations/${HttpApiIntegration}"}:
+            problems.append(f"{name}: its target is not HttpApiIntegration: {json.dumps(props.get('Target'))}")
+        if cond is None and auth != FOLLOWS_AUTH_MODE:
+            problems.append(f"{name}: AuthorizationType {auth} does not follow AuthMode")
+        elif cond == "UseKeys" and auth not in ("NONE", FOLLOWS_AUTH_MODE):
+            problems.append(f"{name}: a keys-only route with AuthorizationType {auth}: the function checks the key")
+        elif cond not in (None, "UseKeys"):
+            problems.append(f"{name}: exists under {cond}, neither always nor in keys mode only")
+    for name in ("RecognizeRoute", "UpstreamCompatibleRoute"):
+        if name not in routes or "Condition" in routes[name]:
+            problems.append(f"{name}: not a route in both modes")
+    settings = resources.get("HttpApiStage", {}).get("Properties", {}).get("DefaultRouteSettings", {})
+    if (settings.get("ThrottlingRateLimit") != {"Ref": "ThrottlingRateLimit"}
+            or settings.get("ThrottlingBurstLimit") != {"Ref": "ThrottlingBurstLimit"}):
+        problems.append(f"HttpApiStage: the routes are not throttled by ThrottlingRateLimit and ThrottlingBurstLimit: {json.dumps(settings)}")
+    return problems
+
+
 def check(template):
     """Returns the list of problems of a template (as parsed from YAML)."""
     out = expand(template)
@@ -208,10 +246,7 @@ def check(template):
             if cond is None or sorted(json.dumps(c) for c in as_list(cond)) != sorted(json.dumps(w) for w in wanted):
                 problems.append(f"{role}: s3:ListBucket is not limited by an s3:prefix condition to {prefixes}: {json.dumps(cond)}")
 
-    for route in ("RecognizeRoute", "UpstreamCompatibleRoute"):
-        auth = resources.get(route, {}).get("Properties", {}).get("AuthorizationType")
-        if auth != {"Fn::If": ["UseIam", "AWS_IAM", "NONE"]}:
-            problems.append(f"{route}: AuthorizationType {auth} does not follow AuthMode")
+    problems.extend(route_problems(resources))
 
     env = resources.get("ApiFunction", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
     if env.get("AUTH_MODE") != {"Ref": "AuthMode"}:
@@ -425,7 +460,8 @@ def main():
     if problems:
         print("template policy check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
-    print("template policy check: least privilege (prefix-scoped S3 grants and listing, no wildcards); routes follow AuthMode; "
+    print("template policy check: least privilege (prefix-scoped S3 grants and listing, no wildcards); routes follow AuthMode "
+          "(protocol routes in keys mode only), payload 2.0, throttled; "
           "overlapping prefixes refused at deploy; TLS-only bucket; log groups and JSON access logs with retention; "
           "reserved concurrency parameters; optional expiry; Idempotency-Key records expire after their TTL; "
           "alarms (dead letters, 5xx rate, function errors and throttles, "

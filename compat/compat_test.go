@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/runtimeapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/samtemplate"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 )
 
@@ -192,18 +192,22 @@ func (g gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 }
 
-// templateRoutes reads the RouteKey of every route in the template.
+// templateRoutes are the route keys of template.yaml in keys mode, the mode these tests run in:
+// every route that always exists, and those under its UseKeys condition.
 func templateRoutes(path string) (map[string]bool, error) {
-	b, err := os.ReadFile(path)
+	t, err := samtemplate.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	routes := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+RouteKey: *['"]?([^'"\n]+?)['"]?\s*$`).FindAllSubmatch(b, -1) {
-		routes[string(m[1])] = true
+	for _, r := range t.Routes() {
+		switch r.Condition {
+		case "", "UseKeys":
+			routes[r.Key] = true
+		}
 	}
 	if len(routes) == 0 {
-		return nil, fmt.Errorf("%s declares no RouteKey", path)
+		return nil, fmt.Errorf("%s declares no route", path)
 	}
 	return routes, nil
 }

@@ -59,6 +59,8 @@ type Client struct {
 	// poll, and the one re-read of a refused key), so a provider that keeps a task processing
 	// still leaves time for failover. Its calls are bounded by MaxCalls.
 	AttemptTimeout time.Duration
+	// Clock measures the attempt budget and the waits between polls.
+	Clock clock.Clock
 }
 
 var _ recognition.Provider = (*Client)(nil)
@@ -66,7 +68,7 @@ var _ recognition.Provider = (*Client)(nil)
 // New returns a client for the provider kind at base (its API root, without a path).
 func New(kind Kind, base string, httpClient *http.Client, tokens secrets.Source) *Client {
 	return &Client{kind: kind, base: strings.TrimSuffix(base, "/"), http: httpClient, tokens: tokens,
-		PollInterval: 500 * time.Millisecond, AttemptTimeout: 10 * time.Second}
+		PollInterval: 500 * time.Millisecond, AttemptTimeout: 10 * time.Second, Clock: clock.Real{}}
 }
 
 // Name is the provider's name, as PROVIDERS spells it.
@@ -98,7 +100,7 @@ func (c *Client) Recognize(ctx context.Context, image []byte, labelID string, si
 	if tiles == 0 {
 		return nil, apierr.New(apierr.CodeInternal, "internal error")
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+	ctx, cancel := c.Clock.WithTimeout(ctx, c.AttemptTimeout)
 	defer cancel()
 	refreshed := false
 	for {
@@ -147,7 +149,7 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		return nil, c.badAnswer("no task id")
 	}
 	for {
-		if err := clock.Sleep(ctx, c.PollInterval); err != nil {
+		if err := c.Clock.Sleep(ctx, c.PollInterval); err != nil {
 			return nil, c.timeout(err)
 		}
 		env, err := c.call(ctx, "/getTaskResult", map[string]any{"clientKey": tok, "taskId": taskID})
@@ -169,7 +171,7 @@ var errKeyRefused = errors.New("provider refused the key")
 // call posts body to path and returns an envelope with errorId 0, or our error for the rest.
 func (c *Client) call(ctx context.Context, path string, body any) (*envelope, error) {
 	payload, _ := json.Marshal(body)
-	actx, cancel := context.WithTimeout(ctx, c.AttemptTimeout)
+	actx, cancel := c.Clock.WithTimeout(ctx, c.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.base+path, bytes.NewReader(payload))
 	if err != nil {

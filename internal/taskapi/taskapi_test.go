@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/taskemu"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 	"github.com/recaptcha-recognizer/recognizer/internal/providers"
@@ -171,11 +172,16 @@ func TestEmulatorsAreStrict(t *testing.T) {
 }
 
 // A task kept processing for ever ends at the attempt budget, within MaxCalls calls, as a
-// timeout: the chain then asks the next provider inside the caller's deadline.
+// timeout: the chain then asks the next provider inside the caller's deadline. The budget runs on
+// a fake clock that moves only while the client waits between polls, so the count is exact
+// however long createTask takes on a loaded machine: 300 ms of 20 ms waits is 15 waits, the
+// 15th of which ends the budget, so createTask and 14 polls.
 func TestPollingStaysInAttemptBudget(t *testing.T) {
 	ch := testimage.Challenge{Grid: 3, Tile: 100, Label: cars, Targets: []int{2}}
 	cm, c := setup(t, taskapi.CapMonster)
 	cm.SetPolls(-1)
+	clk := &clock.Fake{}
+	c.Clock = clk
 	c.AttemptTimeout = 300 * time.Millisecond
 	c.PollInterval = 20 * time.Millisecond
 	if c.MaxCalls() != 2+15 {
@@ -192,8 +198,12 @@ func TestPollingStaysInAttemptBudget(t *testing.T) {
 	if err != nil || sol.Provider != "capsolver" || !slices.Equal(sol.Objects, []int{2}) {
 		t.Fatalf("got %+v, %v; want capsolver's answer", sol, err)
 	}
-	if n := cm.Requests(); n < 2 || n > c.MaxCalls() {
-		t.Fatalf("capmonster saw %d calls, want 2..%d", n, c.MaxCalls())
+	const calls = 1 + 14
+	if n := cm.Requests(); n != calls || n > c.MaxCalls() {
+		t.Fatalf("capmonster saw %d calls, want %d (MaxCalls %d)", n, calls, c.MaxCalls())
+	}
+	if clk.Now() != c.AttemptTimeout {
+		t.Fatalf("the attempt took %v of the clock, want its budget %v", clk.Now(), c.AttemptTimeout)
 	}
 	if cs.Requests() != 1 {
 		t.Fatalf("capsolver saw %d calls", cs.Requests())
@@ -203,5 +213,8 @@ func TestPollingStaysInAttemptBudget(t *testing.T) {
 	_, err = c.Recognize(ctx, ch.PNG(), cars, 300)
 	if providers.Classify(err) != providers.KindTimeout || ctx.Err() != nil {
 		t.Fatalf("alone: %v (%s)", err, providers.Classify(err))
+	}
+	if n := cm.Requests(); n != 2*calls || clk.Now() != 2*c.AttemptTimeout {
+		t.Fatalf("alone: capmonster saw %d calls in all and the clock is at %v, want %d and %v", n, clk.Now(), 2*calls, 2*c.AttemptTimeout)
 	}
 }

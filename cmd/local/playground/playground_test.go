@@ -136,6 +136,9 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	srv := startServer(t)
 	b.open(srv.URL + "/")
 	b.waitState("empty")
+	// The label list arrives after the page (one fetch, appended at once): the caption below
+	// names the label from it too.
+	b.waitTrue(`document.querySelectorAll("#labels option").length > 0`)
 	var labels int
 	b.script(&labels, `return document.querySelectorAll("#labels option").length`)
 

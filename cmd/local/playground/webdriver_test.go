@@ -198,17 +198,32 @@ func (b *browser) script(out any, js string, args ...any) {
 // waitState waits until the page's body data-state is one of want, and returns it.
 func (b *browser) waitState(want ...string) string {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var s string
+	var s string
+	b.waitFor(fmt.Sprintf("the page's state to be one of %v", want), func() bool {
 		b.script(&s, "return document.body.dataset.state")
-		for _, w := range want {
-			if s == w {
-				return s
-			}
-		}
+		return slices.Contains(want, s)
+	})
+	return s
+}
+
+// waitTrue waits until the JavaScript expression js is true in the page.
+func (b *browser) waitTrue(js string) {
+	b.t.Helper()
+	b.waitFor(js, func() bool {
+		var ok bool
+		b.script(&ok, "return Boolean("+js+")")
+		return ok
+	})
+}
+
+// waitFor asks the page through WebDriver, every 50 ms, until done says yes; the page loads and
+// answers in its own time, so what a test reads is waited for, for up to 30 s.
+func (b *browser) waitFor(what string, done func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !done() {
 		if time.Now().After(deadline) {
-			b.t.Fatalf("the page stayed %q, want %v", s, want)
+			b.t.Fatalf("waited 30 s for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

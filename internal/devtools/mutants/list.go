@@ -136,6 +136,28 @@ var List = []Mutation{
 	{ID: "taskapi/ready-only", File: "internal/taskapi/taskapi.go",
 		From: `if env.Status != "ready" {`, To: `if env.Status == "failed" {`,
 		Why: "a createTask answer still processing is read as a solution"},
+	{ID: "taskapi/attempt-budget", File: "internal/taskapi/taskapi.go",
+		From: "\tctx, cancel := c.Clock.WithTimeout(ctx, c.AttemptTimeout)", To: "\tctx, cancel := c.Clock.WithTimeout(ctx, 2*c.AttemptTimeout)",
+		Why: "a task kept processing is polled past the attempt budget, leaving the next provider less of the caller's deadline"},
+	{ID: "taskapi/poll-waits-on-clock", File: "internal/taskapi/taskapi.go",
+		From: "if err := c.Clock.Sleep(ctx, c.PollInterval); err != nil {", To: "if err := clock.Sleep(ctx, c.PollInterval); err != nil {",
+		Why: "the waits between polls ignore the client's clock, so the budget is spent by how fast the machine is"},
+
+	// samtemplate: the template's routes as the route check reads them.
+	{ID: "samtemplate/route-condition", File: "internal/devtools/samtemplate/samtemplate.go",
+		From: "Condition: r.Condition,", To: "Condition: \"\",",
+		Why: "every route reads as existing in both modes: a solver protocol's route routed in IAM mode passes the route check"},
+	{ID: "samtemplate/if-as-written", File: "internal/devtools/samtemplate/samtemplate.go",
+		From: "if len(words) == 3 {", To: "if len(words) == 4 {",
+		Why: "an authorization that follows AuthMode reads as a bare !If, so it cannot be told from any other condition"},
+
+	// clock: the fake clock the budgets' tests run on.
+	{ID: "clock/fake-due-at-deadline", File: "internal/clock/clock.go",
+		From: "if t.at <= f.now {", To: "if t.at < f.now {",
+		Why: "a timeout reached exactly does not end, so a budget lasts one wait longer than it says"},
+	{ID: "clock/fake-deadline-error", File: "internal/clock/clock.go",
+		From: "return context.DeadlineExceeded\n\t}\n\treturn err", To: "return err\n\t}\n\treturn err",
+		Why: "a fake timeout ends as cancelled, not as a deadline, and code under test misclassifies it"},
 
 	// uploads: the S3 entry point writes exactly one answer per object version.
 	{ID: "uploads/duplicate-same-version", File: "internal/uploads/uploads.go",

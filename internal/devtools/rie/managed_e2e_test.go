@@ -326,7 +326,10 @@ func TestManagedInstancesConcurrentMixed(t *testing.T) {
 	}
 
 	// What the functions emitted: every metric the template's alarms and dashboard read.
-	time.Sleep(200 * time.Millisecond) // the last lines may still be in the emulators' pipes
+	// Each invocation logs one line, which may still be in the emulators' pipes: wait for them all.
+	apiLines, s3Lines := len(calls)+apiShare, len(kinds)+1+inFlight-apiShare
+	waitLines(t, apiFn, `"msg":"request"`, apiLines)
+	waitLines(t, s3Fn, `"msg":"record"`, s3Lines)
 	checkTemplateMetrics(t, apiFn.Output()+s3Fn.Output())
 	if !strings.Contains(apiFn.Output(), `"Outcome":"breaker_open"`) {
 		t.Errorf("the HTTPS function never passed over the down provider: its breaker did not open")
@@ -337,6 +340,16 @@ func TestManagedInstancesConcurrentMixed(t *testing.T) {
 type emitted struct {
 	metric string
 	dims   map[string]string
+}
+
+// waitLines waits, for up to 10 s, until em's output holds at least n lines containing marker.
+func waitLines(t *testing.T, em *rie.Emulator, marker string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(em.Output(), marker) < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines with %s in the output after 10 s, want %d", strings.Count(em.Output(), marker), marker, n)
+		}
+	}
 }
 
 // checkTemplateMetrics checks that each metric of the functions' namespace that template.yaml's

@@ -1,5 +1,5 @@
 // Package samtemplate reads what the development tools need of template.yaml (the functions'
-// environment variables) with goformation's intrinsics processor, which parses YAML in any style
+// environment variables and timeouts, the HTTP API's routes) with goformation's intrinsics processor, which parses YAML in any style
 // (block, flow, anchors) and understands CloudFormation's tags and intrinsic functions.
 package samtemplate
 
@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +23,16 @@ type Template struct {
 	}
 	Resources map[string]struct {
 		Type       string
-		Properties function
+		Condition  string
+		Properties properties
 	}
+}
+
+// properties are a resource's properties the tools read: a function's, or a route's.
+type properties struct {
+	function
+	RouteKey          string
+	AuthorizationType any
 }
 
 type function struct {
@@ -34,8 +43,9 @@ type function struct {
 }
 
 // Open parses the template at path. Intrinsic functions are not resolved: a value written as
-// `!Ref AuthMode` reads "!Ref AuthMode", and any other function reads as its tag ("!Sub",
-// "!If", ...), since only a deployment knows their values.
+// `!Ref AuthMode` reads "!Ref AuthMode", a condition of plain words such as
+// `!If [UseIam, AWS_IAM, NONE]` reads as written, and any other function reads as its tag
+// ("!Sub", "!If", ...), since only a deployment knows their values.
 func Open(path string) (*Template, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -64,7 +74,44 @@ func unresolved(name string, input, _ any) any {
 			return "!Ref " + s
 		}
 	}
-	return "!" + strings.TrimPrefix(name, "Fn::")
+	tag := "!" + strings.TrimPrefix(name, "Fn::")
+	if args, ok := input.([]any); ok && name == "Fn::If" && len(args) == 3 {
+		words := make([]string, 0, 3)
+		for _, a := range args {
+			if w, ok := a.(string); ok && w != "" && !strings.ContainsAny(w, " ,[]") {
+				words = append(words, w)
+			}
+		}
+		if len(words) == 3 {
+			return tag + " [" + strings.Join(words, ", ") + "]"
+		}
+	}
+	return tag
+}
+
+// Route is an AWS::ApiGatewayV2::Route of the template, with its values as written.
+type Route struct {
+	LogicalID string
+	// Key is the route key: "POST /recognize".
+	Key string
+	// Condition names the condition the route exists under; empty when it always exists.
+	Condition string
+	// Authorization is its AuthorizationType: "NONE", or "!If [UseIam, AWS_IAM, NONE]".
+	Authorization string
+}
+
+// Routes are the template's routes, sorted by key.
+func (t *Template) Routes() []Route {
+	var out []Route
+	for id, r := range t.Resources {
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		out = append(out, Route{LogicalID: id, Key: r.Properties.RouteKey, Condition: r.Condition,
+			Authorization: fmt.Sprint(r.Properties.AuthorizationType)})
+	}
+	slices.SortFunc(out, func(a, b Route) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }
 
 // Variables are the environment variables the template declares for the function logicalID:

@@ -3,6 +3,7 @@ package samtemplate
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -67,5 +68,44 @@ Resources:
 				t.Errorf("%s: %s = %q, want %q", id, k, v[k], w)
 			}
 		}
+	}
+}
+
+// Routes read with their condition and authorization as written, whatever the YAML style.
+func TestRoutes(t *testing.T) {
+	const doc = `Resources:
+  Own:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: POST /recognize, AuthorizationType: !If [UseIam, AWS_IAM, NONE]}
+  Keyed:
+    Type: AWS::ApiGatewayV2::Route
+    Condition: UseKeys
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: "GET /in.php"
+      AuthorizationType: NONE
+      Target: !Sub "integrations/${Integration}"
+  Mixed:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {RouteKey: POST /x, AuthorizationType: !If [UseIam, !Ref Kind, NONE]}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: bootstrap}
+`
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{LogicalID: "Keyed", Key: "GET /in.php", Condition: "UseKeys", Authorization: "NONE"},
+		{LogicalID: "Own", Key: "POST /recognize", Authorization: "!If [UseIam, AWS_IAM, NONE]"},
+		{LogicalID: "Mixed", Key: "POST /x", Authorization: "!If"},
+	}
+	if got := tpl.Routes(); !slices.Equal(got, want) {
+		t.Fatalf("Routes() = %+v\nwant %+v", got, want)
 	}
 }
