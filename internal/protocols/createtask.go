@@ -41,7 +41,7 @@ type envelope struct {
 type taskDoc struct {
 	Type         string          `json:"type"`
 	Class        string          `json:"class"`
-	ImagesBase64 []string        `json:"imagesBase64"`
+	ImagesBase64 onePicture      `json:"imagesBase64"`
 	Metadata     json.RawMessage `json:"metadata"`
 	Image        string          `json:"image"`
 	Question     string          `json:"question"`
@@ -193,10 +193,10 @@ func (c *call) taskInput(t taskDoc) (recognition.Input, kind, *failure) {
 			f := errTaskNotSupported.with(fmt.Sprintf("ComplexImageTask of class %q is not served: only class recaptcha", clip(t.Class)))
 			return in, 0, &f
 		}
-		if len(t.ImagesBase64) != 1 {
-			return bad("imagesBase64 must hold exactly one picture (the whole challenge), not %d", len(t.ImagesBase64))
+		if n := t.ImagesBase64.count; n != 1 {
+			return bad("imagesBase64 must hold exactly one picture (the whole challenge), not %s", map[int]string{0: "none", 2: "several"}[n])
 		}
-		picture = t.ImagesBase64[0]
+		picture = t.ImagesBase64.picture
 		var m metadataDoc
 		if len(t.Metadata) > 0 && string(t.Metadata) != "null" {
 			if err := json.Unmarshal(t.Metadata, &m); err != nil {

@@ -1,161 +1,20 @@
 package protocols
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/formscan"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 )
 
 // noMatch is 2Captcha's answer when no tile matches (its grid method's can_no_answer).
 const noMatch = "No_matching_images"
-
-// Limits of a legacy request's form: a picture and a dozen short fields.
-const (
-	maxParams     = 64
-	maxParamBytes = 4096
-)
-
-// params are a legacy request's parameters, merged from the query string and the body (JSON
-// whatever the content type, url-encoded or multipart); the body wins. Names are matched in any
-// case.
-type params struct {
-	v    url.Values
-	file []byte // a multipart file part
-}
-
-func (p params) get(name string) string { return strings.TrimSpace(p.v.Get(name)) }
-
-func wantsJSON(v url.Values) bool {
-	j := strings.TrimSpace(v.Get("json"))
-	return j == "1" || strings.EqualFold(j, "true")
-}
-
-func lowerKeys(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[strings.ToLower(k)] = vs
-	}
-	return out
-}
-
-// parseParams merges the query and the body. maxImage bounds a multipart file part.
-func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
-	p := params{v: lowerKeys(req.Query)}
-	body := bytes.TrimSpace(req.Body)
-	if len(body) == 0 {
-		return p, nil
-	}
-	mediaType, mtParams, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
-	var f *failure
-	switch {
-	case mediaType == "multipart/form-data":
-		f = p.addMultipart(req.Body, mtParams["boundary"], maxImage)
-	case body[0] == '{':
-		f = p.addJSON(body)
-	default:
-		f = p.addForm(body)
-	}
-	return p, f
-}
-
-func badParams(msg string) *failure {
-	f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
-	return &f
-}
-
-func (p *params) addMultipart(body []byte, boundary string, maxImage int) *failure {
-	if boundary == "" {
-		return badParams("multipart/form-data needs a boundary")
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	for n := 0; ; n++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return badParams("the multipart body does not parse")
-		}
-		if n >= maxParams {
-			return badParams("the multipart body has too many parts")
-		}
-		name := strings.ToLower(part.FormName())
-		isFile := part.FileName() != "" || name == "file"
-		limit := maxParamBytes
-		if isFile || name == "body" {
-			limit = maxImage * 2 // base64 of the largest picture fits
-		}
-		data, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
-		if err != nil {
-			return badParams("the multipart body does not parse")
-		}
-		if len(data) > limit {
-			f := fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", clip(name), limit))
-			return &f
-		}
-		if isFile {
-			if p.file != nil {
-				return badParams("the form has more than one file: send one picture")
-			}
-			p.file = data
-			continue
-		}
-		p.v.Set(name, string(data))
-	}
-}
-
-func (p *params) addJSON(body []byte) *failure {
-	// One pass over the body (the picture is most of it); numbers keep their text.
-	var doc map[string]any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil || dec.More() {
-		return badParams("the body is not one JSON object")
-	}
-	if len(doc) > maxParams {
-		return badParams("the body has too many fields")
-	}
-	for k, v := range doc {
-		var s string
-		switch v := v.(type) {
-		case string:
-			s = v
-		case json.Number:
-			s = v.String()
-		case bool:
-			s = map[bool]string{true: "1", false: "0"}[v]
-		default:
-			continue // null, or an object or a list: no parameter of this method is one
-		}
-		p.v.Set(strings.ToLower(k), s)
-	}
-	return nil
-}
-
-func (p *params) addForm(body []byte) *failure {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return badParams("the body is neither JSON nor a url-encoded form")
-	}
-	if len(form) > maxParams {
-		return badParams("the body has too many fields")
-	}
-	for k, vs := range lowerKeys(form) {
-		p.v[k] = vs
-	}
-	return nil
-}
 
 func (c *call) serveLegacy(ctx context.Context, path string) httpapi.Response {
 	p, f := c.legacy(ctx, path)
@@ -277,19 +136,18 @@ func (c *call) submit(ctx context.Context, p params) *failure {
 // get is res.php's action=get: one id, or several (ids=1,2,3) answered in order, '|' apart.
 func (c *call) get(p params) *failure {
 	if ids := p.get("ids"); ids != "" && p.get("id") == "" {
-		list := strings.Split(ids, ",")
-		if len(list) > 100 {
-			f := fromError(apierr.New(apierr.CodeInvalidRequest, "ids lists more than 100 tasks"))
-			return &f
-		}
-		out := make([]string, 0, len(list))
-		for _, s := range list {
+		var out []string
+		err := formscan.List(ids, maxIDs, func(s string) {
 			a, f := c.readLegacyID(s)
 			if f != nil {
 				out = append(out, f.legacy)
-				continue
+				return
 			}
 			out = append(out, clickAnswer(a))
+		})
+		if err != nil {
+			f := fromError(apierr.New(apierr.CodeInvalidRequest, "ids lists more than %d tasks", maxIDs))
+			return &f
 		}
 		c.reply = "OK|" + strings.Join(out, "|")
 		return nil

@@ -163,6 +163,9 @@ func (h *Handler) withDeadline(ctx context.Context) (context.Context, context.Ca
 // the same secret, the same constant-time comparison, the same caches.
 func (c *call) authenticate(ctx context.Context, key string) *failure {
 	caller, err := c.h.Auth.Authenticate(ctx, "Bearer "+key, "")
+	if err != nil && strings.TrimSpace(key) == "" && apierr.As(err).Code == apierr.CodeInvalidToken {
+		err = missingKey(c.protocol == "2captcha", c.req)
+	}
 	if err != nil {
 		f := fromError(err)
 		return &f

@@ -1,0 +1,57 @@
+package protocols
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// A parameter given twice in one place, in any spelling, is refused the same way every time:
+// no spelling is chosen over another, by map order or otherwise.
+func TestAmbiguousParametersRefusedEveryTime(t *testing.T) {
+	f := newFixture(t)
+	pic := b64(tilePicture)
+	for _, c := range []struct {
+		name, path, contentType, body string
+		query                         url.Values
+	}{
+		{"key and KEY in JSON", InPath, "application/json", `{"key":"` + aliceKey + `","KEY":"wrong-key-0000000000","method":"base64","recaptcha":1,"textinstructions":"cars","body":"` + pic + `"}`, nil},
+		{"key and Key in a form", InPath, "application/x-www-form-urlencoded", "Key=wrong-key-0000000000&key=" + aliceKey + "&recaptcha=1&textinstructions=cars&body=" + url.QueryEscape(pic), nil},
+		{"key twice in a form", InPath, "application/x-www-form-urlencoded", "key=" + aliceKey + "&key=wrong-key-0000000000&recaptcha=1&textinstructions=cars&body=" + url.QueryEscape(pic), nil},
+		{"action and ACTION in the query", ResPath, "", "", url.Values{"key": {aliceKey}, "action": {"getbalance"}, "ACTION": {"get"}, "id": {"1"}}},
+		{"id and ID in JSON", ResPath, "application/json", `{"key":"` + aliceKey + `","action":"get","id":"1","ID":"2"}`, nil},
+		{"key and KEY in multipart", InPath, "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n" + aliceKey + "\r\n--x\r\nContent-Disposition: form-data; name=\"KEY\"\r\n\r\nwrong\r\n--x--\r\n", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for range 40 {
+				resp, _ := f.legacy(t, "POST", c.path, c.query, c.contentType, []byte(c.body))
+				if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
+					t.Fatalf("%q, want ERROR_BAD_PARAMETERS every time", resp.Body)
+				}
+			}
+			_, doc := f.legacy(t, "POST", c.path, url.Values{"json": {"1"}}, c.contentType, []byte(c.body))
+			if c.query == nil && !strings.Contains(doc["error_text"].(string), "is given twice") {
+				t.Fatalf("%v", doc)
+			}
+		})
+	}
+	// The same name in the query and in the body is not ambiguous: the body wins.
+	resp, _ := f.legacy(t, "POST", ResPath, url.Values{"key": {"wrong-key-0000000000"}, "action": {"get"}}, "application/json", []byte(`{"key":"`+aliceKey+`","action":"getbalance"}`))
+	if string(resp.Body) != "100" {
+		t.Fatalf("%q, want the body's key and action", resp.Body)
+	}
+}
+
+// res.php answers up to 100 ids at once, in order; a longer list is refused whole.
+func TestIDsLimit(t *testing.T) {
+	f := newFixture(t)
+	list := func(n int) string { return strings.TrimSuffix(strings.Repeat("42,", n), ",") }
+	resp, _ := f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {list(100)}}, "", nil)
+	if want := "OK|" + strings.TrimSuffix(strings.Repeat("ERROR_WRONG_CAPTCHA_ID|", 100), "|"); string(resp.Body) != want {
+		t.Fatalf("100 ids: %.100q", resp.Body)
+	}
+	resp, _ = f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {list(101)}}, "", nil)
+	if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
+		t.Fatalf("101 ids: %q", resp.Body)
+	}
+}
