@@ -193,3 +193,27 @@ func plainASCII(s []byte) bool {
 	}
 	return true
 }
+
+// FirstOfList reads the JSON list raw only as far as needed: its first element (raw bytes, a
+// subslice) and how many elements it has, counting no further than most. ok is false when raw
+// is not a list. The elements' validity is left to encoding/json.
+func FirstOfList(raw []byte, most int) (first []byte, count int, ok bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return nil, 0, false
+	}
+	for i = skipSpace(raw, i+1); i < len(raw) && raw[i] != ']' && count < most; {
+		end := skipValue(raw, i)
+		if end < 0 {
+			return nil, 0, false
+		}
+		if count == 0 {
+			first = raw[i:end]
+		}
+		count++
+		if i = skipSpace(raw, end); i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return first, count, true
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package formscan
+
+const raceEnabled = false
