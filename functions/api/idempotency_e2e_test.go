@@ -222,7 +222,8 @@ func TestIdempotencyKey(t *testing.T) {
 	// The same key with anything else is another request: 422, and nothing recognized.
 	wantError(t, f.invoke(keyedEvent("/recognize", key, challenge("Select all images with cars"))), 422, "idempotency_key_reused")
 	wantError(t, f.invoke(keyedEvent("/captcha/recognition/recaptcha2", key, challenge("cars"))), 422, "idempotency_key_reused")
-	for name, bad := range map[string]string{"too long": strings.Repeat("k", 256), "empty": `""`, "a control character": "key\x01", "not ASCII": "ключ"} {
+	for name, bad := range map[string]string{"too long": strings.Repeat("k", 256), "empty": `""`, "a control character": "key\x01", "not ASCII": "ключ",
+		"sent twice (API Gateway joins the values with a comma)": "8e03978e-40d5-43e8-bc93-6894a57f9324,another"} {
 		resp := f.invoke(keyedEvent("/recognize", bad, challenge("cars")))
 		if a := wantError(t, resp, 400, "invalid_idempotency_key"); !strings.Contains(a.Error.Message, "Idempotency-Key") {
 			t.Errorf("%s: message %q", name, a.Error.Message)

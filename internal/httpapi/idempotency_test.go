@@ -31,7 +31,7 @@ func TestParseIdempotencyKey(t *testing.T) {
 		"  padded  ":                             "padded",
 		strings.Repeat("k", 255):                 strings.Repeat("k", 255),
 		`"` + strings.Repeat("q", 255) + `"`:     strings.Repeat("q", 255),
-		"a!#$%&'*+-.^_`|~:/?=[]{}()<>@,;":        "a!#$%&'*+-.^_`|~:/?=[]{}()<>@,;",
+		"a!#$%&'*+-.^_`|~:/?=[]{}()<>@;":         "a!#$%&'*+-.^_`|~:/?=[]{}()<>@;",
 	}
 	for in, want := range good {
 		got, err := ParseIdempotencyKey([]string{in})
@@ -55,6 +55,11 @@ func TestParseIdempotencyKey(t *testing.T) {
 		`"a\b"`:                              "backslash",
 		`"a\`:                                "backslash",
 		"\"ctl\x01\"":                        "not visible ASCII at byte 5",
+		"a,b":                                "holds a comma",
+		"a, b":                               "holds a comma",
+		`"a","b"`:                            "holds a comma",
+		`"a,b"`:                              "holds a comma",
+		",":                                  "holds a comma",
 	}
 	for in, want := range bad {
 		_, err := ParseIdempotencyKey([]string{in})

@@ -20,10 +20,15 @@ const MaxIdempotencyKeyLength = 255
 // ParseIdempotencyKey reads the header's values: one key of 1 to MaxIdempotencyKeyLength
 // characters, either an RFC 8941 string as the draft writes it ("8e03978e-...", quoted, with \"
 // and \\ escapes) or the same characters bare, as most clients send them; both forms of a value
-// are one key. Anything else is refused with invalid_idempotency_key, saying why.
+// are one key. A key holds no comma: API Gateway joins a header sent twice into one value with
+// a comma, so a comma is read as the header sent twice, whatever the front. Anything else is
+// refused with invalid_idempotency_key, saying why.
 func ParseIdempotencyKey(values []string) (string, error) {
 	if len(values) != 1 {
 		return "", badKey("was sent %d times; send it once", len(values))
+	}
+	if strings.Contains(values[0], ",") {
+		return "", badKey("holds a comma, as a header sent twice does once joined; send it once, without a comma")
 	}
 	v := strings.TrimSpace(values[0])
 	key := v
