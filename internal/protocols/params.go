@@ -89,11 +89,7 @@ func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
 	if err != nil {
 		return params{}, formFailure(err, mediaType, body[0] == '{')
 	}
-	// The body wins over the query.
-	for _, f := range fields {
-		p.v.Del(strings.ToLower(f.Name))
-	}
-	return p, p.add(fields, "body")
+	return p, p.add(fields, "body") // over the query's
 }
 
 // add sets the fields of one place (the query or the body), refusing a name given twice there.
