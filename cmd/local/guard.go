@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // guard keeps the local server to its developer: it holds a real token, so a web page the
@@ -79,5 +79,5 @@ func refuse(w http.ResponseWriter, format string, arg string) {
 	e := apierr.New(apierr.CodeInvalidRequest, format, arg)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusForbidden)
-	w.Write(httpapi.ErrorBody(e, apierr.NewTraceID()))
+	w.Write(wire.ErrorBody(e, apierr.NewTraceID()))
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // A JSON body names one picture: both image and s3 is a 400, never an answer for one of them.
@@ -18,7 +20,7 @@ func TestJSONBodyReferencesOnePicture(t *testing.T) {
 		`{"s3":{"bucket":"b","key":"/x.png"},"question":"bus"}`:               apierr.CodeInvalidS3Reference,
 		`{"s3":{"bucket":"b","key":"in/./x.png"},"question":"bus"}`:           apierr.CodeInvalidS3Reference,
 	} {
-		c, err := parseCall(Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, 1<<20)
+		c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, 1<<20)
 		if e := apierr.As(err); err == nil || e.Code != code || e.Status() != 400 {
 			t.Errorf("%s: %+v, %v; want 400 %s", body, c, err, code)
 		}
@@ -34,7 +36,7 @@ func TestEmptyImageRefusedFirst(t *testing.T) {
 		"multipart/form-data; boundary=b": "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n" +
 			"Content-Type: image/png\r\n\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n--b--\r\n",
 	} {
-		_, err := parseCall(Request{Header: http.Header{"Content-Type": {ctype}}, Body: []byte(body)}, 1<<20)
+		_, err := parse(wire.Request{Header: http.Header{"Content-Type": {ctype}}, Body: []byte(body)}, 1<<20)
 		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidImage || e.Message != "image is empty" {
 			t.Errorf("%s: %v; want invalid_image: image is empty", ctype, err)
 		}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // Every task type is answered in its own shape, by createTask (ReCaptchaV2Classification) or by
@@ -75,7 +75,7 @@ func TestEveryTaskType(t *testing.T) {
 // id cannot carry: the instance that solved the task answers them.
 func TestCoordinatesOfAScreenshot(t *testing.T) {
 	f := newFixture(t)
-	res, err := f.h.Service.Recognize(context.Background(), recognition.Input{Image: busesShot, Question: "buses"})
+	res, err := f.solver.Service.Recognize(context.Background(), recognition.Input{Image: busesShot, Question: "buses"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestTaskErrors(t *testing.T) {
 		{"too large", "POST", CreateTaskPath, `{"clientKey":"` + aliceKey + `","task":{"body":"` + strings.Repeat("A", 6<<20) + `"}}`, "ERROR_TOO_BIG_CAPTCHA_FILESIZE"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, got := f.send(t, httpapi.Request{Method: c.method, Path: c.path, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(c.body)})
+			resp, got := f.send(t, wire.Request{Method: c.method, Path: c.path, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(c.body)})
 			if resp.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("content-type %q", resp.Header.Get("Content-Type"))
 			}
