@@ -536,3 +536,15 @@ func TestIdempotencyLeaseFollowsDeadline(t *testing.T) {
 	close(next.gate)
 	<-done
 }
+
+// A record that could not be read or written in time is the request's timeout (504), as
+// docs/api.md says; any other storage failure is 503.
+func TestStorageFailureAtTheDeadline(t *testing.T) {
+	late := storageFailure(apierr.Wrap(context.DeadlineExceeded, apierr.CodeStorageUnavailable, "S3 did not answer"))
+	if late.Status() != 504 || late.Code != apierr.CodeStorageUnavailable {
+		t.Errorf("a timed-out record: %d %s, want 504 storage_unavailable", late.Status(), late.Code)
+	}
+	if down := storageFailure(errors.New("connection refused")); down.Status() != 503 {
+		t.Errorf("S3 down: %d, want 503", down.Status())
+	}
+}

@@ -219,3 +219,29 @@ func TestTaskErrors(t *testing.T) {
 		})
 	}
 }
+
+// An empty address field (an empty list, an empty string, null) is no address: the picture sent
+// with it is recognized. A filled one is refused, never fetched.
+func TestEmptyAddressFieldsAreNoAddress(t *testing.T) {
+	f := newFixture(t)
+	task := func(field string, v any) map[string]any {
+		return map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "ComplexImageTask", "class": "recaptcha",
+			"imagesBase64": []string{b64(carsPicture)}, "metadata": map[string]any{"Grid": "3x3", "TaskDefinition": cars}, field: v}}
+	}
+	for _, c := range []struct {
+		field string
+		v     any
+		code  string
+	}{
+		{"imageUrls", []string{}, ""},
+		{"imageUrl", "", ""},
+		{"bodyUrl", nil, ""},
+		{"imageUrls", []string{"https://example.com/a.png"}, "ERROR_IMAGE_URL_NOT_ALLOWED"},
+		{"imageUrl", "https://example.com/a.png", "ERROR_IMAGE_URL_NOT_ALLOWED"},
+	} {
+		_, got := f.post(t, CreateTaskPath, task(c.field, c.v))
+		if c.code == "" && got["errorId"] != 0.0 || c.code != "" && got["errorCode"] != c.code {
+			t.Errorf("%s %v: %v, want error code %q", c.field, c.v, got, c.code)
+		}
+	}
+}
