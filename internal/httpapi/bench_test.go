@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
-
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 

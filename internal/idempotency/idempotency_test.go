@@ -548,3 +548,33 @@ func TestStorageFailureAtTheDeadline(t *testing.T) {
 		t.Errorf("S3 down: %d, want 503", down.Status())
 	}
 }
+
+// deadlineRecords notes the deadline of each write.
+type deadlineRecords struct {
+	memRecords
+	writes []time.Time
+}
+
+func (d *deadlineRecords) PutIf(ctx context.Context, bucket, key string, body []byte, ifMatch string) (string, bool, error) {
+	dl, _ := ctx.Deadline()
+	d.writes = append(d.writes, dl)
+	return d.memRecords.PutIf(ctx, bucket, key, body, ifMatch)
+}
+
+// The claim is written within the request's deadline; the answer's record may use WriteGrace
+// past it (inside the response margin), so an answer found at the deadline is still kept.
+func TestRecordWritesFollowTheDeadline(t *testing.T) {
+	store, next := &deadlineRecords{}, &nextServer{}
+	l := &Layer{Store: store, Bucket: "b", Prefix: "idempotency/", TTL: time.Hour, Routes: []string{api.RecognizePath},
+		WriteGrace: 150 * time.Millisecond, DefaultTimeout: time.Minute, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	req := keyed("alice", "k", "{}")
+	if _, _, err := l.Serve(ctx, req, "alice", func(ctx context.Context) wire.Response { return next.Serve(ctx, req) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.writes) != 2 || !store.writes[0].Equal(deadline) || !store.writes[1].Equal(deadline.Add(150*time.Millisecond)) {
+		t.Fatalf("writes with deadlines %v, want %v then %v", store.writes, deadline, deadline.Add(150*time.Millisecond))
+	}
+}

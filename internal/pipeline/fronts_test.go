@@ -94,6 +94,7 @@ type front struct {
 	protocol string
 	req      wire.Request
 	ok       func(wire.Response) bool
+	logs     []any // a field its call adds to the log line, and its value
 }
 
 func fronts() []front {
@@ -108,13 +109,13 @@ func fronts() []front {
 	return []front{
 		{"api", wire.Request{Method: "POST", Path: api.RecognizePath, Header: jsonHeader("Bearer alice-key"),
 			Body: js(map[string]any{"image": picture, "question": "cars"})},
-			func(r wire.Response) bool { return r.Status == 200 && strings.Contains(string(r.Body), `"solution"`) }},
+			func(r wire.Response) bool { return r.Status == 200 && strings.Contains(string(r.Body), `"solution"`) }, []any{"form", "json"}},
 		{"task", wire.Request{Method: "POST", Path: protocols.CreateTaskPath, Header: jsonHeader(""),
 			Body: js(map[string]any{"clientKey": "alice-key", "task": map[string]any{"type": "GridTask", "body": picture, "comment": "cars"}})},
-			func(r wire.Response) bool { return strings.Contains(string(r.Body), `"errorId":0`) }},
+			func(r wire.Response) bool { return strings.Contains(string(r.Body), `"errorId":0`) }, []any{"action", "createTask"}},
 		{"2captcha", wire.Request{Method: "POST", Path: protocols.InPath, Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
 			Body: []byte(url.Values{"key": {"alice-key"}, "method": {"base64"}, "recaptcha": {"1"}, "textinstructions": {"cars"}, "body": {picture}}.Encode())},
-			func(r wire.Response) bool { return strings.HasPrefix(string(r.Body), "OK|") }},
+			func(r wire.Response) bool { return strings.HasPrefix(string(r.Body), "OK|") }, []any{"action", "in"}},
 	}
 }
 
@@ -141,7 +142,7 @@ func TestEveryFrontLogsAndKeepsTheMargin(t *testing.T) {
 			}
 			line := reqs[0]
 			for k, want := range map[string]any{"protocol": f.protocol, "caller": "alice", "trace_id": f.req.RequestID,
-				"method": "POST", "path": f.req.Path, "label": "/m/0k4j", "grid": "3x3"} {
+				"method": "POST", "path": f.req.Path, "label": "/m/0k4j", "grid": "3x3", f.logs[0].(string): f.logs[1]} {
 				if line[k] != want {
 					t.Errorf("log %s = %v, want %v (line %v)", k, line[k], want, line)
 				}
@@ -150,13 +151,16 @@ func TestEveryFrontLogsAndKeepsTheMargin(t *testing.T) {
 	}
 }
 
-// The body limit and a refused key are each front's own error, in its own shape, and logged.
+// shapes tell each wire's error answer.
+var shapes = map[string]func(wire.Response) bool{
+	"api":      func(r wire.Response) bool { return r.Status >= 400 && strings.Contains(string(r.Body), `"trace_id"`) },
+	"task":     func(r wire.Response) bool { return r.Status == 200 && strings.Contains(string(r.Body), `"errorId":1`) },
+	"2captcha": func(r wire.Response) bool { return r.Status == 200 && strings.HasPrefix(string(r.Body), "ERROR_") },
+}
+
+// The body limit, a refused key and a refused question are each front's own error, in its own
+// shape, and logged under the service's code.
 func TestEveryFrontRefusesInItsShape(t *testing.T) {
-	shapes := map[string]func(wire.Response) bool{
-		"api":      func(r wire.Response) bool { return r.Status >= 400 && strings.Contains(string(r.Body), `"trace_id"`) },
-		"task":     func(r wire.Response) bool { return r.Status == 200 && strings.Contains(string(r.Body), `"errorId":1`) },
-		"2captcha": func(r wire.Response) bool { return r.Status == 200 && strings.HasPrefix(string(r.Body), "ERROR_") },
-	}
 	for _, f := range fronts() {
 		t.Run(f.protocol, func(t *testing.T) {
 			log := &lines{}
@@ -174,8 +178,13 @@ func TestEveryFrontRefusesInItsShape(t *testing.T) {
 			if resp := s.Serve(context.Background(), unknown); !shapes[f.protocol](resp) || (f.protocol == "api" && resp.Status != 401) {
 				t.Errorf("unknown key: %d %s", resp.Status, resp.Body)
 			}
-			for i, want := range []apierr.Code{apierr.CodeTooLarge, apierr.CodeInvalidToken} {
-				if reqs := log.requests(t); len(reqs) != 2 || reqs[i]["code"] != string(want) || reqs[i]["protocol"] != f.protocol {
+			unsupported := f.req
+			unsupported.Body = []byte(strings.ReplaceAll(string(f.req.Body), "cars", "unicorns"))
+			if resp := s.Serve(context.Background(), unsupported); !shapes[f.protocol](resp) || (f.protocol == "api" && resp.Status != 400) {
+				t.Errorf("unsupported question: %d %s", resp.Status, resp.Body)
+			}
+			for i, want := range []apierr.Code{apierr.CodeTooLarge, apierr.CodeInvalidToken, apierr.CodeUnsupportedQuestion} {
+				if reqs := log.requests(t); len(reqs) != 3 || reqs[i]["code"] != string(want) || reqs[i]["protocol"] != f.protocol {
 					t.Fatalf("log lines %v, want %s", reqs, want)
 				}
 			}
@@ -210,7 +219,7 @@ func TestEveryFrontRecovers(t *testing.T) {
 		s := newServer(&watchingAuth{}, log)
 		s.Default.(*httpapi.API).Service.Upstream = panicking{} // the service every front shares
 		resp := s.Serve(context.Background(), f.req)
-		if f.ok(resp) || strings.Contains(string(resp.Body), "boom") {
+		if !shapes[f.protocol](resp) || strings.Contains(string(resp.Body), "boom") || (f.protocol == "api" && resp.Status != 500) {
 			t.Errorf("%s: %d %s", f.protocol, resp.Status, resp.Body)
 		}
 		if reqs := log.requests(t); len(reqs) != 1 || reqs[0]["code"] != string(apierr.CodeInternal) {

@@ -2,6 +2,7 @@ package protocols
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -243,5 +244,25 @@ func TestEmptyAddressFieldsAreNoAddress(t *testing.T) {
 		if c.code == "" && got["errorId"] != 0.0 || c.code != "" && got["errorCode"] != c.code {
 			t.Errorf("%s %v: %v, want error code %q", c.field, c.v, got, c.code)
 		}
+	}
+}
+
+type failingUpstream struct{}
+
+func (failingUpstream) Recognize(context.Context, []byte, string, int) (*recognition.Solution, error) {
+	return nil, errors.New("connection reset")
+}
+
+// A fault behind a protocol's answer is logged as the service's fault (an error, with its
+// cause), not as the protocol's refusal of a request.
+func TestProtocolFaultsAreLoggedAsFaults(t *testing.T) {
+	f := newFixture(t)
+	f.solver.Service.Upstream = failingUpstream{}
+	_, got := f.post(t, CreateTaskPath, map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "GridTask", "body": b64(carsPicture), "comment": "cars"}})
+	if got["errorId"] != 1.0 {
+		t.Fatalf("%v", got)
+	}
+	if !strings.Contains(f.log.String(), `"level":"ERROR","msg":"request"`) || !strings.Contains(f.log.String(), `"cause":"`) {
+		t.Fatalf("the fault is not logged as an error with its cause:\n%s", f.log)
 	}
 }
