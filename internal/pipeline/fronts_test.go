@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -224,6 +225,27 @@ func TestEveryFrontRecovers(t *testing.T) {
 		}
 		if reqs := log.requests(t); len(reqs) != 1 || reqs[0]["code"] != string(apierr.CodeInternal) {
 			t.Errorf("%s: log %v", f.protocol, reqs)
+		}
+	}
+}
+
+type failing struct{}
+
+func (failing) Recognize(context.Context, []byte, string, int) (*recognition.Solution, error) {
+	return nil, apierr.Wrap(errors.New("connection reset"), apierr.CodeUpstreamError, "the provider failed")
+}
+
+// A provider fault behind any front's answer is logged as a fault: an error, with its cause.
+func TestEveryFrontLogsFaultsAsErrors(t *testing.T) {
+	for _, f := range fronts() {
+		log := &lines{}
+		s := newServer(&watchingAuth{}, log)
+		s.Default.(*httpapi.API).Service.Upstream = failing{}
+		if resp := s.Serve(context.Background(), f.req); !shapes[f.protocol](resp) {
+			t.Errorf("%s: %d %s", f.protocol, resp.Status, resp.Body)
+		}
+		if reqs := log.requests(t); len(reqs) != 1 || reqs[0]["level"] != "ERROR" || reqs[0]["cause"] == nil {
+			t.Errorf("%s: log %v, want an error with its cause", f.protocol, reqs)
 		}
 	}
 }

@@ -141,6 +141,12 @@ func TestBalanceAndReports(t *testing.T) {
 			t.Fatalf("%s of an unknown task: %v", path, got)
 		}
 	}
+	// feedbackTask with invalid false says the answer was right.
+	f.reports.list = nil
+	f.post(t, "/feedbackTask", map[string]any{"clientKey": aliceKey, "taskId": created["taskId"], "result": map[string]any{"invalid": false}})
+	if len(f.reports.list) != 1 || f.reports.list[0] != "good:capsolver" {
+		t.Fatalf("feedbackTask invalid false counted %v, want good:capsolver", f.reports.list)
+	}
 	if !strings.Contains(f.log.String(), `"report":"bad"`) || !strings.Contains(f.log.String(), `"task_id":"`+strconv.FormatUint(uint64(created["taskId"].(float64)), 10)+`"`) {
 		t.Fatalf("the reports are not logged with their task id:\n%s", f.log)
 	}
