@@ -31,7 +31,7 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 	$(GO) run ./cmd/bench -out docs/performance.md
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
-FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
+FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/imaging:FuzzImageString internal/httpapi:FuzzJSONBody \
 	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols
 FUZZTIME ?= 30s
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // boundSlack is what answering may allocate beyond twice the body: the log line, the answer,
@@ -56,7 +56,7 @@ func TestProtocolBodiesWithinBounds(t *testing.T) {
 			if len(c.body) > f.h.Config.MaxBodyBytes {
 				t.Fatalf("the body is %d bytes, over the limit", len(c.body))
 			}
-			req := httpapi.Request{Method: "POST", Path: c.path, Query: url.Values{}, Header: http.Header{"Content-Type": {c.contentType}}, Body: []byte(c.body)}
+			req := wire.Request{Method: "POST", Path: c.path, Query: url.Values{}, Header: http.Header{"Content-Type": {c.contentType}}, Body: []byte(c.body)}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // A key sent only where the protocol does not read it is refused with a message that names
@@ -16,21 +16,21 @@ func TestMissingKeyNamesTheProtocolsField(t *testing.T) {
 	task := `{"task":{"type":"GridTask","body":"` + b64(tilePicture) + `","comment":"cars"}}`
 	for _, c := range []struct {
 		name      string
-		req       httpapi.Request
+		req       wire.Request
 		json      bool
 		want, not []string
 	}{
-		{"createTask, key as a bearer", httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: http.Header{"Authorization": {"Bearer " + aliceKey}}, Body: []byte(task)}, true,
+		{"createTask, key as a bearer", wire.Request{Method: "POST", Path: CreateTaskPath, Header: http.Header{"Authorization": {"Bearer " + aliceKey}}, Body: []byte(task)}, true,
 			[]string{`"errorCode":"ERROR_KEY_DOES_NOT_EXIST"`, `clientKey is required`, `not from the authorization header`}, []string{"Bearer"}},
-		{"createTask, key in the query", httpapi.Request{Method: "POST", Path: CreateTaskPath, Query: url.Values{"key": {aliceKey}}, Body: []byte(task)}, true,
+		{"createTask, key in the query", wire.Request{Method: "POST", Path: CreateTaskPath, Query: url.Values{"key": {aliceKey}}, Body: []byte(task)}, true,
 			[]string{`"errorCode":"ERROR_KEY_DOES_NOT_EXIST"`, `clientKey is required`, `not from the query`}, []string{"Bearer", "authorization"}},
-		{"createTask, no key at all", httpapi.Request{Method: "POST", Path: GetBalancePath, Body: []byte(`{}`)}, true,
+		{"createTask, no key at all", wire.Request{Method: "POST", Path: GetBalancePath, Body: []byte(`{}`)}, true,
 			[]string{`"errorCode":"ERROR_KEY_DOES_NOT_EXIST"`, `clientKey is required`}, []string{"Bearer", "not from"}},
-		{"res.php, key as a bearer", httpapi.Request{Method: "GET", Path: ResPath, Header: http.Header{"Authorization": {"Bearer " + aliceKey}}, Query: url.Values{"action": {"getbalance"}, "json": {"1"}}}, true,
+		{"res.php, key as a bearer", wire.Request{Method: "GET", Path: ResPath, Header: http.Header{"Authorization": {"Bearer " + aliceKey}}, Query: url.Values{"action": {"getbalance"}, "json": {"1"}}}, true,
 			[]string{`"request":"ERROR_KEY_DOES_NOT_EXIST"`, `key is required: send key=`, `not from the authorization header`}, []string{"Bearer"}},
-		{"in.php, no key", httpapi.Request{Method: "POST", Path: InPath, Query: url.Values{"json": {"1"}}}, true,
+		{"in.php, no key", wire.Request{Method: "POST", Path: InPath, Query: url.Values{"json": {"1"}}}, true,
 			[]string{`"request":"ERROR_KEY_DOES_NOT_EXIST"`, `key is required: send key=`}, []string{"Bearer", "not from"}},
-		{"in.php, no key, plain", httpapi.Request{Method: "POST", Path: InPath}, false, []string{"ERROR_KEY_DOES_NOT_EXIST"}, nil},
+		{"in.php, no key, plain", wire.Request{Method: "POST", Path: InPath}, false, []string{"ERROR_KEY_DOES_NOT_EXIST"}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, _ := f.send(t, c.req)

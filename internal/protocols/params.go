@@ -11,7 +11,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/formscan"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // Limits of a legacy request's form: a picture and a dozen short fields. The count and every
@@ -20,7 +20,6 @@ import (
 const (
 	maxParams     = 64
 	maxParamBytes = 4096
-	maxIDs        = 100 // res.php's ids=
 )
 
 // pictureParams may hold a picture (base64, or a multipart file); every other parameter is
@@ -44,7 +43,7 @@ func wantsJSON(v url.Values) bool {
 }
 
 // parseParams merges the query and the body. maxImage bounds a picture parameter.
-func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
+func parseParams(req wire.Request, maxImage int) (params, error) {
 	query := make([]formscan.Field, 0, len(req.Query))
 	names := make([]string, 0, len(req.Query))
 	for name := range req.Query {
@@ -93,7 +92,7 @@ func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
 }
 
 // add sets the fields of one place (the query or the body), refusing a name given twice there.
-func (p *params) add(fields []formscan.Field, where string) *failure {
+func (p *params) add(fields []formscan.Field, where string) error {
 	seen := make(map[string]string, len(fields))
 	for _, f := range fields {
 		name := strings.ToLower(f.Name)
@@ -119,15 +118,14 @@ func (p *params) add(fields []formscan.Field, where string) *failure {
 	return nil
 }
 
-func badParams(msg string) *failure {
-	f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
-	return &f
+func badParams(msg string) error {
+	return fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
 }
 
-func quoteName(s string) string { return `"` + clip(s) + `"` }
+func quoteName(s string) string { return `"` + apierr.Clip(s, 64) + `"` }
 
 // formFailure says what is wrong with a body formscan refused.
-func formFailure(err error, mediaType string, isJSON bool) *failure {
+func formFailure(err error, mediaType string, isJSON bool) error {
 	var tooMany *formscan.TooManyError
 	var tooLarge *formscan.TooLargeError
 	switch {
@@ -135,8 +133,7 @@ func formFailure(err error, mediaType string, isJSON bool) *failure {
 		return badParams("the body has too many fields")
 	case errors.As(err, &tooLarge):
 		if tooLarge.Limit > maxParamBytes {
-			f := fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", clip(tooLarge.Name), tooLarge.Limit))
-			return &f
+			return fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", apierr.Clip(tooLarge.Name, 64), tooLarge.Limit))
 		}
 		return badParams(fmt.Sprintf("parameter %s is over %d bytes", quoteName(tooLarge.Name), tooLarge.Limit))
 	case mediaType == "multipart/form-data":
