@@ -32,7 +32,8 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
 FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/imaging:FuzzImageString internal/httpapi:FuzzJSONBody \
-	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols
+	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols \
+	internal/formscan:FuzzObject internal/formscan:FuzzQuery internal/formscan:FuzzMultipart internal/formscan:FuzzList internal/formscan:FuzzFirstOfList
 FUZZTIME ?= 30s
 
 # Every target runs even when one fails. A failing input that go test writes under testdata/fuzz

@@ -263,6 +263,7 @@ func TestLimits(t *testing.T) {
 		{"query count", errOf(Query([]byte("a=1&&b=2&c"), 2, unlimited)), "more than 2 fields"},
 		{"query count exact", errOf(Query([]byte("a=1&&b=2&"), 2, unlimited)), "<nil>"},
 		{"query size", errOf(Query([]byte("a=12345"), 2, four)), `field "a" is over 4 bytes`},
+		{"query with a semicolon", errOf(Query([]byte("a=1;b=2"), 2, unlimited)), ErrSyntax.Error()},
 		{"query size escaped", errOf(Query([]byte("a=%41"), 2, func(string, bool) int { return 3 })), "<nil>"},
 		{"list", List("1,2,3", 2, func(string) {}), "more than 2 fields"},
 		{"list exact", List("1,2", 2, func(string) {}), "<nil>"},
@@ -274,6 +275,23 @@ func TestLimits(t *testing.T) {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		list     string
+		first    string
+		count    int
+		notAList bool
+	}{
+		{`["a","b","c"]`, `"a"`, 2, false},
+		{` [ "a" ] `, `"a"`, 1, false},
+		{`[]`, "", 0, false},
+		{`[[1,"]"],2]`, `[1,"]"]`, 2, false},
+		{`"a"`, "", 0, true},
+	} {
+		first, count, ok := FirstOfList([]byte(c.list), 2)
+		if string(first) != c.first || count != c.count || ok == c.notAList {
+			t.Errorf("FirstOfList(%s, 2): %s %d %v", c.list, first, count, ok)
+		}
+	}
 	var items []string
 	if err := List("1,,3", 3, func(s string) { items = append(items, s) }); err != nil || strings.Join(items, "|") != "1||3" {
 		t.Fatalf("%v %q", err, items)
@@ -281,3 +299,51 @@ func TestLimits(t *testing.T) {
 }
 
 func errOf(_ []Field, err error) error { return err }
+
+// FuzzList: List gives the items strings.Split gives, or refuses a list of more than max
+// before calling each once; it allocates nothing.
+func FuzzList(f *testing.F) {
+	f.Add("1266933001723336,", "1,", "42", uint32(10))
+	f.Add("", "1,", "", uint32(200000))
+	f.Add(",", "", ",", uint32(0))
+	f.Fuzz(func(t *testing.T, head, unit, tail string, n uint32) {
+		s := string(expand(head, unit, tail, n))
+		var got []string
+		var err error
+		calls := 0
+		checkBound(t, "List", []byte(s), func() { err = List(s, 100, func(string) { calls++ }) })
+		want := strings.Split(s, ",")
+		if len(want) > 100 {
+			if err == nil || calls != 0 {
+				t.Fatalf("%d items: %v after %d calls, want a refusal before any", len(want), err, calls)
+			}
+			return
+		}
+		if err := List(s, 100, func(item string) { got = append(got, item) }); err != nil || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("%.200q: %q %v, want %q", s, got, err, want)
+		}
+	})
+}
+
+// FuzzFirstOfList: FirstOfList finds the first element encoding/json finds, and counts the
+// elements up to its most, reading no further; it allocates nothing.
+func FuzzFirstOfList(f *testing.F) {
+	f.Add(`["`, "A", `",""]`, uint32(1000))
+	f.Add("[", `"",`, `""]`, uint32(100000))
+	f.Add(`[{"a":[1,"]"]},`, "", `2]`, uint32(0))
+	f.Add(` [ `, "", ` ] `, uint32(0))
+	f.Fuzz(func(t *testing.T, head, unit, tail string, n uint32) {
+		raw := expand(head, unit, tail, n)
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil || elems == nil {
+			return // FirstOfList reads only what encoding/json has accepted as a list
+		}
+		var first []byte
+		var count int
+		var ok bool
+		checkBound(t, "FirstOfList", raw, func() { first, count, ok = FirstOfList(raw, 2) })
+		if !ok || count != min(len(elems), 2) || len(elems) > 0 && !bytes.Equal(first, elems[0]) {
+			t.Fatalf("%.200q: %q %d %v; encoding/json: %d elements", raw, first, count, ok, len(elems))
+		}
+	})
+}

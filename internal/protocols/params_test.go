@@ -2,6 +2,7 @@ package protocols
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,39 @@ func TestIDsLimit(t *testing.T) {
 	resp, _ = f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {list(101)}}, "", nil)
 	if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
 		t.Fatalf("101 ids: %q", resp.Body)
+	}
+}
+
+// A query of more parameters than any method has is refused before it is read.
+func TestQueryParameterCount(t *testing.T) {
+	f := newFixture(t)
+	q := url.Values{"key": {aliceKey}, "action": {"getbalance"}}
+	for i := 0; len(q) < maxParams; i++ {
+		q.Set("p"+strconv.Itoa(i), "1")
+	}
+	if resp, _ := f.legacy(t, "GET", ResPath, q, "", nil); string(resp.Body) != "100" {
+		t.Fatalf("%d parameters: %q", len(q), resp.Body)
+	}
+	q.Set("one-more", "1")
+	if resp, _ := f.legacy(t, "GET", ResPath, q, "", nil); string(resp.Body) != "ERROR_BAD_PARAMETERS" {
+		t.Fatalf("%d parameters: %q", len(q), resp.Body)
+	}
+}
+
+// A form carries one picture: two file parts, under any names, are refused.
+func TestOneFilePerForm(t *testing.T) {
+	f := newFixture(t)
+	file := func(name string) string {
+		return "--x\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"c.png\"\r\nContent-Type: image/png\r\n\r\n" + string(tilePicture) + "\r\n"
+	}
+	body := "--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n" + aliceKey + "\r\n--x\r\nContent-Disposition: form-data; name=\"textinstructions\"\r\n\r\ncars\r\n" +
+		"--x\r\nContent-Disposition: form-data; name=\"recaptcha\"\r\n\r\n1\r\n" + file("file")
+	resp, _ := f.legacy(t, "POST", InPath, nil, "multipart/form-data; boundary=x", []byte(body+"--x--\r\n"))
+	if !strings.HasPrefix(string(resp.Body), "OK|") {
+		t.Fatalf("one file: %q", resp.Body)
+	}
+	resp, _ = f.legacy(t, "POST", InPath, nil, "multipart/form-data; boundary=x", []byte(body+file("image")+"--x--\r\n"))
+	if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
+		t.Fatalf("two files: %q", resp.Body)
 	}
 }
