@@ -9,37 +9,21 @@ import (
 // Object reads the members of the JSON object body, in order, without copying the body:
 // members are counted and each value's size is checked against limit as the scan reaches it,
 // and a body with more than max members is refused at the first one over, before any value is
-// decoded. A member whose value is null, an object or a list is returned without it. The body
-// must be exactly one JSON object, as encoding/json reads it; string values are decoded as
-// encoding/json decodes them.
+// decoded. A member whose value is null, an object or a list is returned as Other, without its
+// value. The body must be exactly one JSON object, as encoding/json reads it; string values are
+// decoded as encoding/json decodes them.
 func Object(body []byte, max int, limit Limit) ([]Field, error) {
 	type span struct{ name, value []byte }
 	var spans []span
-	i := skipSpace(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return nil, ErrSyntax
-	}
-	n := 0
-	for i = skipSpace(body, i+1); i < len(body) && body[i] != '}'; {
-		ks, ke, next := scanString(body, i)
-		if ke < 0 {
-			return nil, ErrSyntax
+	err := EachMember(body, func(name, value []byte, _ int) error {
+		if len(spans) == max {
+			return &TooManyError{Max: max}
 		}
-		if i = skipSpace(body, next); i >= len(body) || body[i] != ':' {
-			return nil, ErrSyntax
-		}
-		vs := skipSpace(body, i+1)
-		ve := skipValue(body, vs)
-		if ve < 0 {
-			return nil, ErrSyntax
-		}
-		if n++; n > max {
-			return nil, &TooManyError{Max: max}
-		}
-		spans = append(spans, span{body[ks-1 : ke+1], body[vs:ve]})
-		if i = skipSpace(body, ve); i < len(body) && body[i] == ',' {
-			i = skipSpace(body, i+1)
-		}
+		spans = append(spans, span{name, value})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The scan above only finds where things end; encoding/json judges the whole body (without
 	// allocating: its scanner's depth is bounded).
@@ -76,11 +60,44 @@ func Object(body []byte, max int, limit Limit) ([]Field, error) {
 	return fields, nil
 }
 
+// EachMember calls each with the members of the JSON object body, in order: the raw bytes of
+// the member's name (quoted, as it stands) and of its value, and where the value starts in body.
+// It stops at the first error each returns, and returns it. It only finds where each member
+// ends, allocating nothing; ErrSyntax means the body is not an object as far as that tells, and
+// encoding/json judges the rest.
+func EachMember(body []byte, each func(name, value []byte, at int) error) error {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return ErrSyntax
+	}
+	for i = skipSpace(body, i+1); i < len(body) && body[i] != '}'; {
+		ks, ke, next := scanString(body, i)
+		if ke < 0 {
+			return ErrSyntax
+		}
+		if i = skipSpace(body, next); i >= len(body) || body[i] != ':' {
+			return ErrSyntax
+		}
+		vs := skipSpace(body, i+1)
+		ve := skipValue(body, vs)
+		if ve < 0 {
+			return ErrSyntax
+		}
+		if err := each(body[ks-1:ke+1], body[vs:ve], vs); err != nil {
+			return err
+		}
+		if i = skipSpace(body, ve); i < len(body) && body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+	return nil
+}
+
 // jsonString decodes the quoted JSON string q: the bytes as they are when they need no decoding
 // (one copy), else encoding/json's reading (at most two).
 func jsonString(q []byte) (string, error) {
 	inner := q[1 : len(q)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && plainASCII(inner) {
+	if bytes.IndexByte(inner, '\\') < 0 && PlainASCII(inner) {
 		return string(inner), nil
 	}
 	var s string
@@ -173,11 +190,11 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
-// plainASCII reports whether s is printable ASCII, which stands in a JSON string unescaped and
+// PlainASCII reports whether s is printable ASCII, which stands in a JSON string unescaped and
 // unchanged (encoding/json would replace invalid UTF-8). It looks at eight bytes at a time: a
 // byte below 0x20 sets its high bit in (x - 0x20…) &^ x, and a byte from 0x80 up has its own
 // high bit set.
-func plainASCII(s []byte) bool {
+func PlainASCII(s []byte) bool {
 	const lows, highs = 0x2020202020202020, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {

@@ -374,7 +374,7 @@ var List = []Mutation{
 
 	// formscan: counts and sizes checked while reading, before anything is allocated.
 	{ID: "formscan/object-count", File: "internal/formscan/json.go",
-		From: "if n++; n > max {", To: "if n++; n > max+1 {",
+		From: "if len(spans) == max {", To: "if len(spans) == max+1 {",
 		Why: "a JSON body of one member too many is read"},
 	{ID: "formscan/object-size", File: "internal/formscan/json.go",
 		From: "if l := limit(name, false); len(s.value)-2 > l {", To: "if l := limit(name, false); len(s.value)-2 > 2*l {",
