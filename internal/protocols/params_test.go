@@ -43,20 +43,6 @@ func TestAmbiguousParametersRefusedEveryTime(t *testing.T) {
 	}
 }
 
-// res.php answers up to 100 ids at once, in order; a longer list is refused whole.
-func TestIDsLimit(t *testing.T) {
-	f := newFixture(t)
-	list := func(n int) string { return strings.TrimSuffix(strings.Repeat("42,", n), ",") }
-	resp, _ := f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {list(100)}}, "", nil)
-	if want := "OK|" + strings.TrimSuffix(strings.Repeat("ERROR_WRONG_CAPTCHA_ID|", 100), "|"); string(resp.Body) != want {
-		t.Fatalf("100 ids: %.100q", resp.Body)
-	}
-	resp, _ = f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {list(101)}}, "", nil)
-	if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
-		t.Fatalf("101 ids: %q", resp.Body)
-	}
-}
-
 // A query of more parameters than any method has is refused before it is read.
 func TestQueryParameterCount(t *testing.T) {
 	f := newFixture(t)
