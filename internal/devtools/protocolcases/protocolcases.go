@@ -300,6 +300,16 @@ func (r *run) taskErrors(t *testing.T) {
 			}
 		})
 	}
+	if r.o.KeyChecked {
+		t.Run("a key only as a bearer", func(t *testing.T) {
+			a := r.do(t, Request{Method: "POST", Path: "/getBalance", ContentType: "application/json", Authorization: "Bearer " + r.o.Key, Body: []byte(`{}`)})
+			var got map[string]any
+			json.Unmarshal(a.Body, &got)
+			if d, _ := got["errorDescription"].(string); got["errorCode"] != "ERROR_KEY_DOES_NOT_EXIST" || !strings.Contains(d, "clientKey") || strings.Contains(d, "Bearer") {
+				t.Fatalf("%s: want ERROR_KEY_DOES_NOT_EXIST naming clientKey", a.Body)
+			}
+		})
+	}
 	t.Run("method_not_allowed", func(t *testing.T) {
 		a := r.send(t, Request{Method: "GET", Path: "/createTask"})
 		if a.Status != 200 || !strings.Contains(string(a.Body), `"errorCode":"ERROR_NO_SUCH_METHOD"`) {
@@ -331,6 +341,7 @@ func (r *run) legacyErrors(t *testing.T) {
 		{"not the grid method", "/in.php", good("method", "userrecaptcha"), "ERROR_BAD_PARAMETERS"},
 		{"no such task", "/res.php", url.Values{"key": {r.o.Key}, "action": {"get"}, "id": {"987654321"}}, "ERROR_WRONG_CAPTCHA_ID"},
 		{"unknown action", "/res.php", url.Values{"key": {r.o.Key}, "action": {"userinfo"}}, "ERROR_EMPTY_ACTION"},
+		{"a parameter given twice (key and KEY)", "/in.php", func() url.Values { q := good("key", r.o.Key); q.Set("KEY", "wrong-key-0123456789abcdef"); return q }(), "ERROR_BAD_PARAMETERS"},
 	}
 	if r.o.KeyChecked {
 		cases = append(cases, struct {
@@ -347,6 +358,22 @@ func (r *run) legacyErrors(t *testing.T) {
 			c.q.Set("json", "1")
 			if _, doc := r.legacy(t, "GET", c.path, c.q, "", nil); doc["status"] != float64(0) || doc["request"] != c.code || doc["error_text"] == "" {
 				t.Fatalf("json=1: %v, want %s", doc, c.code)
+			}
+		})
+	}
+	t.Run("the same ambiguous body, 40 times", func(t *testing.T) {
+		body := []byte(`{"key":"` + r.o.Key + `","KEY":"wrong-key-0123456789abcdef","method":"base64","recaptcha":1,"textinstructions":"cars","body":"` + b64 + `"}`)
+		for range 40 {
+			if got, _ := r.legacy(t, "POST", "/in.php", nil, "application/json", body); got != "ERROR_BAD_PARAMETERS" {
+				t.Fatalf("%q, want ERROR_BAD_PARAMETERS every time", got)
+			}
+		}
+	})
+	if r.o.KeyChecked {
+		t.Run("a key only as a bearer", func(t *testing.T) {
+			a := r.do(t, Request{Method: "GET", Path: "/res.php", Query: "action=getbalance&json=1", Authorization: "Bearer " + r.o.Key})
+			if body := string(a.Body); !strings.Contains(body, `"request":"ERROR_KEY_DOES_NOT_EXIST"`) || !strings.Contains(body, "key=") || strings.Contains(body, "Bearer") {
+				t.Fatalf("%s: want ERROR_KEY_DOES_NOT_EXIST naming key", body)
 			}
 		})
 	}
