@@ -53,7 +53,7 @@ type Chain struct {
 	noToken sync.Map // provider names already logged as skipped for want of a token
 }
 
-var _ recognition.Upstream = (*Chain)(nil)
+var _ recognition.OptionsUpstream = (*Chain)(nil)
 
 // Kinds of failure; the first group moves on to the next provider.
 const (
@@ -129,9 +129,14 @@ func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, 
 		return nil, apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
 			"no recognition provider of this service has a token; its operators have been told in its logs")
 	}
+	return c.ask(parent, &run{c: c, parent: parent, image: image, labelID: labelID, size: size})
+}
+
+// ask walks the chain for one answer: r names the request, and under consensus the members
+// already asked and the calls left.
+func (c *Chain) ask(parent context.Context, r *run) (*recognition.Solution, error) {
 	ctx, cancel := context.WithCancel(parent)
-	r := &run{c: c, parent: parent, ctx: ctx, image: image, labelID: labelID, size: size,
-		results: make(chan attempt, len(c.Members))}
+	r.ctx, r.results = ctx, make(chan attempt, len(c.Members))
 	// decided is set once the chain has its answer, before the calls still running are cancelled:
 	// their errors say nothing of their providers' health (the caller's own context may end just
 	// after, so it cannot tell).
@@ -155,6 +160,11 @@ type run struct {
 	inflight int
 	started  int
 	hedge    <-chan time.Time
+
+	// Under consensus: the members asked already (in this walk or an earlier one) are passed
+	// over, and a call is started only while calls are left. Both nil otherwise.
+	asked []bool
+	calls *int
 }
 
 // wait launches the first member, then takes each result until one answers, one ends the
@@ -177,7 +187,10 @@ func (r *run) wait() (*recognition.Solution, error) {
 			r.armHedge()
 		}
 	}
-	for _, m := range r.c.Members[r.next:] { // the deadline passed before their turn
+	for i, m := range r.c.Members[r.next:] { // the deadline passed before their turn
+		if r.asked != nil && r.asked[r.next+i] {
+			continue
+		}
 		r.failures = append(r.failures, failure{m.Provider.Name(), kindLate, nil})
 	}
 	return nil, r.c.allFailed(r.parent, r.failures)
@@ -189,6 +202,7 @@ func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) 
 	m := r.c.Members[a.i]
 	if a.err == nil {
 		a.sol.Provider = m.Provider.Name()
+		a.sol.Calls = r.started
 		return true, a.sol, nil
 	}
 	if a.kind == KindNoToken {
@@ -218,6 +232,12 @@ func (r *run) launch(hedge bool) bool {
 		i := r.next
 		r.next++
 		m := r.c.Members[i]
+		if r.asked != nil {
+			if r.asked[i] || *r.calls == 0 {
+				continue
+			}
+			r.asked[i] = true
+		}
 		ticket, ok := m.Breaker.Allow()
 		if !ok {
 			r.failures = append(r.failures, failure{m.Provider.Name(), KindBreakerOpen, nil})
@@ -225,6 +245,9 @@ func (r *run) launch(hedge bool) bool {
 			continue
 		}
 		ev := Event{Provider: m.Provider.Name(), Failover: r.started > 0 && !hedge, Hedge: hedge}
+		if r.calls != nil {
+			*r.calls--
+		}
 		r.started++
 		r.inflight++
 		go r.call(i, m, ticket, ev)
