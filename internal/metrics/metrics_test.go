@@ -88,3 +88,28 @@ func TestEmitProvider(t *testing.T) {
 		}
 	}
 }
+
+// A forwarded report is counted per provider and outcome, with every declared metric present.
+func TestEmitProviderReport(t *testing.T) {
+	var buf bytes.Buffer
+	e := New(&buf, "api", nil)
+	e.EmitProviderReport("capmonster", true, "sent")
+	e.EmitProviderReport("yescaptcha", true, "no_method")
+	var docs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range d["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Metrics"].([]any) {
+			if _, ok := d[m.(map[string]any)["Name"].(string)]; !ok {
+				t.Errorf("metric %v declared without a value", m)
+			}
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 2 || docs[0]["Provider"] != "capmonster" || docs[0]["ProviderReportsSent"] != 1.0 ||
+		docs[1]["Outcome"] != "no_method" || docs[1]["ProviderReportsSent"] != 0.0 || docs[1]["ProviderWrongReports"] != 1.0 {
+		t.Fatalf("%v", docs)
+	}
+}

@@ -3,6 +3,7 @@ package recognition
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 )
@@ -175,3 +176,14 @@ func (s *Solution) setConfidencesField() {
 	}
 	s.Fields = fields
 }
+
+// Reporter is a provider adapter's report method: bad says the answer with the provider's own
+// task id taskID was wrong (false: right). ErrNoReportMethod when the provider has none for that
+// verdict; recognition.ErrRejected in the chain when the provider refused the report for good
+// (an unknown or expired task, a report already made).
+type Reporter interface {
+	Report(ctx context.Context, taskID string, bad bool) error
+}
+
+// ErrNoReportMethod is a provider's answer to a report it has no method for.
+var ErrNoReportMethod = errors.New("provider: no report method")
