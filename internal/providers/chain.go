@@ -50,7 +50,37 @@ type Chain struct {
 	// OnCall, if set, sees every event; it is called from several goroutines.
 	OnCall func(Event)
 
-	noToken sync.Map // provider names already logged as skipped for want of a token
+	noToken sync.Map                 // provider names already logged as skipped for want of a token
+	order   atomic.Pointer[[]Member] // Reorder's order, when set
+}
+
+// members is the order the members are asked in now: Reorder's, or Members as configured.
+func (c *Chain) members() []Member {
+	if o := c.order.Load(); o != nil {
+		return *o
+	}
+	return c.Members
+}
+
+// Reorder makes the chain ask its members in the order of names (as PROVIDERS spells them);
+// members not named keep their configured order after those named. Requests already running
+// keep the order they started with.
+func (c *Chain) Reorder(names []string) {
+	out := make([]Member, 0, len(c.Members))
+	placed := make([]bool, len(c.Members))
+	for _, n := range names {
+		for i, m := range c.Members {
+			if !placed[i] && m.Provider.Name() == n {
+				out, placed[i] = append(out, m), true
+			}
+		}
+	}
+	for i, m := range c.Members {
+		if !placed[i] {
+			out = append(out, m)
+		}
+	}
+	c.order.Store(&out)
 }
 
 var _ recognition.OptionsUpstream = (*Chain)(nil)
@@ -125,18 +155,19 @@ type failure struct {
 
 // Recognize asks the members in order (and, hedging, side by side) until one answers.
 func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
-	if len(c.Members) == 0 { // every provider was skipped at start for want of a token
+	members := c.members()
+	if len(members) == 0 { // every provider was skipped at start for want of a token
 		return nil, apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
 			"no recognition provider of this service has a token; its operators have been told in its logs")
 	}
-	return c.ask(parent, &run{c: c, parent: parent, image: image, labelID: labelID, size: size})
+	return c.ask(parent, &run{c: c, members: members, parent: parent, image: image, labelID: labelID, size: size})
 }
 
 // ask walks the chain for one answer: r names the request, and under consensus the members
 // already asked and the calls left.
 func (c *Chain) ask(parent context.Context, r *run) (*recognition.Solution, error) {
 	ctx, cancel := context.WithCancel(parent)
-	r.ctx, r.results = ctx, make(chan attempt, len(c.Members))
+	r.ctx, r.results = ctx, make(chan attempt, len(r.members))
 	// decided is set once the chain has its answer, before the calls still running are cancelled:
 	// their errors say nothing of their providers' health (the caller's own context may end just
 	// after, so it cannot tell).
@@ -147,6 +178,7 @@ func (c *Chain) ask(parent context.Context, r *run) (*recognition.Solution, erro
 // run is one request's walk along the chain.
 type run struct {
 	c       *Chain
+	members []Member        // the order of this request
 	parent  context.Context // the caller's: its end stops new launches
 	ctx     context.Context // cancelled once the answer is known
 	image   []byte
@@ -187,7 +219,7 @@ func (r *run) wait() (*recognition.Solution, error) {
 			r.armHedge()
 		}
 	}
-	for i, m := range r.c.Members[r.next:] { // the deadline passed before their turn
+	for i, m := range r.members[r.next:] { // the deadline passed before their turn
 		if r.asked != nil && r.asked[r.next+i] {
 			continue
 		}
@@ -199,7 +231,7 @@ func (r *run) wait() (*recognition.Solution, error) {
 // take handles one member's result: an answer, or an error that ends the request, is done; a
 // provider failure is noted and the chain moves on.
 func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) {
-	m := r.c.Members[a.i]
+	m := r.members[a.i]
 	if a.err == nil {
 		a.sol.Provider = m.Provider.Name()
 		a.sol.Calls = r.started
@@ -220,7 +252,7 @@ func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) 
 // armHedge starts the hedging timer when hedging is on and a member is left to hedge with.
 func (r *run) armHedge() {
 	r.hedge = nil
-	if r.c.HedgeAfter > 0 && r.next < len(r.c.Members) {
+	if r.c.HedgeAfter > 0 && r.next < len(r.members) {
 		r.hedge = time.After(r.c.HedgeAfter)
 	}
 }
@@ -228,10 +260,10 @@ func (r *run) armHedge() {
 // launch starts the next member its breaker lets through, passing over the others; it reports
 // whether one started.
 func (r *run) launch(hedge bool) bool {
-	for r.next < len(r.c.Members) && r.parent.Err() == nil {
+	for r.next < len(r.members) && r.parent.Err() == nil {
 		i := r.next
 		r.next++
-		m := r.c.Members[i]
+		m := r.members[i]
 		if r.asked != nil {
 			if r.asked[i] || *r.calls == 0 {
 				continue

@@ -16,12 +16,13 @@ import (
 // calls are started in all, failovers and hedges included; a second or third opinion that cannot
 // be had leaves the answers already in hand.
 func (c *Chain) RecognizeOptions(parent context.Context, image []byte, labelID string, size int, opts recognition.Options) (*recognition.Solution, error) {
-	if !opts.Consensus || len(c.Members) < 2 {
+	members := c.members()
+	if !opts.Consensus || len(members) < 2 {
 		return c.Recognize(parent, image, labelID, size)
 	}
-	asked, calls := make([]bool, len(c.Members)), recognition.MaxConsensusCalls
+	asked, calls := make([]bool, len(members)), recognition.MaxConsensusCalls
 	walk := func() (*recognition.Solution, error) {
-		return c.ask(parent, &run{c: c, parent: parent, image: image, labelID: labelID, size: size, asked: asked, calls: &calls})
+		return c.ask(parent, &run{c: c, members: members, parent: parent, image: image, labelID: labelID, size: size, asked: asked, calls: &calls})
 	}
 	first, err := walk()
 	if err != nil {
