@@ -176,3 +176,25 @@ func (e *Emitter) EmitProviderReport(provider string, bad bool, outcome string) 
 	line, _ := json.Marshal(doc)
 	e.w.Write(append(line, '\n'))
 }
+
+// EmitAccuracy writes one EMF line of a provider's measured wrong-answer rate for a label (in
+// percent) over its recent reports, and how many reports it rests on. Dimensions:
+// Function×Provider, and Function×Provider×Label.
+func (e *Emitter) EmitAccuracy(provider, label string, wrongRate float64, reports int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	doc := map[string]any{
+		"Function": e.function, "Provider": provider, "Label": label,
+		"ProviderWrongRate": 100 * wrongRate, "ProviderRateReports": reports,
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function", "Provider"}, {"Function", "Provider", "Label"}},
+				"Metrics":    []metricDef{{"ProviderWrongRate", "Percent"}, {"ProviderRateReports", "Count"}},
+			}},
+		},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}

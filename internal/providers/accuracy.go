@@ -156,6 +156,18 @@ type Auto struct {
 	last  []string
 }
 
+// The measured order's defaults (docs/accuracy.md §4): the last 200 reports of each provider and
+// label are kept, and the order is evaluated again every 20 reports.
+const (
+	DefaultTrackerWindow = 200
+	DefaultAutoEvery     = 20
+)
+
+// NewAuto keeps chain in measured order, with the providers' prices (dollars per call).
+func NewAuto(chain *Chain, prices map[string]float64, log *slog.Logger) *Auto {
+	return &Auto{Chain: chain, Tracker: NewTracker(DefaultTrackerWindow), Prices: prices, Every: DefaultAutoEvery, Log: log}
+}
+
 // Record notes one report of provider's answer for label and returns the pair's recent
 // wrong-answer rate and how many reports it rests on (for metrics).
 func (a *Auto) Record(ctx context.Context, provider, label string, bad bool) (float64, int) {
