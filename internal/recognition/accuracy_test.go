@@ -92,6 +92,17 @@ func TestCombine(t *testing.T) {
 	if !slices.Equal(c.Objects, []int{0}) || !slices.Equal(c.Uncertain, []int{1}) || !slices.Equal(c.Votes, []int{2, 1, 2, 2}) {
 		t.Errorf("tie: %+v", c)
 	}
+	// One sure provider outweighs an unsure one: the tile is clicked on one vote, so a threshold
+	// judges it by its confidence alone.
+	c = recognition.Combine([]*recognition.Solution{sol("a", []int{0}, []float64{0.99, 0}), sol("b", []int{}, []float64{0.4, 0})}, 2)
+	if !slices.Equal(c.Objects, []int{0}) || !slices.Equal(c.Votes, []int{1, 2}) || c.Confidences[0] != 0.99 {
+		t.Errorf("surer: %+v", c)
+	}
+	c.ApplyThreshold(0.995)
+	if !slices.Equal(c.Objects, []int{}) || !slices.Equal(c.Uncertain, []int{0}) {
+		t.Errorf("threshold on one vote: %+v", c)
+	}
+	c = recognition.Combine([]*recognition.Solution{sol("a", []int{0, 1}, nil), sol("b", []int{0}, nil)}, 4)
 	c.ApplyThreshold(0.9) // tile 0 was agreed by two: it passes though its confidence is unknown
 	if !slices.Equal(c.Objects, []int{0}) || !slices.Equal(c.Uncertain, []int{1}) {
 		t.Errorf("threshold after a tie: %+v", c)
