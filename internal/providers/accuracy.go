@@ -22,7 +22,6 @@ type Tracker struct {
 type ring struct {
 	bad  []bool
 	next int
-	full bool
 }
 
 // NewTracker keeps the last window reports of each provider and label.
