@@ -108,3 +108,14 @@ func (r *Reports) release(key string) {
 	defer r.mu.Unlock()
 	delete(r.done, key)
 }
+
+// Reporters is the report method of each member that has one, by name: what NewReports takes.
+func (c *Chain) Reporters() map[string]recognition.Reporter {
+	out := map[string]recognition.Reporter{}
+	for _, m := range c.Members {
+		if r, ok := m.Provider.(recognition.Reporter); ok {
+			out[m.Provider.Name()] = r
+		}
+	}
+	return out
+}

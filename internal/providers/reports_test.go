@@ -67,3 +67,19 @@ func TestReports(t *testing.T) {
 		t.Errorf("%d remembered", len(r.done))
 	}
 }
+
+// reportingFake is a provider with a report method.
+type reportingFake struct {
+	*fake
+	*reporter
+}
+
+// A chain's reporters are its members that have a report method, by name.
+func TestChainReporters(t *testing.T) {
+	chain := chainOf(&fake{name: "a", fn: ok})
+	chain.Members = append(chain.Members, Member{Provider: reportingFake{fake: &fake{name: "b", fn: ok}, reporter: &reporter{}}, Breaker: NewBreaker(1, time.Second)})
+	got := chain.Reporters()
+	if _, ok := got["b"]; len(got) != 1 || !ok {
+		t.Fatalf("%v", got)
+	}
+}
