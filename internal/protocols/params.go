@@ -59,8 +59,8 @@ func parseParams(req wire.Request, maxImage int) (params, error) {
 		return params{}, badParams("the query has too many parameters")
 	}
 	p := params{v: url.Values{}}
-	if f := p.add(query, "query"); f != nil {
-		return params{}, f
+	if err := p.add(query, "query"); err != nil {
+		return params{}, err
 	}
 	body := bytes.TrimSpace(req.Body)
 	if len(body) == 0 {

@@ -458,7 +458,7 @@ var List = []Mutation{
 		From: `if strings.Contains(values[0], ",") {`, To: `if strings.Contains(values[0], ",,") {`,
 		Why: "a key sent twice behind API Gateway arrives as a,b and is taken as a new key: the retry pays again"},
 	{ID: "protocols/acao-early", File: "internal/protocols/legacy.go",
-		From: "p := params{v: req.Query}", To: "p := params{v: url.Values{}}",
+		From: "p := params{v: req.Query}", To: "p := params{}",
 		Why: "a page cannot read an early error (a bad method, a body that does not parse) it asked ACAO for"},
 	{ID: "protocols/acao-params", File: "internal/protocols/legacy.go",
 		From: "if c, ok := call.(legacyCall); ok {\n\t\tp = c.p\n\t}", To: "",
