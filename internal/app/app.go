@@ -68,6 +68,8 @@ type parts struct {
 	store   *storage.Store
 	sm      *secretsmanager.Client
 	metrics *metrics.Emitter
+	// reports forwards callers' reports (FORWARD_REPORTS=on); nil when the deployment does not.
+	reports recognition.Forwarder
 }
 
 // newParts wires the domain to its adapters, from a configuration already checked. It does no
@@ -120,6 +122,7 @@ func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Wri
 		store:   storage.New(s3Client),
 		sm:      sm,
 		metrics: emitter,
+		reports: newForwarding(cfg.Accuracy, chain, emitter, log),
 	}
 }
 
