@@ -52,6 +52,12 @@ type Solution struct {
 	Clicks []Click `json:"clicks"`
 	// Provider names the recognition service that answered (acedata, capsolver, ...).
 	Provider string `json:"provider,omitempty"`
+	// Uncertain holds the tiles chosen but not clicked for want of confidence: present (empty
+	// when none) only when a threshold applies (min_confidence, MIN_CONFIDENCE).
+	Uncertain []int `json:"uncertain,omitempty"`
+	// Agreed names the providers whose whole answer is the one given, when consensus asked two
+	// or more.
+	Agreed []string `json:"agreed,omitempty"`
 
 	// Raw is the solution object as sent. Decoding sets it, so fields this type does not name
 	// (the upstream may add some) are not lost; when it is set, encoding writes it unchanged,
