@@ -44,6 +44,9 @@ func newForwarding(acc Accuracy, chain *providers.Chain, emitter *metrics.Emitte
 // Forward sends the report to every provider whose answer it concerns at once: each is retried
 // on its own faults, so one slow provider does not hold the others' back.
 func (f *forwarding) Forward(ctx context.Context, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
+	if label == "" {
+		label = "unknown" // a metric's dimension is never empty
+	}
 	out := make([]recognition.Reported, len(answers))
 	var wg sync.WaitGroup
 	for i, a := range answers {
