@@ -36,7 +36,7 @@ accuracy: ## the accuracy simulation: wrong challenges, calls, cost and latency 
 	$(GO) run ./cmd/accuracy
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
-FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
+FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/imaging:FuzzImageString internal/httpapi:FuzzJSONBody \
 	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols
 FUZZTIME ?= 30s
 
