@@ -15,6 +15,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
+	"github.com/recaptcha-recognizer/recognizer/internal/answerid"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/idempotency"
@@ -158,7 +159,8 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 	}
 	obs := &observe.Observer{Log: log, Metrics: p.metrics}
 	return Pipeline(cfg, Fronts{
-		API:    &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix}},
+		API: &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix},
+			Reports: p.reports, AnswerIDs: &answerid.Codec{}},
 		Solver: &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport},
 		Auth:   checker,
 		Store:  p.store,

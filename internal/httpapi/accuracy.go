@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,19 @@ import (
 type accuracyOptions struct {
 	minConfidence *float64
 	consensus     *bool
+}
+
+// fromQuery takes the choices a query string makes.
+func (o *accuracyOptions) fromQuery(q url.Values) error {
+	if v := q.Get("min_confidence"); v != "" {
+		if err := o.setMinConfidence(v); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("consensus"); v != "" {
+		return o.setConsensus(v)
+	}
+	return nil
 }
 
 // setMinConfidence takes min_confidence as a query parameter or form field sends it.
