@@ -161,7 +161,7 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 	return Pipeline(cfg, Fronts{
 		API: &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix},
 			Reports: p.reports, AnswerIDs: &answerid.Codec{}},
-		Solver: &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport},
+		Solver: &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport, Reports: p.reports},
 		Auth:   checker,
 		Store:  p.store,
 	}, obs)

@@ -104,11 +104,11 @@ type taskCall struct {
 }
 
 // Serve answers the method the path names.
-func (c taskCall) Serve(ctx context.Context, _, _ string) (wire.Response, wire.Record, error) {
+func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
 	rec := wire.Record{Attrs: []any{"action", strings.TrimPrefix(c.path, "/")}}
 	switch c.path {
 	case CreateTaskPath:
-		return c.createTask(ctx, rec)
+		return c.createTask(ctx, caller, rec)
 	case GetTaskResultPath:
 		a, id, rec, err := c.readTask(rec)
 		if err != nil {
@@ -122,15 +122,18 @@ func (c taskCall) Serve(ctx context.Context, _, _ string) (wire.Response, wire.R
 	if !ok {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeNotFound, "no such method"))
 	}
-	a, _, rec, err := c.readTask(rec)
+	a, id, rec, err := c.readTask(rec)
 	if err != nil {
 		return wire.Response{}, rec, err
 	}
 	if c.path == "/feedbackTask" {
 		bad = c.env.Result != nil && c.env.Result.Invalid
 	}
-	rec = rec.With(c.s.report(a, bad)...)
-	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": "ok"}), rec, nil
+	attrs, said := c.s.report(ctx, caller, id, a, bad)
+	if said == "" {
+		said = "ok"
+	}
+	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": said}), rec.With(attrs...), nil
 }
 
 // readTask reads the taskId, given as a number or a string of digits.
@@ -151,7 +154,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 }
 
 // createTask solves the task.
-func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Response, wire.Record, error) {
+func (c taskCall) createTask(ctx context.Context, caller string, rec wire.Record) (wire.Response, wire.Record, error) {
 	if c.env.Task == nil {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
 	}
@@ -176,6 +179,7 @@ func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Respons
 	}
 	a := answerOf(k, res)
 	id := c.signer().issue(a, c.s.records())
+	c.s.keep(caller, id, res)
 	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself
 		body := resultBody(a, id)
