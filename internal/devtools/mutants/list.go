@@ -73,7 +73,7 @@ var List = []Mutation{
 		From: "if img.Passthrough && errors.Is(err, ErrRejected) {", To: "if false && img.Passthrough && errors.Is(err, ErrRejected) {",
 		Why: "a caller's broken picture refused by the provider is reported as the provider's failure (502)"},
 	{ID: "recognition/provider-field-kept", File: "internal/recognition/recognition.go",
-		From: `f.Key == "clicks" || f.Key == "provider" {`, To: `f.Key == "clicks" {`,
+		From: `f.Key == "clicks" || f.Key == "provider" ||`, To: `f.Key == "clicks" ||`,
 		Why: "a provider's own provider field is passed through, and the answer holds the key twice"},
 
 	// providers: the chain with failover and circuit breakers.
