@@ -93,6 +93,12 @@ func TestForwardingAutoOrder(t *testing.T) {
 		f.Forward(context.Background(), "/m/0k4j", []recognition.Answer{{Provider: "capsolver", TaskID: id}, {Provider: "capmonster", TaskID: id}}, false)
 		f.Forward(context.Background(), "/m/0k4j", []recognition.Answer{{Provider: "capsolver", TaskID: id + "x"}}, true)
 	}
+	var out bytes.Buffer
+	f.(*forwarding).metrics = metrics.New(&out, "api", nil)
+	f.Forward(context.Background(), "", []recognition.Answer{{Provider: "capmonster", TaskID: "zz"}}, true)
+	if !strings.Contains(out.String(), `"Label":"unknown"`) {
+		t.Fatalf("a verdict of unknown label: %s", out.String())
+	}
 	if names := chain.Reporters(); len(names) != 2 {
 		t.Fatalf("reporters %v", names)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -14,6 +15,9 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/answerid"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/question"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
@@ -149,4 +153,39 @@ func TestReportRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want %s", name, err, c.code)
 		}
 	}
+}
+
+// A native answer carries an answer_id only when reports are forwarded; it names the answering
+// provider's task id and the label, for the caller it was given to.
+func TestAnswerID(t *testing.T) {
+	img := testimageCars()
+	body, _ := json.Marshal(map[string]string{"image": img, "question": "cars"})
+	req := wire.Request{Method: http.MethodPost, Path: api.RecognizePath, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+	svc := &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: instantUpstream{}}
+	for _, on := range []bool{false, true} {
+		a := &API{Service: svc, AnswerIDs: &answerid.Codec{}} // wired whether or not reports are on
+		if on {
+			a.Reports = &forwarder{}
+		}
+		call, _ := a.Decode(req)
+		resp, _, err := call.Serve(context.Background(), "alice", "trace-1")
+		var got api.Answer
+		if err != nil || json.Unmarshal(resp.Body, &got) != nil {
+			t.Fatalf("%v %s", err, resp.Body)
+		}
+		if !on {
+			if got.AnswerID != "" || strings.Contains(string(resp.Body), "answer_id") {
+				t.Fatalf("reports off, yet %s", resp.Body)
+			}
+			continue
+		}
+		label, answers, err := a.AnswerIDs.Open(context.Background(), "alice", got.AnswerID)
+		if err != nil || label != "/m/0k4j" || len(answers) != 1 || answers[0].Provider != "acedata" {
+			t.Fatalf("answer_id %q opens to %q %+v %v", got.AnswerID, label, answers, err)
+		}
+	}
+}
+
+func testimageCars() string {
+	return base64.StdEncoding.EncodeToString(testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Targets: []int{0, 4, 8}, Seed: 52}.PNG())
 }

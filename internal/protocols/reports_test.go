@@ -48,6 +48,11 @@ func (u taskIDUpstream) Recognize(ctx context.Context, data []byte, labelID stri
 // it. Another instance knows the provider (the id carries it) but not its task id; the verdict
 // still goes, and the answer says it was not sent.
 func TestForwardedReports(t *testing.T) {
+	off := newFixture(t)
+	off.post(t, CreateTaskPath, map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "GridTask", "body": b64(carsPicture), "comment": "cars"}})
+	if off.solver.kept != nil {
+		t.Fatal("reports are not forwarded, yet the instance keeps what they would be forwarded with")
+	}
 	f, other := newFixture(t), newFixture(t)
 	fw := &forwarded{}
 	f.solver.Reports, other.solver.Reports = fw, fw
