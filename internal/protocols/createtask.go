@@ -131,7 +131,7 @@ func (c *call) readTask(raw json.RawMessage) (answer, *failure) {
 		return answer{}, &f
 	}
 	c.taskID = id
-	a, ok := c.signer.read(id, c.h.recs)
+	a, ok := c.ids.read(id, c.h.recs)
 	if !ok {
 		f := errNoSuchTask
 		return answer{}, &f
@@ -167,7 +167,7 @@ func (c *call) createTask(ctx context.Context, task *taskDoc) (httpapi.Response,
 		return httpapi.Response{}, f
 	}
 	a := answerOf(k, res)
-	c.taskID = c.signer.issue(a, c.h.recs)
+	c.taskID = c.ids.issue(a, c.h.recs)
 	if k == kindClassification { // its clients read the answer from createTask itself
 		body := resultBody(a, c.taskID)
 		body["taskId"] = formatID(c.taskID)

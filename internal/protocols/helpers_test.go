@@ -83,9 +83,15 @@ func newFixture(t testing.TB) *fixture {
 		Config:   httpapi.Config{MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
 		Observe:  &observe.Observer{Log: slogTo(f.log), Metrics: metrics.New(f.log, "api", nil)},
 		Reported: f.reports.add,
+		IDSecret: idSecret("deployment one's task-id secret"),
 	}
 	return f
 }
+
+// idSecret is a deployment's task-id secret.
+type idSecret string
+
+func (s idSecret) Value(context.Context) (string, error) { return string(s), nil }
 
 var (
 	// The cars challenge at the engine's size, and a widget screenshot of buses.

@@ -269,7 +269,7 @@ func (c *call) submit(ctx context.Context, p params) *failure {
 	if f != nil {
 		return f
 	}
-	c.taskID = c.signer.issue(answerOf(kindLegacy, res), c.h.recs)
+	c.taskID = c.ids.issue(answerOf(kindLegacy, res), c.h.recs)
 	c.reply = "OK|" + formatID(c.taskID)
 	return nil
 }
@@ -309,7 +309,7 @@ func (c *call) readLegacyID(s string) (answer, *failure) {
 		return answer{}, &f
 	}
 	c.taskID = id
-	a, ok := c.signer.read(id, c.h.recs)
+	a, ok := c.ids.read(id, c.h.recs)
 	if !ok {
 		f := errNoSuchTask
 		return answer{}, &f

@@ -71,9 +71,13 @@ type Handler struct {
 	Observe *observe.Observer
 	// Reported, if set, counts a caller's report of a wrong (bad) or right answer per provider.
 	Reported func(provider string, bad bool)
+	// IDSecret is the deployment's task-id secret; nil gives the process a random one, so only
+	// the process that issued an id reads it (make run, tests).
+	IDSecret IDSecret
 
-	once sync.Once
-	recs *records
+	once   sync.Once
+	recs   *records
+	idKeys idKeys
 }
 
 var _ httpapi.Server = (*Handler)(nil)
@@ -85,7 +89,7 @@ type call struct {
 	unit     *observe.Unit
 	protocol string // task or 2captcha
 	caller   string
-	signer   signer
+	ids      sealer
 	result   *recognition.Result
 	taskType string
 	taskID   uint64
@@ -168,7 +172,12 @@ func (c *call) authenticate(ctx context.Context, key string) *failure {
 		return &f
 	}
 	c.caller = caller
-	c.signer = newSigner(strings.TrimSpace(key))
+	cipher, err := c.h.idKeys.get(ctx, c.h.IDSecret)
+	if err != nil {
+		f := fromError(err)
+		return &f
+	}
+	c.ids = newSealer(cipher, caller, strings.TrimSpace(key))
 	return nil
 }
 
