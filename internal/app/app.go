@@ -163,9 +163,18 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		Routes:       []string{api.RecognizePath, api.UpstreamPath},
 		MaxBodyBytes: MaxBodyBytes, DefaultTimeout: httpCfg.DefaultTimeout, Observe: obs,
 	}
-	return withProtocols(cfg.AuthMode, recognizer,
-		&protocols.Handler{Service: p.service, Auth: checker, Config: httpCfg, Observe: obs, Reported: p.metrics.EmitReport})
+	solverProtocols := &protocols.Handler{Service: p.service, Auth: checker, Config: httpCfg, Observe: obs, Reported: p.metrics.EmitReport}
+	if cfg.TaskIDSecret != "" {
+		ids := secrets.NewSecret(p.sm, cfg.TaskIDSecret, taskIDSecretTTL)
+		ids.RememberFailures(cfg.SecretFailureTTL)
+		solverProtocols.IDSecret = ids
+	}
+	return withProtocols(cfg.AuthMode, recognizer, solverProtocols)
 }
+
+// taskIDSecretTTL: the secret is generated once per stack; read again hourly so a replaced one
+// counts without a deployment.
+const taskIDSecretTTL = time.Hour
 
 // withProtocols serves the solver protocols' routes beside the API's own, except in IAM mode:
 // their clients send a key and cannot sign requests, and the template does not route them.

@@ -2,8 +2,10 @@ package protocols
 
 import (
 	"context"
+	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -216,4 +218,26 @@ func TestRecordsMemory(t *testing.T) {
 		t.Fatalf("%d records hold %d MB", maxRecords, used>>20)
 	}
 	runtime.KeepAlive(recs)
+}
+
+// Through both protocols: an instance of the same deployment reads an id; an instance of another
+// deployment (another id secret) answers the protocol's own "no such id", for the same key.
+func TestIDOfAnotherDeployment(t *testing.T) {
+	one, sameDeployment, other := newFixture(t), newFixture(t), newFixture(t)
+	other.h.IDSecret = idSecret("deployment two's task-id secret")
+	_, created := one.post(t, CreateTaskPath, map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "GridTask", "body": b64(carsPicture), "comment": "cars"}})
+	if _, got := sameDeployment.post(t, GetTaskResultPath, map[string]any{"clientKey": aliceKey, "taskId": created["taskId"]}); jsonOf(t, got["solution"]) != `{"click":[1,5,9]}` {
+		t.Fatalf("another instance of the deployment answered %v", got)
+	}
+	if _, got := other.post(t, GetTaskResultPath, map[string]any{"clientKey": aliceKey, "taskId": created["taskId"]}); got["errorCode"] != "ERROR_NO_SUCH_CAPCHA_ID" {
+		t.Fatalf("another deployment answered %v", got)
+	}
+	id := strconv.FormatFloat(created["taskId"].(float64), 'f', 0, 64)
+	query := url.Values{"key": {aliceKey}, "action": {"get"}, "id": {id}}
+	if resp, _ := sameDeployment.legacy(t, "GET", ResPath, query, "", nil); string(resp.Body) != "OK|click:1/5/9" {
+		t.Fatalf("res.php of the deployment answered %s", resp.Body)
+	}
+	if resp, _ := other.legacy(t, "GET", ResPath, query, "", nil); string(resp.Body) != "ERROR_WRONG_CAPTCHA_ID" {
+		t.Fatalf("res.php of another deployment answered %s", resp.Body)
+	}
 }
