@@ -7,7 +7,7 @@
 //
 // Both are fronts on the one recognition service: the same question resolution, decode budget,
 // providers, logs and metrics as POST /recognize. Every task is solved inside createTask or
-// in.php, and its id carries the answer, signed (taskid.go), so the first poll on any instance is
+// in.php, and its id carries the answer, enciphered (taskid.go), so the first poll on any instance is
 // ready. Every error is an HTTP 200 in the protocol's own shape (codes.go), never a 4xx or 5xx:
 // several clients lose the error code otherwise. docs/protocols.md is the reference.
 package protocols

@@ -177,10 +177,15 @@ func TestRecordsPerCaller(t *testing.T) {
 			t.Fatalf("%d records kept, the bound is %d", recs.total, maxRecords)
 		}
 	}
+	// With the process full, bob's next task takes room from alice, who holds the most.
+	bobs = append(bobs, bob.issue(screenshotAnswer(50), recs))
 	for i, id := range bobs {
 		if got, ok := bob.read(id, recs); !ok || !slices.Equal(got.clicks, screenshotAnswer(i).clicks) {
 			t.Fatalf("bob's record %d is gone after alice's burst: %+v %v", i, got, ok)
 		}
+	}
+	if recs.total > maxRecords {
+		t.Fatalf("%d records kept, the bound is %d", recs.total, maxRecords)
 	}
 	if _, ok := alice.read(first, recs); ok {
 		t.Fatal("alice's oldest record outlived twice the bound of her records")
