@@ -57,14 +57,19 @@ func (k *idKeys) get(ctx context.Context, src IDSecret) (*ff1, error) {
 type sealer struct {
 	cipher *ff1
 	caller [32]byte // the tweak: who the caller is, by name and key
+	tweak  *ff1Tweak
 }
 
 func newSealer(c *ff1, callerName, callerKey string) sealer {
-	return sealer{cipher: c, caller: sha256.Sum256([]byte("caller\x00" + callerName + "\x00" + callerKey))}
+	s := sealer{cipher: c, caller: sha256.Sum256([]byte("caller\x00" + callerName + "\x00" + callerKey))}
+	t := c.prepare(s.caller[:])
+	s.tweak = &t
+	return s
 }
 
-func (s sealer) seal(plain uint64) uint64     { return s.cipher.encrypt(plain, s.caller[:]) }
-func (s sealer) open(id uint64) uint64        { return s.cipher.decrypt(id, s.caller[:]) }
+func (s sealer) seal(plain uint64) uint64 { return s.cipher.encrypt(plain, s.tweak) }
+func (s sealer) open(id uint64) uint64    { return s.cipher.decrypt(id, s.tweak) }
+
 func fields(v uint64, shift, bits int) uint64 { return v >> shift & (1<<bits - 1) }
 
 // issue makes the id of an answer. Coordinates that the id cannot carry are recorded.

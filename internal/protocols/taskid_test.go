@@ -246,3 +246,14 @@ func TestIDOfAnotherDeployment(t *testing.T) {
 		t.Fatalf("res.php of another deployment answered %s", resp.Body)
 	}
 }
+
+// The cost of an id: issuing and reading one (FF1 is 10 rounds of 4 AES blocks each way).
+func BenchmarkTaskID(b *testing.B) {
+	s := sealerFor(b, "one", "alice", aliceKey)
+	a := answer{kind: kindGrid, provider: "capsolver", grid: imaging.Grid3x3, objects: []int{0, 4, 8}}
+	for b.Loop() {
+		if _, ok := s.read(s.issue(a, nil), nil); !ok {
+			b.Fatal("not read")
+		}
+	}
+}
