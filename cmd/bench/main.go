@@ -334,14 +334,17 @@ against an upstream that answers at once) was built from each commit and run und
 
 | | instructions per request | allocations per request | bytes per request |
 |---|---:|---:|---:|
-| b8cecbd | 318.3 M | 619 | 2.512 MiB |
+| b8cecbd | 318.3 M (two runs: 318.30, 318.27) | 619 | 2.512 MiB |
 | c649291 | 319.2 M (+0.29%) | 636 (+2.7%) | 2.518 MiB (+0.25%) |
+| branch hardening (task ids, redirects) | 320.8 M (two runs: 321.10, 320.42; +0.8%) | 636 | 2.52 MiB |
 
 Normalize alone (` + "`BenchmarkNormalize/jpeg1000-to-450`" + `, 10 iterations under callgrind, both
 binaries): 5,803,072,827 against 5,803,591,464 instructions in all, +52 thousand a call (+0.02% of
 about 315 million): the structure walk every JPEG now passes before it is decoded (readJPEG:
 markers, scans and the entropy-coded data scanned for the next marker), with 10 more
 allocations. Both are far inside 3%, so nothing was changed; the benchmark keeps it measurable.
+Two callgrind runs of one binary differ by up to 0.2% (the collector runs at slightly different
+points), so differences under about half a percent are not resolved by one run.
 Wall-clock timing on this machine could not tell them apart: benchstat over 10 alternating runs of
 the two binaries (` + "`-test.cpu 1 -test.benchtime 20x`" + `, load average about 10 on 2 cores) gave
 70.9 ms ± 24% against 73.6 ms ± 41%, p=0.74, and 12 alternating Normalize runs 92 ms ± 68% against
