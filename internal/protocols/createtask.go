@@ -101,11 +101,17 @@ type taskCall struct {
 	s    *Solver
 	path string
 	env  envelope
+	ids  sealer // the caller's, once authenticated
 }
 
 // Serve answers the method the path names.
-func (c taskCall) Serve(ctx context.Context, _, _ string) (wire.Response, wire.Record, error) {
+func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
 	rec := wire.Record{Attrs: []any{"action", strings.TrimPrefix(c.path, "/")}}
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, rec, err
+	}
+	c.ids = ids
 	switch c.path {
 	case CreateTaskPath:
 		return c.createTask(ctx, rec)
@@ -141,7 +147,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 		return answer{}, 0, rec, errNoSuchTask
 	}
 	rec = rec.With("task_id", formatID(id))
-	a, ok := c.signer().read(id, c.s.records())
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
 		return answer{}, id, rec, errNoSuchTask
 	}
@@ -175,7 +181,7 @@ func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Respons
 		return wire.Response{}, rec, fromError(err)
 	}
 	a := answerOf(k, res)
-	id := c.signer().issue(a, c.s.records())
+	id := c.ids.issue(a, c.s.records())
 	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself
 		body := resultBody(a, id)
