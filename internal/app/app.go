@@ -158,14 +158,26 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		return refuse(cfg.AuthMode, err)
 	}
 	obs := &observe.Observer{Log: log, Metrics: p.metrics}
+	solver := &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport, Reports: p.reports}
+	answerIDs := &answerid.Codec{}
+	if cfg.TaskIDSecret != "" {
+		ids := secrets.NewSecret(p.sm, cfg.TaskIDSecret, taskIDSecretTTL)
+		ids.RememberFailures(cfg.SecretFailureTTL)
+		solver.IDSecret = ids
+		answerIDs.Secret = ids // the same deployment secret; answerid draws a key of its own from it
+	}
 	return Pipeline(cfg, Fronts{
 		API: &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix},
-			Reports: p.reports, AnswerIDs: &answerid.Codec{}},
-		Solver: &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport, Reports: p.reports},
+			Reports: p.reports, AnswerIDs: answerIDs},
+		Solver: solver,
 		Auth:   checker,
 		Store:  p.store,
 	}, obs)
 }
+
+// taskIDSecretTTL: the secret is generated once per stack; read again hourly so a replaced one
+// counts without a deployment.
+const taskIDSecretTTL = time.Hour
 
 // ResponseMargin is kept back from every request's deadline to send its answer in time.
 const ResponseMargin = 300 * time.Millisecond

@@ -101,11 +101,17 @@ type taskCall struct {
 	s    *Solver
 	path string
 	env  envelope
+	ids  sealer // the caller's, once authenticated
 }
 
 // Serve answers the method the path names.
 func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
 	rec := wire.Record{Attrs: []any{"action", strings.TrimPrefix(c.path, "/")}}
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, rec, err
+	}
+	c.ids = ids
 	switch c.path {
 	case CreateTaskPath:
 		return c.createTask(ctx, caller, rec)
@@ -144,7 +150,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 		return answer{}, 0, rec, errNoSuchTask
 	}
 	rec = rec.With("task_id", formatID(id))
-	a, ok := c.signer().read(id, c.s.records())
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
 		return answer{}, id, rec, errNoSuchTask
 	}
@@ -178,7 +184,7 @@ func (c taskCall) createTask(ctx context.Context, caller string, rec wire.Record
 		return wire.Response{}, rec, fromError(err)
 	}
 	a := answerOf(k, res)
-	id := c.signer().issue(a, c.s.records())
+	id := c.ids.issue(a, c.s.records())
 	c.s.keep(caller, id, res)
 	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself

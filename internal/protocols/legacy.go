@@ -208,13 +208,19 @@ func withACAO(resp wire.Response, p params) wire.Response {
 // legacyCall is one in.php or res.php request.
 type legacyCall struct {
 	keyed
-	s  *Solver
-	in bool // in.php; otherwise res.php
-	p  params
+	s   *Solver
+	in  bool // in.php; otherwise res.php
+	p   params
+	ids sealer // the caller's, once authenticated
 }
 
 // Serve answers in.php's submission or res.php's action.
 func (c legacyCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, wire.Record{}, err
+	}
+	c.ids = ids
 	reply, rec, err := c.answer(ctx, caller)
 	if err != nil {
 		return wire.Response{}, rec, err
@@ -259,7 +265,7 @@ func (c legacyCall) submit(ctx context.Context, caller string, rec wire.Record) 
 	if err != nil {
 		return "", rec, fromError(err)
 	}
-	id := c.signer().issue(answerOf(kindLegacy, res), c.s.records())
+	id := c.ids.issue(answerOf(kindLegacy, res), c.s.records())
 	c.s.keep(caller, id, res)
 	return "OK|" + formatID(id), rec.With("task_id", formatID(id)), nil
 }
@@ -339,7 +345,7 @@ func (c legacyCall) readID(s string, rec wire.Record) (answer, wire.Record, erro
 		return answer{}, rec, errNoSuchTask
 	}
 	rec = rec.With("task_id", formatID(id))
-	a, ok := c.signer().read(id, c.s.records())
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
 		return answer{}, rec, errNoSuchTask
 	}

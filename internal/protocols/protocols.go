@@ -7,7 +7,7 @@
 //
 // Both are fronts on the one recognition service: the same question resolution, decode budget,
 // providers, logs and metrics as POST /recognize. Every task is solved inside createTask or
-// in.php, and its id carries the answer, signed (taskid.go), so the first poll on any instance is
+// in.php, and its id carries the answer, enciphered (taskid.go), so the first poll on any instance is
 // ready. Every error is an HTTP 200 in the protocol's own shape (codes.go), never a 4xx or 5xx:
 // several clients lose the error code otherwise. docs/protocols.md is the reference.
 //
@@ -70,12 +70,16 @@ type Solver struct {
 	Service *recognition.Service
 	// Reported, if set, counts a caller's report of a wrong (bad) or right answer per provider.
 	Reported func(provider string, bad bool)
+	// IDSecret is the deployment's task-id secret; nil gives the process a random one, so only
+	// the process that issued an id reads it (make run, tests).
+	IDSecret IDSecret
 	// Reports, if set (FORWARD_REPORTS=on), forwards each report to the provider that answered:
 	// the instance that solved a task keeps its providers' own task ids (reportables.go).
 	Reports recognition.Forwarder
 
 	once        sync.Once
 	recs        *records
+	idKeys      idKeys
 	reportsOnce sync.Once
 	kept        *reportables
 }
@@ -96,12 +100,19 @@ func (s *Solver) Routes() map[string]pipeline.Protocol {
 }
 
 // keyed is what both protocols' calls share: the caller's key, sent in the body or the query
-// and checked by the pipeline exactly as the bearer key is, and the ids it signs.
+// and checked by the pipeline exactly as the bearer key is, and the ids enciphered for it.
 type keyed string
 
 func (k keyed) Credential() string { return "Bearer " + string(k) }
 
-func (k keyed) signer() signer { return newSigner(strings.TrimSpace(string(k))) }
+// sealer enciphers and reads the caller's task ids under the deployment's id secret.
+func (s *Solver) sealer(ctx context.Context, caller string, k keyed) (sealer, error) {
+	cipher, err := s.idKeys.get(ctx, s.IDSecret)
+	if err != nil {
+		return sealer{}, fromError(err)
+	}
+	return newSealer(cipher, caller, strings.TrimSpace(string(k))), nil
+}
 
 // answerOf is the answer every protocol's solution is derived from.
 func answerOf(k kind, r *recognition.Result) answer {
