@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // nativeAnswer is what these tests read of a native answer.
@@ -142,5 +145,36 @@ func TestNativeAccuracyChoices(t *testing.T) {
 	for _, q := range []string{"min_confidence=1.5", "min_confidence=x", "consensus=maybe"} {
 		doc, _ := json.Marshal(map[string]any{"image": base64.StdEncoding.EncodeToString(std3x3.PNG()), "question": "cars"})
 		wantError(t, ch.invoke(event("POST", "/recognize", q, "application/json", doc, false)), 400, "invalid_request")
+	}
+}
+
+// An answer_id is the deployment's (TASK_ID_SECRET_ID, from Secrets Manager): a fresh process of
+// the same deployment reads it; a process of another deployment, or one with no id secret, does
+// not know it.
+func TestAnswerIDAcrossInstances(t *testing.T) {
+	f := start(t)
+	for name, value := range map[string]string{"answer-ids-one": "deployment one 5d1c8e0b7a2f4936", "answer-ids-two": "deployment two 93be0d6c1f4a7285"} {
+		if _, err := f.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f = restart(t, f, "FORWARD_REPORTS=on", "TASK_ID_SECRET_ID=answer-ids-one")
+	a := recognizeCars(t, f, "", nil)
+	for _, c := range []struct {
+		name, secret string
+		status       int
+	}{
+		{"another process of the deployment", "TASK_ID_SECRET_ID=answer-ids-one", 200},
+		{"another deployment", "TASK_ID_SECRET_ID=answer-ids-two", 404},
+		{"no id secret", "TASK_ID_SECRET_ID=", 404},
+	} {
+		f = restart(t, f, "FORWARD_REPORTS=on", c.secret)
+		resp, outcomes := report(t, f, a.AnswerID, "wrong")
+		if resp.StatusCode != c.status || (c.status == 200 && outcomes != "acedata:no_provider") {
+			t.Errorf("%s: %d %s", c.name, resp.StatusCode, resp.Body)
+		}
+		if c.status == 404 {
+			wantError(t, resp, 404, "unknown_answer")
+		}
 	}
 }
