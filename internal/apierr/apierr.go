@@ -94,38 +94,39 @@ type Code = api.Code
 
 // Codes shown to callers; the table below gives each its HTTP status and whether it is retryable.
 const (
-	CodeInvalidToken         = api.CodeInvalidToken
-	CodeInvalidRequest       = api.CodeInvalidRequest
-	CodeInvalidImage         = api.CodeInvalidImage
-	CodeUnsupportedQuestion  = api.CodeUnsupportedQuestion
-	CodeInvalidGrid          = api.CodeInvalidGrid
-	CodeGridRequired         = api.CodeGridRequired
-	CodeTooLarge             = api.CodeTooLarge
-	CodeTooComplex           = api.CodeTooComplex
-	CodeUnsupportedMedia     = api.CodeUnsupportedMedia
-	CodeInvalidS3Reference   = api.CodeInvalidS3Reference
-	CodeS3Forbidden          = api.CodeS3Forbidden
-	CodeS3NotFound           = api.CodeS3NotFound
-	CodeStoreNotConfigured   = api.CodeStoreNotConfigured
-	CodeReportsNotConfigured = api.CodeReportsNotConfigured
-	CodeUnknownAnswer        = api.CodeUnknownAnswer
-	CodeNotFound             = api.CodeNotFound
-	CodeMethodNotAllowed     = api.CodeMethodNotAllowed
-	CodeTooManyRequests      = api.CodeTooManyRequests
-	CodeUpstreamError        = api.CodeUpstreamError
-	CodeUpstreamBadResponse  = api.CodeUpstreamBadResponse
-	CodeUpstreamRejected     = api.CodeUpstreamRejected
-	CodeUpstreamAuth         = api.CodeUpstreamAuth
-	CodeUpstreamTimeout      = api.CodeUpstreamTimeout
-	CodeUpstreamUnavailable  = api.CodeUpstreamUnavailable
-	CodeTokenUnavailable     = api.CodeTokenUnavailable
-	CodeStorageUnavailable   = api.CodeStorageUnavailable
-	CodeConfiguration        = api.CodeConfiguration
-	CodeInternal             = api.CodeInternal
+	CodeInvalidToken        = api.CodeInvalidToken
+	CodeInvalidRequest      = api.CodeInvalidRequest
+	CodeInvalidImage        = api.CodeInvalidImage
+	CodeUnsupportedQuestion = api.CodeUnsupportedQuestion
+	CodeInvalidGrid         = api.CodeInvalidGrid
+	CodeGridRequired        = api.CodeGridRequired
+	CodeTooLarge            = api.CodeTooLarge
+	CodeTooComplex          = api.CodeTooComplex
+	CodeUnsupportedMedia    = api.CodeUnsupportedMedia
+	CodeInvalidS3Reference  = api.CodeInvalidS3Reference
+	CodeS3Forbidden         = api.CodeS3Forbidden
+	CodeS3NotFound          = api.CodeS3NotFound
+	CodeStoreNotConfigured  = api.CodeStoreNotConfigured
+	CodeNotFound            = api.CodeNotFound
+	CodeMethodNotAllowed    = api.CodeMethodNotAllowed
+	CodeTooManyRequests     = api.CodeTooManyRequests
+	CodeUpstreamError       = api.CodeUpstreamError
+	CodeUpstreamBadResponse = api.CodeUpstreamBadResponse
+	CodeUpstreamRejected    = api.CodeUpstreamRejected
+	CodeUpstreamAuth        = api.CodeUpstreamAuth
+	CodeUpstreamTimeout     = api.CodeUpstreamTimeout
+	CodeUpstreamUnavailable = api.CodeUpstreamUnavailable
+	CodeTokenUnavailable    = api.CodeTokenUnavailable
+	CodeStorageUnavailable  = api.CodeStorageUnavailable
+	CodeConfiguration       = api.CodeConfiguration
+	CodeInternal            = api.CodeInternal
 
 	CodeInvalidIdempotencyKey = api.CodeInvalidIdempotencyKey
 	CodeIdempotencyKeyReused  = api.CodeIdempotencyKeyReused
 	CodeIdempotencyKeyInUse   = api.CodeIdempotencyKeyInUse
+
+	CodeReportsNotConfigured = api.CodeReportsNotConfigured
+	CodeUnknownAnswer        = api.CodeUnknownAnswer
 )
 
 // class is what a code means to the two entry points: the HTTPS status, and for the S3 path,
@@ -138,38 +139,39 @@ type class struct {
 // classes is the one table from code to status and retry. A status chosen for an API reason
 // never changes the S3 path's behaviour: retry is its own column.
 var classes = map[Code]class{
-	CodeInvalidToken:         {401, false},
-	CodeInvalidRequest:       {400, false},
-	CodeInvalidImage:         {400, false},
-	CodeUnsupportedQuestion:  {400, false},
-	CodeInvalidGrid:          {400, false},
-	CodeGridRequired:         {400, false},
-	CodeInvalidS3Reference:   {400, false},
-	CodeStoreNotConfigured:   {400, false},
-	CodeReportsNotConfigured: {400, false},
-	CodeUnknownAnswer:        {404, false},
-	CodeS3Forbidden:          {403, false},
-	CodeS3NotFound:           {404, false},
-	CodeNotFound:             {404, false},
-	CodeMethodNotAllowed:     {405, false},
-	CodeTooLarge:             {413, false},
-	CodeTooComplex:           {413, false},
-	CodeUnsupportedMedia:     {415, false},
-	CodeTooManyRequests:      {429, true},
-	CodeConfiguration:        {500, true}, // an operator's fix makes the same input succeed
-	CodeInternal:             {500, true},
-	CodeUpstreamError:        {502, true},
-	CodeUpstreamBadResponse:  {502, true},
-	CodeUpstreamRejected:     {502, false}, // the provider refused this picture: it would again
-	CodeUpstreamAuth:         {502, true},
-	CodeTokenUnavailable:     {503, true},
-	CodeUpstreamUnavailable:  {503, true}, // every provider rate limiting or left alone by its breaker
-	CodeStorageUnavailable:   {503, true},
-	CodeUpstreamTimeout:      {504, true},
+	CodeInvalidToken:        {401, false},
+	CodeInvalidRequest:      {400, false},
+	CodeInvalidImage:        {400, false},
+	CodeUnsupportedQuestion: {400, false},
+	CodeInvalidGrid:         {400, false},
+	CodeGridRequired:        {400, false},
+	CodeInvalidS3Reference:  {400, false},
+	CodeStoreNotConfigured:  {400, false},
+	CodeS3Forbidden:         {403, false},
+	CodeS3NotFound:          {404, false},
+	CodeNotFound:            {404, false},
+	CodeMethodNotAllowed:    {405, false},
+	CodeTooLarge:            {413, false},
+	CodeTooComplex:          {413, false},
+	CodeUnsupportedMedia:    {415, false},
+	CodeTooManyRequests:     {429, true},
+	CodeConfiguration:       {500, true}, // an operator's fix makes the same input succeed
+	CodeInternal:            {500, true},
+	CodeUpstreamError:       {502, true},
+	CodeUpstreamBadResponse: {502, true},
+	CodeUpstreamRejected:    {502, false}, // the provider refused this picture: it would again
+	CodeUpstreamAuth:        {502, true},
+	CodeTokenUnavailable:    {503, true},
+	CodeUpstreamUnavailable: {503, true}, // every provider rate limiting or left alone by its breaker
+	CodeStorageUnavailable:  {503, true},
+	CodeUpstreamTimeout:     {504, true},
 
 	CodeInvalidIdempotencyKey: {400, false},
 	CodeIdempotencyKeyInUse:   {409, true}, // the same request succeeds once the first has finished
 	CodeIdempotencyKeyReused:  {422, false},
+
+	CodeReportsNotConfigured: {400, false}, // POST /report to a deployment that does not forward
+	CodeUnknownAnswer:        {404, false},
 }
 
 // StatusOf is the code's HTTP status (500 for a code missing from the table, which a test forbids).
