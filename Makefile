@@ -3,8 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 STATICCHECK_VERSION := v0.6.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
-# The Lambda build: static, no RPC shim, stripped, reproducible paths.
-LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
+# The Lambda build: static (the local base image has no libc either), no RPC shim, stripped,
+# reproducible paths. LAMBDA_ARCH is the template's Architecture (arm64, the deployed default, or
+# x86_64, which make sam-local builds so that the functions run on this machine's processor).
+LAMBDA_ARCH ?= arm64
+LAMBDA_GOARCH := $(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH))
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
 .PHONY: help run invoke invoke-all bench fuzz test test-fast screenshot lint funcsize fmt-check vet staticcheck template-check build build-lambda clean
 
@@ -141,3 +145,40 @@ template-managed: ## write template-managed.json, the managed-instances variant:
 
 bench-managed: ## only the managed-instances section of make bench (requests in flight in one process), printed
 	$(GO) run ./cmd/bench -managed
+
+# ==================== The SAM CLI, for real (docs/sam.md)
+# The Python tools of requirements-dev.txt (the SAM CLI, moto, cfn-lint, the SAM transform, the
+# AWS CLI), Node.js's npm clients of compat/ and Debian's Chromium: everything the tests need.
+PIP ?= python3 -m pip
+.PHONY: tools sam-local sam-api sam-build sam-invoke-all
+tools: ## install every tool the tests need: requirements-dev.txt (pip), compat/'s npm clients, chromium (apt, as root)
+	$(PIP) install -q -r requirements-dev.txt
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		echo "make tools: installing Debian's chromium and chromium-driver"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null; }
+	@$(MAKE) --no-print-directory compat-deps
+
+# The functions run locally on this machine's processor (an arm64 bootstrap cannot execute on
+# x86_64 without a binfmt handler, which is the host's setting, not the project's); deploys keep
+# the template's default, arm64.
+SAM_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_PORT ?= 3001
+SAM_BASE_IMAGE ?= recognizer/lambda-base:busybox
+SAM := python3 .ci/sam.py
+SAM_LOCAL_FLAGS := --parameter-overrides Architecture=$(SAM_ARCH) --invoke-image $(SAM_BASE_IMAGE) --skip-pull-image \
+	--docker-network host --container-host-interface 127.0.0.1
+export SAM_CLI_TELEMETRY := 0
+
+sam-build:
+	@echo "== sam validate --lint"
+	$(SAM) validate --lint
+	@echo "== sam build (Architecture=$(SAM_ARCH))"
+	LAMBDA_ARCH=$(SAM_ARCH) $(SAM) build --parameter-overrides Architecture=$(SAM_ARCH)
+
+sam-local: ## sam validate --lint, sam build, and sam local invoke on every events/*.json fixture, each answer checked (starts a Docker engine if none answers)
+	@command -v sam >/dev/null || $(PIP) install -q -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-invoke-all
+
+sam-invoke-all:
+	@echo "== sam local invoke, every fixture"
+	$(GO) run ./cmd/invoke -sam '$(SAM) local invoke $(SAM_LOCAL_FLAGS)'
