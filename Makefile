@@ -135,7 +135,7 @@ mutants: ## break the code on purpose and report which listed mutations the fast
 # when it is stale, that this install is current.
 .PHONY: compat-deps
 compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
-	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
+	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 20 or later with npm"; exit 1; }
 	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256
 
 # Lambda Managed Instances: a second template, template.yaml with both functions on a capacity
@@ -150,13 +150,13 @@ bench-managed: ## only the managed-instances section of make bench (requests in 
 # The Python tools of requirements-dev.txt (the SAM CLI, moto, cfn-lint, the SAM transform, the
 # AWS CLI), Node.js's npm clients of compat/ and Debian's Chromium: everything the tests need.
 PIP ?= python3 -m pip
-.PHONY: tools sam-local sam-api sam-build sam-invoke-all
+.PHONY: tools sam-local sam-api sam-build sam-invoke-all sam-serve
 tools: ## install every tool the tests need: requirements-dev.txt (pip), compat/'s npm clients, chromium (apt, as root)
-	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --root-user-action=ignore -r requirements-dev.txt
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 		echo "make tools: installing Debian's chromium and chromium-driver"; \
 		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null; }
-	@$(MAKE) --no-print-directory compat-deps
+	@[ "$$(cat compat/node_modules/.lockfile-sha256 2>/dev/null)" = "$$(sha256sum compat/package-lock.json | cut -d' ' -f1)" ] || $(MAKE) --no-print-directory compat-deps
 
 # The functions run locally on this machine's processor (an arm64 bootstrap cannot execute on
 # x86_64 without a binfmt handler, which is the host's setting, not the project's); deploys keep
@@ -181,4 +181,16 @@ sam-local: ## sam validate --lint, sam build, and sam local invoke on every even
 
 sam-invoke-all:
 	@echo "== sam local invoke, every fixture"
-	$(GO) run ./cmd/invoke -sam '$(SAM) local invoke $(SAM_LOCAL_FLAGS)'
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	bin/invoke -sam '$(SAM) local invoke $(SAM_LOCAL_FLAGS)'
+
+# The HTTPS function behind the SAM CLI's local API Gateway, on 127.0.0.1:$(SAM_PORT), with the
+# provider emulator and a moto behind it (cmd/invoke -serve), until interrupted (Ctrl-C).
+sam-api: ## serve sam local start-api on http://127.0.0.1:$(SAM_PORT) (default 3001) with the emulator and moto behind it, until stopped
+	@command -v sam >/dev/null || $(PIP) install -q -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-serve
+
+sam-serve:
+	@echo "== sam local start-api on http://127.0.0.1:$(SAM_PORT)"
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	bin/invoke -serve '$(SAM) local start-api --host 127.0.0.1 --port $(SAM_PORT) $(SAM_LOCAL_FLAGS) $(SAM_API_FLAGS)'

@@ -74,8 +74,54 @@ def wants_host_network(argv):
     return False
 
 
+def read_both_route_kinds():
+    """`sam local start-api` reads the routes of SAM's own resources (a function's HttpApi events)
+    or those of CloudFormation's (AWS::ApiGatewayV2::Route), chosen by the first API-related
+    resource type it meets; a template with AWS::Serverless::Function resources thus gets SAM's
+    reader alone, and template.yaml's AWS::ApiGatewayV2 routes are ignored ("Template does not
+    have any APIs connected to Lambda functions"). This reads both into one collection."""
+    from samcli.lib.providers import api_provider
+    from samcli.lib.providers.cfn_api_provider import CfnApiProvider
+    from samcli.lib.providers.sam_api_provider import SamApiProvider
+
+    class SamAndCfnApiProvider(SamApiProvider):
+        def extract_resources(self, stacks, collector, cwd=None, disable_authorizer=False):
+            super().extract_resources(stacks, collector, cwd=cwd, disable_authorizer=disable_authorizer)
+            CfnApiProvider().extract_resources(stacks, collector, cwd=cwd, disable_authorizer=disable_authorizer)
+
+    api_provider.ApiProvider.find_api_provider = staticmethod(lambda stacks: SamAndCfnApiProvider())
+
+
+class NotText:
+    """The binary media types of an HTTP API: every type but text. An HTTP API has no
+    binaryMediaTypes setting; it base64-encodes a request body that is not text. The SAM CLI's
+    local HTTP API encodes only the types a REST API would list, so with none listed it decodes
+    a picture as UTF-8 and answers 502. The rule here is compat/'s gateway stand-in's."""
+
+    def __contains__(self, mimetype):
+        mt = (mimetype or "").lower()
+        text = mt.startswith("text/") or mt.endswith("+json") or mt in (
+            "application/json", "application/x-www-form-urlencoded", "application/xml")
+        return not text
+
+
+def encode_binary_bodies():
+    from samcli.local.apigw import local_apigw_service
+
+    construct = local_apigw_service.construct_v2_event_http
+
+    def construct_v2_event_http(*args, **kwargs):
+        kwargs["binary_types"] = NotText()
+        return construct(*args, **kwargs)
+
+    local_apigw_service.construct_v2_event_http = construct_v2_event_http
+
+
 def main():
     os.environ["SAM_CLI_TELEMETRY"] = "0"
+    if sys.argv[1:3] == ["local", "start-api"]:
+        read_both_route_kinds()
+        encode_binary_bodies()
     if wants_host_network(sys.argv[1:]):
         from docker.models.containers import ContainerCollection
 

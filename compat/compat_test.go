@@ -224,7 +224,7 @@ func textual(contentType string) bool {
 func installClients() error {
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is not on PATH: these tests run published npm client libraries (install Node.js 18 or later with npm; .ci/run checks for it)", tool)
+			return fmt.Errorf("%s is not on PATH: these tests run published npm client libraries (install Node.js 20 or later with npm; .ci/run checks for it)", tool)
 		}
 	}
 	lock, err := os.ReadFile("package-lock.json")

@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/app"
@@ -63,7 +64,18 @@ func main() {
 	flag.StringVar(&cfg.template, "template", "template.yaml", "the SAM template: the variables it declares (and their literal values)")
 	flag.DurationVar(&cfg.timeout, "timeout", 0, "the deadline the function sees; default the template's (api 29s, s3event 60s)")
 	samCommand := flag.String("sam", "", "run each event through this SAM CLI command (up to the function's name) instead of the bootstrap: make sam-local")
+	serveCommand := flag.String("serve", "", "run this command (sam local start-api and its flags) with the HTTPS function's local emulator and moto behind it, until it ends: make sam-api")
 	flag.Parse()
+	if f := strings.Fields(*serveCommand); len(f) > 0 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := serve(ctx, cfg, f, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if f := strings.Fields(*samCommand); len(f) > 0 {
 		cfg.sam = &samRunner{command: f}
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // samRunner hands events to `sam local invoke` instead of the bootstrap: command is the SAM CLI
@@ -100,4 +102,39 @@ func functionError(payload []byte) bool {
 	_, typ := doc["errorType"]
 	_, msg := doc["errorMessage"]
 	return typ && msg && len(doc) <= 3
+}
+
+// serve runs command (make sam-api: the SAM CLI's local start-api and its flags) with the HTTPS
+// function's local stand-ins behind it, as a run of one of its events would have them (the
+// emulator, moto with the buckets env.json names, AUTH_MODE off unless set), until command exits
+// or this process is interrupted; then it stops them.
+func serve(ctx context.Context, cfg config, command []string, stdout, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "invoke")
+	if err != nil {
+		return err
+	}
+	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, dir: dir, bins: map[string]string{}, said: map[string]bool{}}
+	defer s.close()
+	f := fixture{path: "start-api", function: "api"}
+	e, err := s.environment(ctx, f)
+	if err != nil {
+		return err
+	}
+	envVars, err := s.samEnvVars(f, e)
+	if err != nil {
+		return err
+	}
+	args := append(append([]string{}, command[1:]...), "--env-vars", envVars)
+	s.note("running: %s %s", command[0], strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, command[0], args...)
+	cmd.Env = samShell(e)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// The SAM CLI stops its containers when interrupted, not when killed.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
