@@ -150,7 +150,7 @@ bench-managed: ## only the managed-instances section of make bench (requests in 
 # The Python tools of requirements-dev.txt (the SAM CLI, moto, cfn-lint, the SAM transform, the
 # AWS CLI), Node.js's npm clients of compat/ and Debian's Chromium: everything the tests need.
 PIP ?= python3 -m pip
-.PHONY: tools sam-local sam-api sam-build sam-invoke-all sam-serve
+.PHONY: tools sam-local sam-api sam-build sam-invoke-all sam-serve sam-compat sam-compat-run
 tools: ## install every tool the tests need: requirements-dev.txt (pip), compat/'s npm clients, chromium (apt, as root)
 	$(PIP) install -q --root-user-action=ignore -r requirements-dev.txt
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
@@ -194,3 +194,17 @@ sam-serve:
 	@echo "== sam local start-api on http://127.0.0.1:$(SAM_PORT)"
 	@$(GO) build -o bin/invoke ./cmd/invoke
 	bin/invoke -serve '$(SAM) local start-api --host 127.0.0.1 --port $(SAM_PORT) $(SAM_LOCAL_FLAGS) $(SAM_API_FLAGS)'
+
+# compat/'s pinned npm clients against the SAM CLI's local API Gateway too: make sam-api's server
+# in keys mode (the key cmd/invoke puts in its moto), then compat's end-to-end tests with its URL.
+sam-compat: ## compat/'s npm solver clients through sam local start-api (and make run, and the bootstrap), keys mode
+	@command -v sam >/dev/null || $(PIP) install -q --root-user-action=ignore -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-compat-run
+
+sam-compat-run:
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	@mkdir -p tmp; set -e; AUTH_MODE=keys bin/invoke -serve '$(SAM) local start-api --host 127.0.0.1 --port $(SAM_PORT) --warm-containers EAGER $(SAM_LOCAL_FLAGS)' > tmp/sam-api.log 2>&1 & pid=$$!; \
+	trap 'kill -INT $$pid 2>/dev/null; wait $$pid' EXIT; \
+	for i in $$(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:$(SAM_PORT)/ && break; kill -0 $$pid || { cat tmp/sam-api.log; exit 1; }; sleep 1; done; \
+	echo "== compat/ against sam local start-api at http://127.0.0.1:$(SAM_PORT)"; \
+	COMPAT_SAM_URL=http://127.0.0.1:$(SAM_PORT) COMPAT_SAM_KEY=example-client-key $(GO) test -tags e2e -count=1 ./compat || { tail -50 tmp/sam-api.log; exit 1; }
