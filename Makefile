@@ -170,6 +170,7 @@ SAM_LOCAL_FLAGS := --parameter-overrides Architecture=$(SAM_ARCH) --invoke-image
 export SAM_CLI_TELEMETRY := 0
 
 sam-build:
+	@python3 .ci/sam-test.py
 	@echo "== sam validate --lint"
 	$(SAM) validate --lint
 	@echo "== sam build (Architecture=$(SAM_ARCH))"
