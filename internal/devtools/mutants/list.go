@@ -543,4 +543,14 @@ var List = []Mutation{
 	{ID: "redirect/taskapi-failure", File: "internal/taskapi/taskapi.go",
 		From: "if acedata.IsRedirect(resp.StatusCode) {", To: "if acedata.IsRedirect(resp.StatusCode) && false {",
 		Why: "a redirect whose body is a task envelope is served as the provider's answer"},
+	// invoke: make sam-local hands the SAM CLI what a fixture needs and reads back what it says.
+	{ID: "invoke/sam-declared-only", File: "cmd/invoke/sam.go",
+		From: "if v, ok := e[k]; ok {", To: "if v, ok := e[k]; ok || true {",
+		Why: "the --env-vars file names variables this run never set, as empty strings that blank the template's values"},
+	{ID: "invoke/sam-function-error", File: "cmd/invoke/sam.go",
+		From: "return typ && msg && len(doc) <= 3", To: "return typ || msg",
+		Why: "an HTTP answer that mentions errorMessage is taken for a function error, or a reported error for an answer"},
+	{ID: "invoke/sam-shell-profile", File: "cmd/invoke/sam.go",
+		From: "if strings.HasPrefix(k, \"AWS_\") {\n\t\t\tcontinue", To: "if strings.HasPrefix(k, \"AWS_REGION\") {\n\t\t\tcontinue",
+		Why: "the shell's AWS profile and endpoint reach the SAM CLI, whose function then talks to another account or emulator"},
 }
