@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/protocolcases"
+	"github.com/recaptcha-recognizer/recognizer/internal/devtools/taskemu"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
 )
 
@@ -71,10 +72,13 @@ func TestCreateTaskReportsReachCapMonster(t *testing.T) {
 }
 
 // CapSolver's feedbackTask and 2Captcha's reportbad, with FORWARD_REPORTS=on: each reaches
-// CapSolver's emulator once, with CapSolver's own task id; res.php still answers its one word.
+// CapSolver's emulator once, with CapSolver's own task id, after a failed try too; res.php still
+// answers its one word.
 func TestProtocolReportsReachCapSolver(t *testing.T) {
 	ch := startChain(t, allKeys(), "PROVIDERS=capsolver", "FORWARD_REPORTS=on")
 	id := ch.solveTask(t, std3x3)
+	// CapSolver fails the first try: the report is sent again, and taken once.
+	ch.cs.InjectReport(taskemu.Fault{Status: 503})
 	out := ch.taskPost(t, "/feedbackTask", map[string]any{"taskId": id, "result": map[string]any{"invalid": true}})
 	if out["message"] != "capsolver: sent" || ch.cs.Reports("") != 1 {
 		t.Fatalf("feedbackTask: %v; capsolver took %d", out, ch.cs.Reports(""))
