@@ -101,14 +101,20 @@ type taskCall struct {
 	s    *Solver
 	path string
 	env  envelope
+	ids  sealer // the caller's, once authenticated
 }
 
 // Serve answers the method the path names.
-func (c taskCall) Serve(ctx context.Context, _, _ string) (wire.Response, wire.Record, error) {
+func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
 	rec := wire.Record{Attrs: []any{"action", strings.TrimPrefix(c.path, "/")}}
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, rec, err
+	}
+	c.ids = ids
 	switch c.path {
 	case CreateTaskPath:
-		return c.createTask(ctx, rec)
+		return c.createTask(ctx, caller, rec)
 	case GetTaskResultPath:
 		a, id, rec, err := c.readTask(rec)
 		if err != nil {
@@ -122,15 +128,18 @@ func (c taskCall) Serve(ctx context.Context, _, _ string) (wire.Response, wire.R
 	if !ok {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeNotFound, "no such method"))
 	}
-	a, _, rec, err := c.readTask(rec)
+	a, id, rec, err := c.readTask(rec)
 	if err != nil {
 		return wire.Response{}, rec, err
 	}
 	if c.path == "/feedbackTask" {
 		bad = c.env.Result != nil && c.env.Result.Invalid
 	}
-	rec = rec.With(c.s.report(a, bad)...)
-	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": "ok"}), rec, nil
+	attrs, said := c.s.report(ctx, caller, id, a, bad)
+	if said == "" {
+		said = "ok"
+	}
+	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": said}), rec.With(attrs...), nil
 }
 
 // readTask reads the taskId, given as a number or a string of digits.
@@ -141,7 +150,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 		return answer{}, 0, rec, errNoSuchTask
 	}
 	rec = rec.With("task_id", formatID(id))
-	a, ok := c.signer().read(id, c.s.records())
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
 		return answer{}, id, rec, errNoSuchTask
 	}
@@ -151,7 +160,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 }
 
 // createTask solves the task.
-func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Response, wire.Record, error) {
+func (c taskCall) createTask(ctx context.Context, caller string, rec wire.Record) (wire.Response, wire.Record, error) {
 	if c.env.Task == nil {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
 	}
@@ -175,7 +184,8 @@ func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Respons
 		return wire.Response{}, rec, fromError(err)
 	}
 	a := answerOf(k, res)
-	id := c.signer().issue(a, c.s.records())
+	id := c.ids.issue(a, c.s.records())
+	c.s.keep(caller, id, res)
 	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself
 		body := resultBody(a, id)

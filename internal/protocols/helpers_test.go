@@ -82,6 +82,7 @@ func newFixture(t testing.TB) *fixture {
 	f.solver = &Solver{
 		Service:  &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: named{}},
 		Reported: f.reports.add,
+		IDSecret: idSecret("deployment one's task-id secret"),
 	}
 	f.h = &pipeline.Server{
 		Routes:  f.solver.Routes(),
@@ -92,6 +93,11 @@ func newFixture(t testing.TB) *fixture {
 	}
 	return f
 }
+
+// idSecret is a deployment's task-id secret.
+type idSecret string
+
+func (s idSecret) Value(context.Context) (string, error) { return string(s), nil }
 
 var (
 	// The cars challenge at the engine's size, and a widget screenshot of buses.
