@@ -43,6 +43,19 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// receive is the result of a Reserve another goroutine runs; the bound only keeps a broken test
+// from hanging and never decides a pass.
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting after 10 s")
+		panic("unreachable")
+	}
+}
+
 func noResult(t *testing.T, ch <-chan result, what string) {
 	t.Helper()
 	select {
@@ -70,14 +83,14 @@ func TestSizeIsHalfTheMemory(t *testing.T) {
 }
 
 func TestReserveAndRelease(t *testing.T) {
-	b := New(100*mb, DefaultWait, &clock.Fake{})
+	b := New(100*mb, 0, clock.Real{}) // no wait: what does not fit is refused at once
 	r1, err := b.Reserve(context.Background(), Cost{Held: 30 * mb, Picture: 20 * mb})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r2, err := b.Reserve(context.Background(), Cost{Held: 50 * mb})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("exactly the rest of the budget: %v", err)
 	}
 	if got := b.InUse(); got != 100*mb {
 		t.Fatalf("in use %d MB, want 100 (exactly the budget fits)", got/mb)
@@ -96,6 +109,11 @@ func TestReserveAndRelease(t *testing.T) {
 	if got := b.InUse(); got != 0 {
 		t.Fatalf("all released: %d bytes in use", got)
 	}
+	r3, _ := b.Reserve(context.Background(), Cost{Held: 5 * mb, Picture: 40 * mb})
+	r3.Release() // before the picture was given back: all of it
+	if got := b.InUse(); got != 0 {
+		t.Fatalf("released with its picture part: %d bytes in use", got)
+	}
 }
 
 // A request that does not fit waits, and is served as soon as enough is given back.
@@ -107,7 +125,7 @@ func TestWaitsThenServed(t *testing.T) {
 	fake.Advance(DefaultWait - time.Millisecond)
 	noResult(t, ch, "just before the wait ends")
 	first.PictureDone() // 60 MB held: 20 more fit
-	r := <-ch
+	r := receive(t, ch)
 	if r.err != nil {
 		t.Fatalf("after the picture was given back: %v", r.err)
 	}
@@ -124,7 +142,7 @@ func TestRefusedAfterTheWait(t *testing.T) {
 	held, _ := b.Reserve(context.Background(), Cost{Held: 90 * mb})
 	ch := reserveAsync(t, b, context.Background(), Cost{Held: 20 * mb})
 	fake.Advance(DefaultWait)
-	r := <-ch
+	r := receive(t, ch)
 	isBusy(t, r.err)
 	if b.InUse() != 90*mb || b.Waiting() != 0 {
 		t.Fatalf("after the refusal: %d MB in use, %d waiting; want 90 and 0", b.InUse()/mb, b.Waiting())
@@ -142,7 +160,7 @@ func TestRefusedWhenTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := reserveAsync(t, b, ctx, Cost{Held: mb})
 	cancel()
-	isBusy(t, (<-ch).err)
+	isBusy(t, receive(t, ch).err)
 }
 
 // First come, first served: a small request does not pass a large one waiting before it, and
@@ -156,8 +174,8 @@ func TestFirstComeFirstServed(t *testing.T) {
 	small := reserveAsync(t, b, context.Background(), Cost{Held: 10 * mb})
 	noResult(t, small, "a small request behind a large one")
 	fake.Advance(time.Second) // the large one's wait ends; the small one's has a second left
-	isBusy(t, (<-large).err)
-	if r := <-small; r.err != nil {
+	isBusy(t, receive(t, large).err)
+	if r := receive(t, small); r.err != nil {
 		t.Fatalf("the small request, once the large one left: %v", r.err)
 	}
 	if got := b.InUse(); got != 70*mb {
@@ -172,13 +190,13 @@ func TestLargerThanTheBudgetRunsAlone(t *testing.T) {
 	small, _ := b.Reserve(context.Background(), Cost{Held: mb})
 	huge := reserveAsync(t, b, context.Background(), Cost{Held: 150 * mb})
 	small.Release()
-	r := <-huge
+	r := receive(t, huge)
 	if r.err != nil {
 		t.Fatalf("alone: %v", r.err)
 	}
 	ch := reserveAsync(t, b, context.Background(), Cost{Held: mb})
 	fake.Advance(DefaultWait)
-	isBusy(t, (<-ch).err)
+	isBusy(t, receive(t, ch).err)
 	r.r.Release()
 	if _, err := b.Reserve(context.Background(), Cost{Held: 150 * mb}); err != nil {
 		t.Fatalf("alone on an empty budget: %v", err)
@@ -256,20 +274,20 @@ func TestGrow(t *testing.T) {
 	go func() { grown <- r.Grow(context.Background(), 10*mb) }()
 	waitFor(t, func() bool { return b.Waiting() == 1 })
 	other.Release()
-	if err := <-grown; err != nil {
+	if err := receive(t, grown); err != nil {
 		t.Fatalf("once room was given back: %v", err)
 	}
 	if got := b.InUse(); got != 30*mb {
 		t.Fatalf("in use %d MB, want 30", got/mb)
 	}
-	b.Reserve(context.Background(), Cost{Held: 70 * mb})
-	go func() { grown <- r.Grow(context.Background(), mb) }()
+	b.Reserve(context.Background(), Cost{Held: 69 * mb})
+	go func() { grown <- r.Grow(context.Background(), 2*mb) }()
 	waitFor(t, func() bool { return b.Waiting() == 1 })
 	fake.Advance(DefaultWait)
-	isBusy(t, <-grown)
+	isBusy(t, receive(t, grown))
 	r.Release()
-	if got := b.InUse(); got != 70*mb {
-		t.Fatalf("in use %d MB after the grown request's release, want 70", got/mb)
+	if got := b.InUse(); got != 69*mb {
+		t.Fatalf("in use %d MB after the grown request's release, want 69", got/mb)
 	}
 	var none *Reservation
 	if err := none.Grow(context.Background(), mb); err != nil {
