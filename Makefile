@@ -30,6 +30,11 @@ bench: ## benchmarks, and docs/performance.md against Pillow and libvips (needs 
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 	$(GO) run ./cmd/bench -out docs/performance.md
 
+# Simulated providers through the real chain, fixed seed, no network: docs/accuracy.md's table.
+.PHONY: accuracy
+accuracy: ## the accuracy simulation: wrong challenges, calls, cost and latency with consensus off and on, per threshold
+	$(GO) run ./cmd/accuracy
+
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
 FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
 	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols

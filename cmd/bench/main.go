@@ -63,6 +63,7 @@ func main() {
 	refSeconds := flag.Float64("ref-seconds", 2, "seconds each reference batch runs")
 	hedgeOnly := flag.Bool("hedge", false, "measure only hedging across two heavy-tailed emulated providers, and print it")
 	protocolsOnly := flag.Bool("protocols", false, "measure only the solver protocols against POST /recognize, and print it")
+	consensusOnly := flag.Bool("consensus", false, "measure only the chain with consensus off against the plain chain, and print it")
 	hedgeN := flag.Int("hedge-requests", 400, "requests per hedging row")
 	costOnlyFlag := flag.Bool("cost", false, "measure only the decode budget's picture classes, and print them")
 	managedOnly := flag.Bool("managed", false, "measure only many requests in one process (managed instances), and print it")
@@ -83,6 +84,10 @@ func main() {
 		fmt.Print(protocolFigures())
 		return
 	}
+	if *consensusOnly {
+		fmt.Print(consensusFigures())
+		return
+	}
 	dir, err := os.MkdirTemp("", "bench")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -99,7 +104,7 @@ func main() {
 	decode := decodeFigures(dir, cases[2].ch.JPEG(90))
 	conns, calls := connections(cases[0].ch.PNG())
 	hedge := hedgeFigures(*hedgeN, 50, hedgeAfter)
-	protocols := protocolFigures()
+	protocols := protocolFigures() + consensusFigures()
 	managed := managedFigures(dir)
 	check(os.WriteFile(*out, []byte(numberSections(report(rows)+lambda+extras(sizes, deps, conns, calls)+decode+load+hedge+protocols+managed)), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", *out)

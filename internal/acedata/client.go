@@ -365,3 +365,6 @@ func orderedFields(obj json.RawMessage) ([]Field, error) {
 func (c *Client) Name() string { return "acedata" }
 
 var _ recognition.Provider = (*Client)(nil)
+
+// Report: AceData documents no report method (docs/upstream-contract.txt) and no task id.
+func (c *Client) Report(context.Context, string, bool) error { return recognition.ErrNoReportMethod }

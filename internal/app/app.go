@@ -115,6 +115,7 @@ func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Wri
 			Questions: question.Default,
 			Limits:    imaging.DefaultLimits,
 			Upstream:  chain,
+			Defaults:  cfg.Accuracy.Defaults,
 		},
 		store:   storage.New(s3Client),
 		sm:      sm,

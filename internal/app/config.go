@@ -34,6 +34,7 @@ type Config struct {
 	InputPrefix       string        // INPUT_PREFIX: key prefix the S3 path reads (default incoming/)
 	EndpointSet       bool          // AWS_ENDPOINT_URL(_S3) is set: an emulator, so path-style S3
 	SecretFailureTTL  time.Duration // SECRET_FAILURE_TTL: how long a missing or malformed secret is remembered (default 30s)
+	Accuracy          Accuracy      // MIN_CONFIDENCE, CONSENSUS, PROVIDER_ORDER, PROVIDER_PRICES
 }
 
 // Provider is one recognition provider of the chain, in PROVIDERS order.
@@ -167,6 +168,8 @@ func readCommon(getenv func(string) string) (Config, []string) {
 	c.Providers, more = readProviders(getenv, c.RecognitionAPIURL)
 	problems = append(problems, more...)
 	problems = append(problems, c.readTimings(getenv)...)
+	c.Accuracy, more = readAccuracy(getenv, c.Providers)
+	problems = append(problems, more...)
 	switch {
 	case c.TokenSecretID == "" && c.RecognitionToken == "":
 		problems = append(problems, "TOKEN_SECRET_ID (or RECOGNITION_TOKEN, for local use) must be set")

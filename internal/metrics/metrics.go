@@ -153,3 +153,48 @@ func (e *Emitter) EmitReport(provider string, bad bool) {
 	line, _ := json.Marshal(doc)
 	e.w.Write(append(line, '\n'))
 }
+
+// EmitProviderReport writes one EMF line for a report forwarded to a provider: its verdict and
+// what became of it (sent, no_method, duplicate, refused, failed, no_provider). Dimensions:
+// Function×Provider, and Function×Provider×Outcome.
+func (e *Emitter) EmitProviderReport(provider string, bad bool, outcome string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b2i := map[bool]int{false: 0, true: 1}
+	doc := map[string]any{
+		"Function": e.function, "Provider": provider, "Outcome": outcome,
+		"ProviderReports": 1, "ProviderReportsSent": b2i[outcome == "sent"], "ProviderWrongReports": b2i[bad],
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function", "Provider"}, {"Function", "Provider", "Outcome"}},
+				"Metrics":    []metricDef{{"ProviderReports", "Count"}, {"ProviderReportsSent", "Count"}, {"ProviderWrongReports", "Count"}},
+			}},
+		},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}
+
+// EmitAccuracy writes one EMF line of a provider's measured wrong-answer rate for a label (in
+// percent) over its recent reports, and how many reports it rests on. Dimensions:
+// Function×Provider, and Function×Provider×Label.
+func (e *Emitter) EmitAccuracy(provider, label string, wrongRate float64, reports int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	doc := map[string]any{
+		"Function": e.function, "Provider": provider, "Label": label,
+		"ProviderWrongRate": 100 * wrongRate, "ProviderRateReports": reports,
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Function", "Provider"}, {"Function", "Provider", "Label"}},
+				"Metrics":    []metricDef{{"ProviderWrongRate", "Percent"}, {"ProviderRateReports", "Count"}},
+			}},
+		},
+	}
+	line, _ := json.Marshal(doc)
+	e.w.Write(append(line, '\n'))
+}

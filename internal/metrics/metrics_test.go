@@ -88,3 +88,31 @@ func TestEmitProvider(t *testing.T) {
 		}
 	}
 }
+
+// A forwarded report is counted per provider and outcome, and a provider's measured rate per
+// label is a gauge; every declared metric is present.
+func TestEmitProviderReport(t *testing.T) {
+	var buf bytes.Buffer
+	e := New(&buf, "api", nil)
+	e.EmitProviderReport("capmonster", true, "sent")
+	e.EmitProviderReport("yescaptcha", true, "no_method")
+	e.EmitAccuracy("capmonster", "/m/0k4j", 0.125, 40)
+	var docs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range d["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Metrics"].([]any) {
+			if _, ok := d[m.(map[string]any)["Name"].(string)]; !ok {
+				t.Errorf("metric %v declared without a value", m)
+			}
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) != 3 || docs[2]["ProviderWrongRate"] != 12.5 || docs[2]["Label"] != "/m/0k4j" || docs[2]["ProviderRateReports"] != 40.0 ||
+		docs[0]["Provider"] != "capmonster" || docs[0]["ProviderReportsSent"] != 1.0 ||
+		docs[1]["Outcome"] != "no_method" || docs[1]["ProviderReportsSent"] != 0.0 || docs[1]["ProviderWrongReports"] != 1.0 {
+		t.Fatalf("%v", docs)
+	}
+}

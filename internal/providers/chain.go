@@ -50,10 +50,40 @@ type Chain struct {
 	// OnCall, if set, sees every event; it is called from several goroutines.
 	OnCall func(Event)
 
-	noToken sync.Map // provider names already logged as skipped for want of a token
+	noToken sync.Map                 // provider names already logged as skipped for want of a token
+	order   atomic.Pointer[[]Member] // Reorder's order, when set
 }
 
-var _ recognition.Upstream = (*Chain)(nil)
+// members is the order the members are asked in now: Reorder's, or Members as configured.
+func (c *Chain) members() []Member {
+	if o := c.order.Load(); o != nil {
+		return *o
+	}
+	return c.Members
+}
+
+// Reorder makes the chain ask its members in the order of names (as PROVIDERS spells them);
+// members not named keep their configured order after those named. Requests already running
+// keep the order they started with.
+func (c *Chain) Reorder(names []string) {
+	out := make([]Member, 0, len(c.Members))
+	placed := make([]bool, len(c.Members))
+	for _, n := range names {
+		for i, m := range c.Members {
+			if !placed[i] && m.Provider.Name() == n {
+				out, placed[i] = append(out, m), true
+			}
+		}
+	}
+	for i, m := range c.Members {
+		if !placed[i] {
+			out = append(out, m)
+		}
+	}
+	c.order.Store(&out)
+}
+
+var _ recognition.OptionsUpstream = (*Chain)(nil)
 
 // Kinds of failure; the first group moves on to the next provider.
 const (
@@ -125,13 +155,19 @@ type failure struct {
 
 // Recognize asks the members in order (and, hedging, side by side) until one answers.
 func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, size int) (*recognition.Solution, error) {
-	if len(c.Members) == 0 { // every provider was skipped at start for want of a token
+	members := c.members()
+	if len(members) == 0 { // every provider was skipped at start for want of a token
 		return nil, apierr.Wrap(secrets.ErrNoToken, apierr.CodeConfiguration,
 			"no recognition provider of this service has a token; its operators have been told in its logs")
 	}
+	return c.ask(parent, &run{c: c, members: members, parent: parent, image: image, labelID: labelID, size: size})
+}
+
+// ask walks the chain for one answer: r names the request, and under consensus the members
+// already asked and the calls left.
+func (c *Chain) ask(parent context.Context, r *run) (*recognition.Solution, error) {
 	ctx, cancel := context.WithCancel(parent)
-	r := &run{c: c, parent: parent, ctx: ctx, image: image, labelID: labelID, size: size,
-		results: make(chan attempt, len(c.Members))}
+	r.ctx, r.results = ctx, make(chan attempt, len(r.members))
 	// decided is set once the chain has its answer, before the calls still running are cancelled:
 	// their errors say nothing of their providers' health (the caller's own context may end just
 	// after, so it cannot tell).
@@ -142,6 +178,7 @@ func (c *Chain) Recognize(parent context.Context, image []byte, labelID string, 
 // run is one request's walk along the chain.
 type run struct {
 	c       *Chain
+	members []Member        // the order of this request
 	parent  context.Context // the caller's: its end stops new launches
 	ctx     context.Context // cancelled once the answer is known
 	image   []byte
@@ -155,6 +192,11 @@ type run struct {
 	inflight int
 	started  int
 	hedge    <-chan time.Time
+
+	// Under consensus: the members asked already (in this walk or an earlier one) are passed
+	// over, and a call is started only while calls are left. Both nil otherwise.
+	asked []bool
+	calls *int
 }
 
 // wait launches the first member, then takes each result until one answers, one ends the
@@ -177,7 +219,10 @@ func (r *run) wait() (*recognition.Solution, error) {
 			r.armHedge()
 		}
 	}
-	for _, m := range r.c.Members[r.next:] { // the deadline passed before their turn
+	for i, m := range r.members[r.next:] { // the deadline passed before their turn
+		if r.asked != nil && r.asked[r.next+i] {
+			continue
+		}
 		r.failures = append(r.failures, failure{m.Provider.Name(), kindLate, nil})
 	}
 	return nil, r.c.allFailed(r.parent, r.failures)
@@ -186,9 +231,10 @@ func (r *run) wait() (*recognition.Solution, error) {
 // take handles one member's result: an answer, or an error that ends the request, is done; a
 // provider failure is noted and the chain moves on.
 func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) {
-	m := r.c.Members[a.i]
+	m := r.members[a.i]
 	if a.err == nil {
 		a.sol.Provider = m.Provider.Name()
+		a.sol.Calls = r.started
 		return true, a.sol, nil
 	}
 	if a.kind == KindNoToken {
@@ -206,7 +252,7 @@ func (r *run) take(a attempt) (done bool, sol *recognition.Solution, err error) 
 // armHedge starts the hedging timer when hedging is on and a member is left to hedge with.
 func (r *run) armHedge() {
 	r.hedge = nil
-	if r.c.HedgeAfter > 0 && r.next < len(r.c.Members) {
+	if r.c.HedgeAfter > 0 && r.next < len(r.members) {
 		r.hedge = time.After(r.c.HedgeAfter)
 	}
 }
@@ -214,10 +260,16 @@ func (r *run) armHedge() {
 // launch starts the next member its breaker lets through, passing over the others; it reports
 // whether one started.
 func (r *run) launch(hedge bool) bool {
-	for r.next < len(r.c.Members) && r.parent.Err() == nil {
+	for r.next < len(r.members) && r.parent.Err() == nil {
 		i := r.next
 		r.next++
-		m := r.c.Members[i]
+		m := r.members[i]
+		if r.asked != nil {
+			if r.asked[i] || *r.calls == 0 {
+				continue
+			}
+			r.asked[i] = true
+		}
 		ticket, ok := m.Breaker.Allow()
 		if !ok {
 			r.failures = append(r.failures, failure{m.Provider.Name(), KindBreakerOpen, nil})
@@ -225,6 +277,9 @@ func (r *run) launch(hedge bool) bool {
 			continue
 		}
 		ev := Event{Provider: m.Provider.Name(), Failover: r.started > 0 && !hedge, Hedge: hedge}
+		if r.calls != nil {
+			*r.calls--
+		}
 		r.started++
 		r.inflight++
 		go r.call(i, m, ticket, ev)

@@ -49,6 +49,20 @@ type Solution struct {
 	Fields      []Field
 	// Provider names who answered (set by the chain of providers; empty for a bare adapter).
 	Provider string
+	// TaskID is the answering provider's own id of the task, for a later report (empty when the
+	// provider has none).
+	TaskID string
+	// Uncertain lists the tiles chosen but not clicked for want of confidence (nil when no
+	// threshold was asked; empty when every chosen tile passed).
+	Uncertain []int
+	// Votes, Agreed and Answers are set when several providers answered (consensus): per tile,
+	// how many agreed with the verdict; the providers whose whole answer is the combined one;
+	// every provider's own answer, in the order asked.
+	Votes   []int
+	Agreed  []string
+	Answers []Answer
+	// Calls is how many provider calls the answer cost (set by the chain).
+	Calls int
 }
 
 // Tiles is the number of tiles of a picture of size pixels square at the engine's sizes (100: one
@@ -104,6 +118,8 @@ type Service struct {
 	Questions *question.Table
 	Limits    imaging.Limits
 	Upstream  Upstream
+	// Defaults are the deployment's accuracy options, for requests that set none.
+	Defaults Options
 }
 
 // Input is one challenge as a caller sent it.
@@ -111,6 +127,21 @@ type Input struct {
 	Image    []byte
 	Question string
 	Grid     string // "" to take it from the picture
+	// MinConfidence and Consensus, when set, override the deployment's Defaults.
+	MinConfidence *float64
+	Consensus     *bool
+}
+
+// options are the request's accuracy options: its own where set, else the deployment's.
+func (s *Service) options(in Input) Options {
+	o := s.Defaults
+	if in.MinConfidence != nil {
+		o.MinConfidence = *in.MinConfidence
+	}
+	if in.Consensus != nil {
+		o.Consensus = *in.Consensus
+	}
+	return o
 }
 
 // Result is a recognized challenge.
@@ -123,6 +154,9 @@ type Result struct {
 	Objects  []int
 	Timings  Timings
 	Provider string // who answered, when known
+	// Answers are the providers' own answers and task ids, what a report is forwarded with: the
+	// one provider that answered, or every provider asked under consensus.
+	Answers []Answer
 }
 
 // Timings are where the time went, for logs and metrics.
@@ -154,7 +188,7 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 		return nil, err
 	}
 	normalized := time.Now()
-	sol, err := s.Upstream.Recognize(ctx, img.Image, label.ID, img.Grid.Size())
+	sol, err := s.ask(ctx, img, label.ID, s.options(in))
 	if err != nil {
 		// A refusal of bytes we forwarded undecoded is most likely the caller's broken picture:
 		// find out, and say so as the caller's error.
@@ -165,10 +199,30 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 		}
 		return nil, err
 	}
-	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider,
+	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider, Answers: sol.Answers,
 		Timings: Timings{Normalize: normalized.Sub(start), Upstream: time.Since(normalized)}}
 	r.Solution = withClicks(sol, img)
 	return r, nil
+}
+
+// ask asks the upstream with the request's options, and applies its threshold to the answer.
+// Options that ask for nothing cost nothing: the plain Upstream call.
+func (s *Service) ask(ctx context.Context, img *imaging.Normalized, labelID string, opts Options) (*Solution, error) {
+	var sol *Solution
+	var err error
+	if up, ok := s.Upstream.(OptionsUpstream); ok && opts != (Options{}) {
+		sol, err = up.RecognizeOptions(ctx, img.Image, labelID, img.Grid.Size(), opts)
+	} else {
+		sol, err = s.Upstream.Recognize(ctx, img.Image, labelID, img.Grid.Size())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sol.Answers == nil {
+		sol.Answers = []Answer{{Provider: sol.Provider, TaskID: sol.TaskID, Objects: sol.Objects}}
+	}
+	sol.ApplyThreshold(opts.MinConfidence)
+	return sol, nil
 }
 
 // withClicks renders the upstream's fields as sent, then grid, clicks and the provider who
@@ -182,7 +236,7 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for _, f := range sol.Fields {
-		if f.Key == "grid" || f.Key == "clicks" || f.Key == "provider" {
+		if f.Key == "grid" || f.Key == "clicks" || f.Key == "provider" || f.Key == "uncertain" || f.Key == "agreed" {
 			continue
 		}
 		key, _ := json.Marshal(f.Key)
@@ -196,6 +250,16 @@ func withClicks(sol *Solution, img *imaging.Normalized) json.RawMessage {
 	b.Write(c)
 	if sol.Provider != "" {
 		b.WriteString(`,"provider":` + strconv.Quote(sol.Provider))
+	}
+	if sol.Uncertain != nil {
+		u, _ := json.Marshal(sol.Uncertain)
+		b.WriteString(`,"uncertain":`)
+		b.Write(u)
+	}
+	if len(sol.Agreed) > 0 {
+		a, _ := json.Marshal(sol.Agreed)
+		b.WriteString(`,"agreed":`)
+		b.Write(a)
 	}
 	b.WriteByte('}')
 	return b.Bytes()

@@ -142,7 +142,11 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		if env.Status != "ready" {
 			return nil, c.badAnswer("status %q, not ready", apierr.Clip(env.Status, 20))
 		}
-		return c.parseObjects(env.Solution, labelID, size, tiles)
+		sol, err := c.parseObjects(env.Solution, labelID, size, tiles)
+		if err == nil {
+			sol.TaskID = taskIDOf(env.TaskID)
+		}
+		return sol, err
 	}
 	var taskID int64
 	if json.Unmarshal(env.TaskID, &taskID) != nil || taskID <= 0 {
@@ -160,13 +164,34 @@ func (c *Client) solve(ctx context.Context, tok string, image []byte, labelID st
 		case "processing":
 			continue
 		case "ready":
-			return c.parseAnswer(env.Solution, labelID, size, tiles)
+			sol, err := c.parseAnswer(env.Solution, labelID, size, tiles)
+			if err == nil {
+				sol.TaskID = strconv.FormatInt(taskID, 10)
+			}
+			return sol, err
 		}
 		return nil, c.badAnswer("status %q", apierr.Clip(env.Status, 20))
 	}
 }
 
-var errKeyRefused = errors.New("provider refused the key")
+// taskIDOf is a synchronous answer's taskId as the provider wrote it (a string, or a number),
+// kept for a later report; empty when absent or of another shape (the answer stands without it).
+func taskIDOf(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil && len(s) <= 128 {
+		return s
+	}
+	var n int64
+	if json.Unmarshal(raw, &n) == nil && n > 0 {
+		return strconv.FormatInt(n, 10)
+	}
+	return ""
+}
+
+var (
+	errKeyRefused = errors.New("provider refused the key")
+	errNoSuchTask = errors.New("provider does not know the task")
+)
 
 // call posts body to path and returns an envelope with errorId 0, or our error for the rest.
 func (c *Client) call(ctx context.Context, path string, body any) (*envelope, error) {
@@ -262,6 +287,9 @@ func (c *Client) providerError(code string) error {
 	case codeRejected:
 		return apierr.Wrap(recognition.ErrRejected, apierr.CodeUpstreamRejected,
 			fmt.Sprintf("the recognition provider %s rejected the request%s", c.kind, quoted))
+	case codeLost:
+		return apierr.Wrap(errNoSuchTask, apierr.CodeUpstreamError,
+			fmt.Sprintf("the recognition provider %s does not know the task%s", c.kind, quoted))
 	case codeUnsolved:
 		return apierr.Wrap(recognition.ErrUnsolved, apierr.CodeUpstreamError,
 			fmt.Sprintf("the recognition provider %s could not solve the picture%s", c.kind, quoted))

@@ -64,6 +64,12 @@ type Emulator struct {
 
 	requests   atomic.Int64
 	recognized atomic.Int64
+
+	// issued is every task id answered (the ids a report may name); reports counts the reports
+	// accepted per task id; reportFaults are used for the next reports instead of answering.
+	issued       map[string]bool
+	reports      map[string]int
+	reportFaults []Fault
 }
 
 type task struct {
@@ -73,7 +79,8 @@ type task struct {
 
 // New returns an emulator of kind accepting the given client keys.
 func New(kind Kind, keys ...string) *Emulator {
-	e := &Emulator{kind: kind, keys: map[string]bool{}, tasks: map[int64]*task{}, nextID: 1000, polls: 1}
+	e := &Emulator{kind: kind, keys: map[string]bool{}, tasks: map[int64]*task{}, nextID: 1000, polls: 1,
+		issued: map[string]bool{}, reports: map[string]int{}}
 	for _, k := range keys {
 		e.keys[k] = true
 	}
@@ -158,6 +165,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.create(w, r)
 	case r.URL.Path == "/getTaskResult" && e.kind == CapMonster:
 		e.result(w, r)
+	case r.URL.Path == "/reportIncorrectImageCaptcha" && e.kind == CapMonster,
+		r.URL.Path == "/feedbackTask" && e.kind == CapSolver:
+		e.report(w, r)
 	default:
 		e.fail(w, http.StatusNotFound, "ERROR_BAD_REQUEST")
 	}
@@ -335,8 +345,13 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request) {
 	if grid == 1 { // a tile is answered with hasObject (docs/providers.md §1)
 		sol = map[string]any{"type": "single", "hasObject": len(objects) == 1, "size": 100}
 	}
+	e.mu.Lock()
+	e.nextID++
+	id := "emulated-" + strconv.FormatInt(e.nextID, 36)
+	e.issued[id] = true
+	e.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"errorId": 0, "errorCode": "", "errorDescription": "",
-		"status": "ready", "taskId": "emulated-" + strconv.FormatInt(time.Now().UnixNano(), 36), "solution": sol})
+		"status": "ready", "taskId": id, "solution": sol})
 }
 
 func (e *Emulator) result(w http.ResponseWriter, r *http.Request) {
@@ -360,6 +375,7 @@ func (e *Emulator) result(w http.ResponseWriter, r *http.Request) {
 	}
 	if ready {
 		delete(e.tasks, req.TaskID)
+		e.issued[strconv.FormatInt(req.TaskID, 10)] = true
 	}
 	e.mu.Unlock()
 	switch {
