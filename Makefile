@@ -3,8 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 STATICCHECK_VERSION := v0.6.1
 GOBIN := $(shell $(GO) env GOPATH)/bin
-# The Lambda build: static, no RPC shim, stripped, reproducible paths.
-LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
+# The Lambda build: static (the local base image has no libc either), no RPC shim, stripped,
+# reproducible paths. LAMBDA_ARCH is the template's Architecture (arm64, the deployed default, or
+# x86_64, which make sam-local builds so that the functions run on this machine's processor).
+LAMBDA_ARCH ?= arm64
+LAMBDA_GOARCH := $(if $(filter x86_64,$(LAMBDA_ARCH)),amd64,$(LAMBDA_ARCH))
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags "-s -w"
 
 .PHONY: help run invoke invoke-all bench fuzz test test-fast screenshot lint funcsize fmt-check vet staticcheck template-check build build-lambda clean
 
@@ -36,7 +40,7 @@ accuracy: ## the accuracy simulation: wrong challenges, calls, cost and latency 
 	$(GO) run ./cmd/accuracy
 
 # Every fuzz target, as package:Function. `make test` replays their seeds and testdata/fuzz corpora.
-FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/httpapi:FuzzImageString internal/httpapi:FuzzJSONBody \
+FUZZ_TARGETS := internal/question:FuzzResolve internal/httpapi:FuzzParseCall internal/imaging:FuzzImageString internal/httpapi:FuzzJSONBody \
 	internal/imaging:FuzzNormalize internal/acedata:FuzzAnswer internal/uploads:FuzzRecord internal/auth:FuzzAuthorization internal/protocols:FuzzProtocols
 FUZZTIME ?= 30s
 
@@ -131,7 +135,7 @@ mutants: ## break the code on purpose and report which listed mutations the fast
 # when it is stale, that this install is current.
 .PHONY: compat-deps
 compat-deps: ## install compat/'s pinned npm client libraries (npm ci; needs node and npm)
-	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 18+ with npm"; exit 1; }
+	@command -v npm >/dev/null || { echo "make compat-deps: npm is not installed: the client compatibility tests need Node.js 20 or later with npm"; exit 1; }
 	cd compat && npm ci --no-audit --no-fund --prefer-offline && sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.lockfile-sha256
 
 # Lambda Managed Instances: a second template, template.yaml with both functions on a capacity
@@ -141,3 +145,67 @@ template-managed: ## write template-managed.json, the managed-instances variant:
 
 bench-managed: ## only the managed-instances section of make bench (requests in flight in one process), printed
 	$(GO) run ./cmd/bench -managed
+
+# ==================== The SAM CLI, for real (docs/sam.md)
+# The Python tools of requirements-dev.txt (the SAM CLI, moto, cfn-lint, the SAM transform, the
+# AWS CLI), Node.js's npm clients of compat/ and Debian's Chromium: everything the tests need.
+PIP ?= python3 -m pip
+.PHONY: tools sam-local sam-api sam-build sam-invoke-all sam-serve sam-compat sam-compat-run
+tools: ## install every tool the tests need: requirements-dev.txt (pip), compat/'s npm clients, chromium (apt, as root)
+	$(PIP) install -q --root-user-action=ignore -r requirements-dev.txt
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		echo "make tools: installing Debian's chromium and chromium-driver"; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver >/dev/null; }
+	@[ "$$(cat compat/node_modules/.lockfile-sha256 2>/dev/null)" = "$$(sha256sum compat/package-lock.json | cut -d' ' -f1)" ] || $(MAKE) --no-print-directory compat-deps
+
+# The functions run locally on this machine's processor (an arm64 bootstrap cannot execute on
+# x86_64 without a binfmt handler, which is the host's setting, not the project's); deploys keep
+# the template's default, arm64.
+SAM_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_PORT ?= 3001
+SAM_BASE_IMAGE ?= recognizer/lambda-base:busybox
+SAM := python3 .ci/sam.py
+SAM_LOCAL_FLAGS := --parameter-overrides Architecture=$(SAM_ARCH) --invoke-image $(SAM_BASE_IMAGE) --skip-pull-image \
+	--docker-network host --container-host-interface 127.0.0.1
+export SAM_CLI_TELEMETRY := 0
+
+sam-build:
+	@python3 .ci/sam-test.py
+	@echo "== sam validate --lint"
+	$(SAM) validate --lint
+	@echo "== sam build (Architecture=$(SAM_ARCH))"
+	LAMBDA_ARCH=$(SAM_ARCH) $(SAM) build --parameter-overrides Architecture=$(SAM_ARCH)
+
+sam-local: ## sam validate --lint, sam build, and sam local invoke on every events/*.json fixture, each answer checked (starts a Docker engine if none answers)
+	@command -v sam >/dev/null || $(PIP) install -q -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-invoke-all
+
+sam-invoke-all:
+	@echo "== sam local invoke, every fixture"
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	bin/invoke -sam '$(SAM) local invoke $(SAM_LOCAL_FLAGS)'
+
+# The HTTPS function behind the SAM CLI's local API Gateway, on 127.0.0.1:$(SAM_PORT), with the
+# provider emulator and a moto behind it (cmd/invoke -serve), until interrupted (Ctrl-C).
+sam-api: ## serve sam local start-api on http://127.0.0.1:$(SAM_PORT) (default 3001) with the emulator and moto behind it, until stopped
+	@command -v sam >/dev/null || $(PIP) install -q -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-serve
+
+sam-serve:
+	@echo "== sam local start-api on http://127.0.0.1:$(SAM_PORT)"
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	bin/invoke -serve '$(SAM) local start-api --host 127.0.0.1 --port $(SAM_PORT) $(SAM_LOCAL_FLAGS) $(SAM_API_FLAGS)'
+
+# compat/'s pinned npm clients against the SAM CLI's local API Gateway too: make sam-api's server
+# in keys mode (the key cmd/invoke puts in its moto), then compat's end-to-end tests with its URL.
+sam-compat: ## compat/'s npm solver clients through sam local start-api (and make run, and the bootstrap), keys mode
+	@command -v sam >/dev/null || $(PIP) install -q --root-user-action=ignore -r requirements-dev.txt
+	BASE_IMAGE=$(SAM_BASE_IMAGE) .ci/engine.sh run -- $(MAKE) --no-print-directory sam-build sam-compat-run
+
+sam-compat-run:
+	@$(GO) build -o bin/invoke ./cmd/invoke
+	@mkdir -p tmp; set -e; AUTH_MODE=keys bin/invoke -serve '$(SAM) local start-api --host 127.0.0.1 --port $(SAM_PORT) --warm-containers EAGER $(SAM_LOCAL_FLAGS)' > tmp/sam-api.log 2>&1 & pid=$$!; \
+	trap 'kill -INT $$pid 2>/dev/null; wait $$pid' EXIT; \
+	for i in $$(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:$(SAM_PORT)/ && break; kill -0 $$pid || { cat tmp/sam-api.log; exit 1; }; sleep 1; done; \
+	echo "== compat/ against sam local start-api at http://127.0.0.1:$(SAM_PORT)"; \
+	COMPAT_SAM_URL=http://127.0.0.1:$(SAM_PORT) COMPAT_SAM_KEY=example-client-key $(GO) test -tags e2e -count=1 ./compat || { tail -50 tmp/sam-api.log; exit 1; }

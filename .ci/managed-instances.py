@@ -71,6 +71,8 @@ def managed(t):
         },
     }
     t["Globals"]["Function"]["Environment"]["Variables"]["GOMEMLIMIT"] = GOMEMLIMIT
+    # The functions run on the capacity provider's instances, so they share its processor.
+    t["Globals"]["Function"]["Architectures"] = ["arm64"]
     for fn in FUNCTIONS:
         props = resources[fn]["Properties"]
         props["MemorySize"] = MEMORY_MB

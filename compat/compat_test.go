@@ -224,7 +224,7 @@ func textual(contentType string) bool {
 func installClients() error {
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is not on PATH: these tests run published npm client libraries (install Node.js 18 or later with npm; .ci/run checks for it)", tool)
+			return fmt.Errorf("%s is not on PATH: these tests run published npm client libraries (install Node.js 20 or later with npm; .ci/run checks for it)", tool)
 		}
 	}
 	lock, err := os.ReadFile("package-lock.json")
@@ -257,11 +257,11 @@ type outcome struct {
 }
 
 // runClient runs one script against base and checks that it reports the pinned version.
-func runClient(t *testing.T, base, script string) report {
+func runClient(t *testing.T, base, key, script string) report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", script, "--base", base, "--key", clientKey, "--bad-key", wrongKey)
+	cmd := exec.CommandContext(ctx, "node", script, "--base", base, "--key", key, "--bad-key", wrongKey)
 	// A proxy set in the developer's shell must not stand between a library and the loopback.
 	cmd.Env = append(os.Environ(), "NO_PROXY=*", "no_proxy=*")
 	var stderr bytes.Buffer
@@ -296,10 +296,15 @@ func lockedVersion(t *testing.T, pkg string) string {
 }
 
 // againstBoth runs script against the local server and the function, and holds each report to
-// want.
+// want. With COMPAT_SAM_URL set (make sam-compat), also against the function behind the SAM
+// CLI's own local API Gateway (sam local start-api), whose client keys hold COMPAT_SAM_KEY.
 func againstBoth(t *testing.T, script string, want map[string]expect) {
-	for _, target := range []struct{ name, url string }{{"make run", localURL}, {"lambda", lambdaURL}} {
-		t.Run(target.name, func(t *testing.T) { check(t, runClient(t, target.url, script), want) })
+	targets := []struct{ name, url, key string }{{"make run", localURL, clientKey}, {"lambda", lambdaURL, clientKey}}
+	if url := os.Getenv("COMPAT_SAM_URL"); url != "" {
+		targets = append(targets, struct{ name, url, key string }{"sam local start-api", url, os.Getenv("COMPAT_SAM_KEY")})
+	}
+	for _, target := range targets {
+		t.Run(target.name, func(t *testing.T) { check(t, runClient(t, target.url, target.key, script), want) })
 	}
 }
 

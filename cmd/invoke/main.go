@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/app"
@@ -62,7 +63,22 @@ func main() {
 	flag.StringVar(&cfg.images, "images", "events/images", "pictures to upload for the objects a fixture names")
 	flag.StringVar(&cfg.template, "template", "template.yaml", "the SAM template: the variables it declares (and their literal values)")
 	flag.DurationVar(&cfg.timeout, "timeout", 0, "the deadline the function sees; default the template's (api 29s, s3event 60s)")
+	samCommand := flag.String("sam", "", "run each event through this SAM CLI command (up to the function's name) instead of the bootstrap: make sam-local")
+	serveCommand := flag.String("serve", "", "run this command (sam local start-api and its flags) with the HTTPS function's local emulator and moto behind it, until it ends: make sam-api")
 	flag.Parse()
+	if f := strings.Fields(*serveCommand); len(f) > 0 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := serve(ctx, cfg, f, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if f := strings.Fields(*samCommand); len(f) > 0 {
+		cfg.sam = &samRunner{command: f}
+	}
 	if *event != "" {
 		cfg.events = append(cfg.events, *event)
 	}
@@ -120,6 +136,7 @@ type config struct {
 	template string
 	events   []string
 	timeout  time.Duration
+	sam      *samRunner // nil: the bootstrap under this command's Runtime API
 }
 
 // report is how one fixture ended.
@@ -377,51 +394,85 @@ func listObjects(f fixture) string {
 	return b.String()
 }
 
-// invoke runs f in a fresh process of its function and reports how it ended.
-func (s *session) invoke(ctx context.Context, f fixture) (report, error) {
-	r := report{fixture: f.path, function: f.function}
-	e, err := s.environment(ctx, f)
-	if err != nil {
-		return r, err
-	}
+// outcome is what one invocation handed back: an answer, an error the function reported, a
+// failure to start, or no answer at all.
+type outcome struct {
+	payload, fnError, initError []byte
+	err                         error  // no answer
+	output                      string // the function's whole output
+}
+
+// runner runs one event through a function: its bootstrap under this command's Runtime API, or
+// `sam local invoke` (samRunner). What counts as a success is judged the same for both, in
+// session.invoke.
+type runner interface {
+	invoke(ctx context.Context, s *session, f fixture, e env) (outcome, error)
+}
+
+// bootstrapRunner runs the function's bootstrap, built here, in a fresh process per event.
+type bootstrapRunner struct{}
+
+func (bootstrapRunner) invoke(ctx context.Context, s *session, f fixture, e env) (outcome, error) {
 	bin, err := s.binary(ctx, f.function)
 	if err != nil {
-		return r, err
+		return outcome{}, err
 	}
 	rt, err := runtimeapi.Start()
 	if err != nil {
-		return r, err
+		return outcome{}, err
 	}
 	defer rt.Close()
 	proc, err := rt.StartProcess(bin, e.list())
 	if err != nil {
-		return r, err
+		return outcome{}, err
 	}
 	timeout := s.cfg.timeout
 	if timeout == 0 {
 		if timeout, err = templateTimeout(s.cfg.template, logicalIDs[f.function]); err != nil {
-			return r, err
+			return outcome{}, err
 		}
 	}
 	res, invokeErr := rt.Invoke(ctx, f.event, timeout)
 	// The answer can arrive before the process's last lines have left its pipe: its whole output
 	// is known only once it has exited.
 	proc.Kill()
-	fmt.Fprint(s.stderr, proc.Output())
-	if ie := rt.InitError(); ie != nil {
-		r.problem = "the function failed to start: " + string(ie)
+	o := outcome{output: proc.Output(), initError: rt.InitError(), err: invokeErr}
+	if invokeErr == nil {
+		o.payload, o.fnError = res.Payload, res.Error
+	}
+	return o, nil
+}
+
+// invoke runs f through the session's runner and reports how it ended.
+func (s *session) invoke(ctx context.Context, f fixture) (report, error) {
+	r := report{fixture: f.path, function: f.function}
+	e, err := s.environment(ctx, f)
+	if err != nil {
+		return r, err
+	}
+	var run runner = bootstrapRunner{}
+	if s.cfg.sam != nil {
+		run = *s.cfg.sam
+	}
+	o, err := run.invoke(ctx, s, f, e)
+	if err != nil {
+		return r, err
+	}
+	fmt.Fprint(s.stderr, o.output)
+	if o.initError != nil {
+		r.problem = "the function failed to start: " + string(o.initError)
 		return r, nil
 	}
 	switch {
-	case invokeErr != nil:
-		r.problem = "no answer: " + invokeErr.Error()
-	case res.Error != nil:
-		fmt.Fprintf(s.stdout, "%s\n", res.Error)
-		r.problem = "the function reported an error (Lambda would retry an asynchronous event): " + string(res.Error)
+	case o.err != nil:
+		r.problem = "no answer: " + o.err.Error()
+	case o.fnError != nil:
+		fmt.Fprintf(s.stdout, "%s\n", o.fnError)
+		r.problem = "the function reported an error (Lambda would retry an asynchronous event): " + string(o.fnError)
 	case f.function == "api":
-		s.checkAnswer(ctx, &r, res.Payload, e)
+		s.checkAnswer(ctx, &r, o.payload, e)
 	default:
-		fmt.Fprintf(s.stdout, "%s\n", res.Payload)
+		fmt.Fprintf(s.stdout, "%s\n", o.payload)
 		s.checkResults(ctx, &r, f, e)
 	}
 	return r, nil

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // guard keeps the local server to its developer: it holds a real token, so a web page the
@@ -18,6 +18,7 @@ import (
 type guard struct {
 	next  http.Handler
 	hosts map[string]bool // host names accepted in Host and Origin, lower case, without port
+	extra []string        // the names -allow-hosts added, as refusals name them
 	slots chan struct{}   // one per request being served
 }
 
@@ -32,6 +33,7 @@ func newGuard(next http.Handler, listen string, extra []string, concurrent int) 
 	for _, h := range extra {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
 			g.hosts[h] = true
+			g.extra = append(g.extra, h)
 		}
 	}
 	return g
@@ -49,13 +51,13 @@ func (g *guard) allows(host string) bool {
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.allows(r.Host) {
-		refuse(w, "this local server answers requests to localhost only, not to host %q; start it with -allow-hosts to accept that name", r.Host)
+		refuse(w, "this local server answers requests to %s, not to host %q; add that name to -allow-hosts to accept it", g.accepted(), r.Host)
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !g.allows(u.Host) {
-			refuse(w, "this local server answers pages it serves itself, not pages from %q; start it with -allow-hosts to accept that origin", origin)
+			refuse(w, "this local server answers pages it serves itself and pages of %s, not pages from %q; add that name to -allow-hosts to accept it", g.accepted(), origin)
 			return
 		}
 	}
@@ -75,9 +77,19 @@ func (g *guard) acquire(ctx context.Context) bool {
 	}
 }
 
-func refuse(w http.ResponseWriter, format string, arg string) {
-	e := apierr.New(apierr.CodeInvalidRequest, format, arg)
+// accepted names the hosts a refusal says are served.
+func (g *guard) accepted() string {
+	if len(g.extra) == 0 {
+		return "localhost only"
+	}
+	return "localhost and " + strings.Join(g.extra, ", ")
+}
+
+// refuse answers invalid_request with its documented status (400), as a server refuses a Host
+// it does not serve: the request is not one this server takes, whoever sends it.
+func refuse(w http.ResponseWriter, format string, args ...any) {
+	e := apierr.New(apierr.CodeInvalidRequest, format, args...)
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusForbidden)
-	w.Write(httpapi.ErrorBody(e, apierr.NewTraceID()))
+	w.WriteHeader(e.Status())
+	w.Write(wire.ErrorBody(e, apierr.NewTraceID()))
 }

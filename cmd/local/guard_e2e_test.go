@@ -42,10 +42,10 @@ func TestLocalServerRefusesForeignCallers(t *testing.T) {
 		}
 		return resp.StatusCode, string(body)
 	}
-	if status, body := post("rebound.example:3000", ""); status != http.StatusForbidden {
+	if status, body := post("rebound.example:3000", ""); status != http.StatusBadRequest {
 		t.Fatalf("foreign Host: %d %s", status, body)
 	}
-	if status, body := post("", "https://evil.example"); status != http.StatusForbidden {
+	if status, body := post("", "https://evil.example"); status != http.StatusBadRequest {
 		t.Fatalf("foreign Origin: %d %s", status, body)
 	}
 	if status, body := post("", "http://"+srv.addr); status != http.StatusOK {

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,7 @@ func TestGuardRefusesForeignHostAndOrigin(t *testing.T) {
 		{host: "127.0.0.1:3000", origin: "http://127.0.0.1.evil.example:3000", ok: false},
 		{allow: []string{"devbox"}, host: "devbox:3000", origin: "http://devbox:3000", ok: true},
 		{allow: []string{"*"}, host: "anything:1", origin: "http://elsewhere", ok: true},
+		{allow: []string{"devbox"}, host: "other:3000", ok: false},
 	} {
 		served.Store(0)
 		g := newGuard(next, "127.0.0.1:3000", c.allow, 2)
@@ -40,8 +42,12 @@ func TestGuardRefusesForeignHostAndOrigin(t *testing.T) {
 		}
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
-		if got := served.Load() == 1; got != c.ok || (!c.ok && w.Code != http.StatusForbidden) {
+		if got := served.Load() == 1; got != c.ok || (!c.ok && (w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"invalid_request"`))) {
 			t.Errorf("host %q origin %q allow %v: served %v, status %d; want served %v", c.host, c.origin, c.allow, got, w.Code, c.ok)
+		}
+		// The refusal names what is accepted: "localhost only" is said only when it is so.
+		if !c.ok && strings.Contains(w.Body.String(), "localhost only") != (len(c.allow) == 0) {
+			t.Errorf("host %q allow %v: %s", c.host, c.allow, w.Body)
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/app"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/emulator"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 func main() {
@@ -82,7 +82,7 @@ func main() {
 }
 
 // adapter serves the API through net/http.
-type adapter struct{ api httpapi.Server }
+type adapter struct{ api wire.Server }
 
 func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Read one byte past the limit so the API can answer 413 itself.
@@ -90,7 +90,7 @@ func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		body = nil
 	}
-	resp := a.api.Serve(r.Context(), httpapi.Request{
+	resp := a.api.Serve(r.Context(), wire.Request{
 		Method: r.Method, Path: r.URL.Path, Header: r.Header, Query: r.URL.Query(), Body: body,
 	})
 	for k, v := range resp.Header {

@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // handler translates API Gateway HTTP API events (payload 2.0) to the API and back.
-type handler struct{ api httpapi.Server }
+type handler struct{ api wire.Server }
 
 // Handle translates an API Gateway event to the API's request and the answer back.
 func (h handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -25,7 +25,7 @@ func (h handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	return out, nil
 }
 
-func toRequest(ev events.APIGatewayV2HTTPRequest) httpapi.Request {
+func toRequest(ev events.APIGatewayV2HTTPRequest) wire.Request {
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		decoded, err := base64.StdEncoding.DecodeString(ev.Body)
@@ -48,7 +48,7 @@ func toRequest(ev events.APIGatewayV2HTTPRequest) httpapi.Request {
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
-	return httpapi.Request{
+	return wire.Request{
 		Method:    ev.RequestContext.HTTP.Method,
 		Path:      path,
 		Header:    header,

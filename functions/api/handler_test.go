@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,6 +22,8 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
+	"github.com/recaptcha-recognizer/recognizer/internal/protocols"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 )
@@ -43,15 +44,14 @@ func fastHandler(t *testing.T, store *testenv.MemStore, out *strings.Builder) ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := app.NewLogger(out)
-	return handler{api: &httpapi.Handler{
-		Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: testenv.FakeUpstream{}},
-		Auth:    checker,
-		Store:   store,
-		Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix,
-			MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
-		Observe: &observe.Observer{Log: log, Metrics: metrics.New(out, "api", nil)},
-	}}
+	cfg.AuthMode = auth.ModeOff
+	service := &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: testenv.FakeUpstream{}}
+	server := app.Pipeline(cfg, app.Fronts{
+		API:    &httpapi.API{Service: service, Store: store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix}},
+		Solver: &protocols.Solver{Service: service},
+		Auth:   checker,
+	}, &observe.Observer{Log: app.NewLogger(out), Metrics: metrics.New(out, "api", nil)})
+	return handler{api: server}
 }
 
 func TestHandlerOverEveryFixture(t *testing.T) {
@@ -111,7 +111,7 @@ func TestHandlerOverEveryFixture(t *testing.T) {
 func TestHandlerRecoversFromAPanic(t *testing.T) {
 	var out strings.Builder
 	h := fastHandler(t, &testenv.MemStore{}, &out)
-	h.api.(*httpapi.Handler).Service.Upstream = panicking{}
+	h.api.(*pipeline.Server).Default.(*httpapi.API).Service.Upstream = panicking{}
 	payload, _ := os.ReadFile("../../events/api-json.json")
 	raw, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload)
 	if err != nil {

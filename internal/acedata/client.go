@@ -55,8 +55,16 @@ func NewHTTPClient() *http.Client {
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
 	t.TLSHandshakeTimeout = 5 * time.Second
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: neverFollow}
 }
+
+// neverFollow hands a redirect back to the provider's adapter as the answer: following it would
+// re-send the request, with the provider token in its header or body, to wherever the
+// Location names. Each adapter answers a 3xx as the provider's failure (IsRedirect).
+func neverFollow(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// IsRedirect says whether status is a redirect, which no provider's API answers when it works.
+func IsRedirect(status int) bool { return status >= 300 && status < 400 }
 
 // New returns a client for the API at url, authorized by tokens.
 func New(url string, httpClient *http.Client, tokens secrets.Source) *Client {
@@ -200,6 +208,9 @@ func finalError(ctx context.Context, r attemptResult) error {
 	case r.status >= 500:
 		return apierr.New(apierr.CodeUpstreamError,
 			"the recognition API failed (status %d)", r.status)
+	case IsRedirect(r.status):
+		return apierr.New(apierr.CodeUpstreamError,
+			"the recognition API answered with a redirect (status %d), which is never followed", r.status)
 	}
 	return apierr.Wrap(ErrRejected, apierr.CodeUpstreamRejected,
 		fmt.Sprintf("the recognition API rejected the request (status %d%s)", r.status, upstreamCode(r.body)))

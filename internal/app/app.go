@@ -17,9 +17,11 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/idempotency"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/protocols"
 	"github.com/recaptcha-recognizer/recognizer/internal/providers"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
@@ -27,6 +29,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
 	"github.com/recaptcha-recognizer/recognizer/internal/storage"
 	"github.com/recaptcha-recognizer/recognizer/internal/uploads"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // MaxBodyBytes is Lambda's synchronous payload limit: a request body can never be larger, and the
@@ -128,14 +131,17 @@ const clientKeysTTL = 5 * time.Minute
 
 // NewAPI wires the HTTPS function from its environment; metrics go to metricsOut as EMF lines.
 // With any configuration error it logs every problem once and returns the misconfigured server,
-// which answers every request 500 configuration_error and reads nothing: a function that fails
-// to start would only show callers a bare 502, and operators nothing.
-func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) httpapi.Server {
-	cfg, err := APIConfigFromEnv(getenv, awsCfg.Region)
-	if err != nil {
+// which answers every request configuration_error in its wire's shape and reads nothing: a
+// function that fails to start would only show callers a bare 502, and operators nothing.
+func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) wire.Server {
+	refuse := func(authMode string, err error) wire.Server {
 		log.Error("invalid configuration: every request will be refused", "error", err.Error())
 		obs := &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}
-		return withProtocols(strings.TrimSpace(getenv("AUTH_MODE")), httpapi.Misconfigured{Observe: obs}, protocols.Misconfigured{Observe: obs})
+		return pipeline.Misconfigured(routes(authMode, &protocols.Solver{}), &httpapi.API{}, obs)
+	}
+	cfg, err := APIConfigFromEnv(getenv, awsCfg.Region)
+	if err != nil {
+		return refuse(strings.TrimSpace(getenv("AUTH_MODE")), err)
 	}
 	p := newParts(cfg.Config, awsCfg, log, metricsOut, "api")
 	var keys *secrets.Secret
@@ -145,40 +151,59 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 	}
 	checker, err := auth.New(cfg.AuthMode, keys)
 	if err != nil { // APIConfigFromEnv checked the mode; this is a bug if it happens
-		log.Error("invalid configuration: every request will be refused", "error", err.Error())
-		return httpapi.Misconfigured{Observe: &observe.Observer{Log: log, Metrics: metrics.New(metricsOut, "api", nil)}}
-	}
-	httpCfg := httpapi.Config{
-		Sources:        cfg.Sources,
-		ResultsBucket:  cfg.ResultsBucket,
-		StorePrefix:    cfg.StorePrefix,
-		MaxBodyBytes:   MaxBodyBytes,
-		ResponseMargin: 300 * time.Millisecond,
-		DefaultTimeout: 29 * time.Second, // API Gateway's integration limit is 30 s
+		return refuse(cfg.AuthMode, err)
 	}
 	obs := &observe.Observer{Log: log, Metrics: p.metrics}
-	recognizer := &httpapi.Idempotency{
-		Next: &httpapi.Handler{Service: p.service, Auth: checker, Store: p.store, Config: httpCfg, Observe: obs},
-		Auth: checker, Store: p.store,
-		Bucket: cfg.ResultsBucket, Prefix: cfg.Idempotency.Prefix, TTL: cfg.Idempotency.TTL,
-		Routes:       []string{api.RecognizePath, api.UpstreamPath},
-		MaxBodyBytes: MaxBodyBytes, DefaultTimeout: httpCfg.DefaultTimeout, Observe: obs,
+	solver := &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport}
+	if cfg.TaskIDSecret != "" {
+		ids := secrets.NewSecret(p.sm, cfg.TaskIDSecret, taskIDSecretTTL)
+		ids.RememberFailures(cfg.SecretFailureTTL)
+		solver.IDSecret = ids
 	}
-	return withProtocols(cfg.AuthMode, recognizer,
-		&protocols.Handler{Service: p.service, Auth: checker, Config: httpCfg, Observe: obs, Reported: p.metrics.EmitReport})
+	return Pipeline(cfg, Fronts{
+		API:    &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix}},
+		Solver: solver,
+		Auth:   checker,
+		Store:  p.store,
+	}, obs)
 }
 
-// withProtocols serves the solver protocols' routes beside the API's own, except in IAM mode:
-// their clients send a key and cannot sign requests, and the template does not route them.
-func withProtocols(authMode string, recognizer, solverProtocols httpapi.Server) httpapi.Server {
+// taskIDSecretTTL: the secret is generated once per stack; read again hourly so a replaced one
+// counts without a deployment.
+const taskIDSecretTTL = time.Hour
+
+// ResponseMargin is kept back from every request's deadline to send its answer in time.
+const ResponseMargin = 300 * time.Millisecond
+
+// Fronts are the protocols and ports the pipeline is built around.
+type Fronts struct {
+	API    *httpapi.API
+	Solver *protocols.Solver
+	Auth   wire.Authenticator
+	Store  idempotency.RecordStore
+}
+
+// Pipeline is the API function's one server: every front through the same steps.
+func Pipeline(cfg APIConfig, f Fronts, obs *observe.Observer) *pipeline.Server {
+	defaultTimeout := 29 * time.Second // API Gateway's integration limit is 30 s
+	return &pipeline.Server{
+		Routes: routes(cfg.AuthMode, f.Solver), Default: f.API, Auth: f.Auth, Observe: obs,
+		Config: wire.Config{MaxBodyBytes: MaxBodyBytes, ResponseMargin: ResponseMargin, DefaultTimeout: defaultTimeout},
+		Idempotency: &idempotency.Layer{
+			Store: f.Store, Bucket: cfg.ResultsBucket, Prefix: cfg.Idempotency.Prefix, TTL: cfg.Idempotency.TTL,
+			Routes:     []string{api.RecognizePath, api.UpstreamPath},
+			WriteGrace: ResponseMargin / 2, DefaultTimeout: defaultTimeout, Log: obs.Log,
+		},
+	}
+}
+
+// routes are the solver protocols' routes beside the API's own, except in IAM mode: their
+// clients send a key and cannot sign requests, and the template does not route them.
+func routes(authMode string, solver *protocols.Solver) map[string]pipeline.Protocol {
 	if authMode == auth.ModeIAM {
-		return recognizer
+		return nil
 	}
-	paths := map[string]httpapi.Server{}
-	for _, p := range protocols.Paths() {
-		paths[p] = solverProtocols
-	}
-	return httpapi.Routes{Paths: paths, Default: recognizer}
+	return solver.Routes()
 }
 
 // NewUploads wires the S3 function from its environment, with the observer of its records. With

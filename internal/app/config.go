@@ -78,7 +78,10 @@ type APIConfig struct {
 	Sources          s3scope.Scopes // SOURCE_BUCKETS: "bucket" or "bucket/prefix/" entries s3 references may read
 	AuthMode         string         // AUTH_MODE: keys, iam or off (required, no default)
 	ClientKeysSecret string         // CLIENT_KEYS_SECRET_ID: secret of client keys, for AUTH_MODE=keys
-	Idempotency      IdempotencyConfig
+	// TASK_ID_SECRET_ID: the secret the solver protocols' task ids are enciphered under; unset,
+	// each process draws its own and reads only the ids it issued (make run).
+	TaskIDSecret string
+	Idempotency  IdempotencyConfig
 }
 
 // UploadsConfig is the S3 function's configuration.
@@ -93,6 +96,7 @@ func APIConfigFromEnv(getenv func(string) string, region string) (APIConfig, err
 	a := APIConfig{Config: c,
 		AuthMode:         strings.TrimSpace(getenv("AUTH_MODE")),
 		ClientKeysSecret: strings.TrimSpace(getenv("CLIENT_KEYS_SECRET_ID")),
+		TaskIDSecret:     strings.TrimSpace(getenv("TASK_ID_SECRET_ID")),
 	}
 	sources, err := s3scope.Parse(getenv("SOURCE_BUCKETS"))
 	if err != nil {
@@ -123,7 +127,7 @@ func APIConfigFromEnv(getenv func(string) string, region string) (APIConfig, err
 			}
 		}
 	}
-	needsAWS := c.RecognitionToken == "" || len(a.Sources) > 0 || c.ResultsBucket != "" || a.ClientKeysSecret != ""
+	needsAWS := c.RecognitionToken == "" || len(a.Sources) > 0 || c.ResultsBucket != "" || a.ClientKeysSecret != "" || a.TaskIDSecret != ""
 	return a, finish(problems, needsAWS, region)
 }
 

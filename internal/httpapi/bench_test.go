@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // The JSON form's own cost: parse the body and decode the image (make bench reports it against
@@ -16,11 +17,11 @@ import (
 func BenchmarkParseJSON(b *testing.B) {
 	img := testimage.Challenge{Grid: 3, Tile: 100, Label: "/m/0k4j", Seed: 51}.PNG()
 	body, _ := json.Marshal(map[string]string{"image": base64.StdEncoding.EncodeToString(img), "question": "/m/0k4j"})
-	req := Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+	req := wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseCall(req, 10<<20); err != nil {
+		if _, err := parse(req, 10<<20); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -38,11 +39,11 @@ func BenchmarkRefuseBodyBomb(b *testing.B) {
 		{"multipart-5000-parts", "multipart/form-data; boundary=x", parts.String()},
 		{"base64-bad-padding-1MB", "application/json", `{"image":"` + strings.Repeat("QUFB", 1<<18) + `A===","question":"cars"}`},
 	} {
-		req := Request{Header: http.Header{"Content-Type": {c.contentType}}, Body: []byte(c.body)}
+		req := wire.Request{Header: http.Header{"Content-Type": {c.contentType}}, Body: []byte(c.body)}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := parseCall(req, 4<<20); err == nil {
+				if _, err := parse(req, 4<<20); err == nil {
 					b.Fatal("accepted")
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // Body bombs: each is refused with a clear 4xx, and parsing it allocates at most about twice
@@ -42,7 +43,7 @@ func TestBodyBombs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, err := parseCall(Request{Header: http.Header{"Content-Type": {c.contentType}}, Body: c.body}, 4<<20)
+			_, err := parse(wire.Request{Header: http.Header{"Content-Type": {c.contentType}}, Body: c.body}, 4<<20)
 			runtime.ReadMemStats(&after)
 			if c.status == 0 {
 				// Accepted by the parser: the question's own limit refuses it later, unread.

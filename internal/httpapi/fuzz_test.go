@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,11 +11,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 const fuzzMaxImage = 64 << 10
 
-// FuzzParseCall: whatever the content type, query and body, parseCall either returns a call with
+// FuzzParseCall: whatever the content type, query and body, parse either returns what was asked with
 // an image (within the limit) or an S3 reference, or refuses with a 4xx in the error shape.
 func FuzzParseCall(f *testing.F) {
 	multipart := "--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n" +
@@ -50,7 +50,7 @@ func FuzzParseCall(f *testing.F) {
 		if contentType != "" {
 			h.Set("Content-Type", contentType)
 		}
-		c, err := parseCall(Request{Header: h, Query: q, Body: body}, fuzzMaxImage)
+		c, err := parse(wire.Request{Header: h, Query: q, Body: body}, fuzzMaxImage)
 		if err != nil {
 			var e *apierr.Error
 			if !errors.As(err, &e) || e.Status() < 400 || e.Status() > 499 || e.Code == "" {
@@ -69,40 +69,6 @@ func FuzzParseCall(f *testing.F) {
 		}
 		if c.s3 != nil && (c.s3.Bucket == "" || c.s3.Key == "" || strings.ContainsAny(c.s3.Bucket, "/ ") || strings.ContainsAny(c.s3.Key, "\x00\r\n")) {
 			t.Fatalf("s3 reference %+v", c.s3)
-		}
-	})
-}
-
-// FuzzImageString: any bytes, written in every form a caller may use, read back exactly.
-func FuzzImageString(f *testing.F) {
-	f.Add([]byte("\x89PNG\r\n\x1a\n"), 0)
-	f.Add([]byte{0xfb, 0xff, 0xbf, 0x00, 0x01}, 3)
-	f.Add([]byte{}, 1)
-	f.Fuzz(func(t *testing.T, data []byte, wrap int) {
-		if len(data) == 0 || len(data) > fuzzMaxImage {
-			return
-		}
-		std := base64.StdEncoding.EncodeToString(data)
-		forms := []string{
-			std,
-			base64.RawStdEncoding.EncodeToString(data),
-			base64.URLEncoding.EncodeToString(data),
-			base64.RawURLEncoding.EncodeToString(data),
-			"data:image/png;base64," + std,
-		}
-		if n := 1 + (wrap&0xff)%76; n < len(std) { // MIME-style line breaks and stray spaces
-			var b strings.Builder
-			for i := 0; i < len(std); i += n {
-				b.WriteString(std[i:min(i+n, len(std))])
-				b.WriteString("\r\n ")
-			}
-			forms = append(forms, b.String())
-		}
-		for _, s := range forms {
-			got, _, err := DecodeImageString(s, fuzzMaxImage)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("DecodeImageString(%.40q) = %d bytes, %v; want the %d bytes back", s, len(got), err, len(data))
-			}
 		}
 	})
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
-// call is what a request asks for, whatever form it came in.
-type call struct {
+// parsed is what a request's body asks for, whatever form it came in.
+type parsed struct {
 	form     string // json, data-url, multipart, binary, s3 (for logs and metrics)
 	image    []byte
 	s3       *objectRef
@@ -33,10 +34,10 @@ func badRequest(format string, args ...any) *apierr.Error {
 	return apierr.New(apierr.CodeInvalidRequest, format, args...)
 }
 
-// parseCall reads the body by its content type. Query parameters question, grid and store apply
+// parse reads the body by its content type. Query parameters question, grid and store apply
 // to every form (a raw image body has nowhere else to put them); body fields win.
-func parseCall(req Request, maxImageBytes int) (*call, error) {
-	c := &call{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
+func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
+	c := &parsed{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
 	if v := req.Query.Get("store"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -86,7 +87,7 @@ type requestDoc struct {
 	Store    *bool           `json:"store"`
 }
 
-func (c *call) parseJSON(body []byte, maxImageBytes int) error {
+func (c *parsed) parseJSON(body []byte, maxImageBytes int) error {
 	var doc requestDoc
 	if err := unmarshalRequest(body, &doc); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -121,7 +122,7 @@ func (c *call) parseJSON(body []byte, maxImageBytes int) error {
 		return nil
 	}
 	if doc.Image != nil {
-		img, dataURL, err := DecodeImageString(*doc.Image, maxImageBytes)
+		img, dataURL, err := imaging.DecodeImageString(*doc.Image, maxImageBytes)
 		if err != nil {
 			return err
 		}
@@ -131,47 +132,6 @@ func (c *call) parseJSON(body []byte, maxImageBytes int) error {
 		c.image = img
 	}
 	return nil
-}
-
-// DecodeImageString (also the protocols' one image decoder) accepts base64 (standard or URL alphabet, padded or not, with line breaks)
-// or a data URL carrying base64.
-func DecodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, err error) {
-	if rest, ok := strings.CutPrefix(s, "data:"); ok {
-		meta, payload, found := strings.Cut(rest, ",")
-		if !found || !strings.HasSuffix(meta, ";base64") {
-			return nil, true, apierr.New(apierr.CodeInvalidImage, "a data URL image must be base64: data:image/png;base64,...")
-		}
-		s, dataURL = payload, true
-	}
-	if base64.StdEncoding.DecodedLen(len(s)) > maxImageBytes+3 {
-		return nil, dataURL, apierr.New(apierr.CodeTooLarge,
-			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
-	}
-	// The usual string is standard base64 with nothing to clean up: decode it as it is, and look
-	// for line breaks or the URL-safe alphabet only when that fails.
-	img, err = base64.StdEncoding.DecodeString(s)
-	if err == nil {
-		return img, dataURL, nil
-	}
-	clean := s
-	if strings.ContainsAny(s, " \t\r\n-_") { // line breaks, spaces or the URL-safe alphabet
-		clean = strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', '\r', '\n':
-				return -1
-			case '-':
-				return '+'
-			case '_':
-				return '/'
-			}
-			return r
-		}, s)
-	}
-	img, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "="))
-	if err != nil {
-		return nil, dataURL, apierr.New(apierr.CodeInvalidImage, "image is not valid base64")
-	}
-	return img, dataURL, nil
 }
 
 func parseObjectRef(raw json.RawMessage) (*objectRef, error) {
@@ -206,7 +166,7 @@ const (
 	maxFieldBytes = 4096
 )
 
-func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) error {
+func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int) error {
 	if boundary == "" {
 		return badRequest("multipart/form-data needs a boundary")
 	}
@@ -247,7 +207,7 @@ func (c *call) parseMultipart(body []byte, boundary string, maxImageBytes int) e
 				return badRequest("the form has more than one image part (image or file): send one")
 			}
 			if part.FileName() == "" { // a text field: base64 or a data URL
-				img, _, err := DecodeImageString(string(data), maxImageBytes)
+				img, _, err := imaging.DecodeImageString(string(data), maxImageBytes)
 				if err != nil {
 					return err
 				}

@@ -7,47 +7,21 @@ import (
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
-
-func TestDecodeImageString(t *testing.T) {
-	want := []byte{0xfb, 0xff, 0xbf, 0x00, 0x01}
-	for _, in := range []string{
-		"+/+/AAE=",                       // standard
-		"+/+/AAE",                        // no padding
-		"-_-_AAE=",                       // URL alphabet
-		"+/+/\r\nAA E=",                  // line breaks and spaces
-		"data:image/png;base64,+/+/AAE=", // data URL
-	} {
-		got, _, err := DecodeImageString(in, 1<<20)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("DecodeImageString(%q) = %x, %v", in, got, err)
-		}
-	}
-	for in, code := range map[string]apierr.Code{
-		"+/+/A===":                             apierr.CodeInvalidImage,
-		"not*base64":                           apierr.CodeInvalidImage,
-		"data:image/png,rawdata":               apierr.CodeInvalidImage,
-		"data:image/png;base64":                apierr.CodeInvalidImage,
-		string(bytes.Repeat([]byte("A"), 200)): apierr.CodeTooLarge,
-	} {
-		if _, _, err := DecodeImageString(in, 100); apierr.As(err).Code != code {
-			t.Errorf("DecodeImageString(%.20q): %v, want %s", in, err, code)
-		}
-	}
-}
 
 func TestParseCallForms(t *testing.T) {
 	q := url.Values{"question": {"cars"}, "grid": {"3x3"}, "store": {"1"}}
-	c, err := parseCall(Request{Header: http.Header{"Content-Type": {"image/webp"}}, Query: q, Body: []byte("RIFF")}, 1<<20)
+	c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"image/webp"}}, Query: q, Body: []byte("RIFF")}, 1<<20)
 	if err != nil || c.form != "binary" || c.question != "cars" || c.grid != "3x3" || !c.store || string(c.image) != "RIFF" {
 		t.Fatalf("binary: %+v, %v", c, err)
 	}
 	// Body fields win over the query; no content type with a JSON body is JSON.
-	c, err = parseCall(Request{Header: http.Header{}, Query: q, Body: []byte(` {"image":"AAEC","question":"bus","grid":"4x4","store":false}`)}, 1<<20)
+	c, err = parse(wire.Request{Header: http.Header{}, Query: q, Body: []byte(` {"image":"AAEC","question":"bus","grid":"4x4","store":false}`)}, 1<<20)
 	if err != nil || c.form != "json" || c.question != "bus" || c.grid != "4x4" || c.store {
 		t.Fatalf("json: %+v, %v", c, err)
 	}
-	c, err = parseCall(Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"s3":{"bucket":"b","key":"k/ü x.png"},"question":"bus"}`)}, 1<<20)
+	c, err = parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"s3":{"bucket":"b","key":"k/ü x.png"},"question":"bus"}`)}, 1<<20)
 	if err != nil || c.s3 == nil || c.s3.String() != "s3://b/k/ü x.png" {
 		t.Fatalf("s3: %+v, %v", c, err)
 	}
@@ -58,7 +32,7 @@ func TestParseCallForms(t *testing.T) {
 		"s3 no key":   `{"s3":{"bucket":"b"},"question":"bus"}`,
 		"grid object": `{"image":"AAEC","grid":{"x":1}}`,
 	} {
-		c, err := parseCall(Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, 1<<20)
+		c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, 1<<20)
 		if name == "grid object" {
 			// An odd grid reaches ParseGrid, which rejects it with the list of grids.
 			if err != nil || c.grid == "" {
@@ -79,11 +53,11 @@ func TestMultipartLimits(t *testing.T) {
 		b.WriteString("--x\r\nContent-Disposition: form-data; name=\"junk\"\r\n\r\nj\r\n")
 	}
 	b.WriteString("--x--\r\n")
-	_, err := parseCall(Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}, 1<<20)
+	_, err := parse(wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}, 1<<20)
 	if e := apierr.As(err); e.Status() != 400 {
 		t.Fatalf("%d parts: %v, want 400", maxParts+2, err)
 	}
-	_, err = parseCall(Request{Header: http.Header{"Content-Type": {"multipart/form-data"}}, Body: []byte("x")}, 1<<20)
+	_, err = parse(wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data"}}, Body: []byte("x")}, 1<<20)
 	if e := apierr.As(err); e.Status() != 400 {
 		t.Fatalf("no boundary: %v", err)
 	}
@@ -92,7 +66,7 @@ func TestMultipartLimits(t *testing.T) {
 // A file part named "file", the name most upload forms and clients use, is the image; two image
 // parts are refused rather than one silently chosen.
 func TestMultipartFilePart(t *testing.T) {
-	form := func(parts ...string) Request {
+	form := func(parts ...string) wire.Request {
 		var b bytes.Buffer
 		b.WriteString("--x\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n")
 		for _, name := range parts {
@@ -101,15 +75,49 @@ func TestMultipartFilePart(t *testing.T) {
 			b.WriteString("\r\n")
 		}
 		b.WriteString("--x--\r\n")
-		return Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}
+		return wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}
 	}
-	c, err := parseCall(form("file"), 1<<20)
+	c, err := parse(form("file"), 1<<20)
 	if err != nil || len(c.image) != 5000 || c.question != "cars" {
 		t.Fatalf("a part named file: %d bytes of image, %v", len(c.image), err)
 	}
 	for _, parts := range [][]string{{"file", "image"}, {"image", "image"}} {
-		if _, err := parseCall(form(parts...), 1<<20); apierr.As(err).Status() != 400 {
+		if _, err := parse(form(parts...), 1<<20); apierr.As(err).Status() != 400 {
 			t.Errorf("parts %v: %v, want 400", parts, err)
+		}
+	}
+}
+
+// A JSON body names one picture: both image and s3 is a 400, never an answer for one of them.
+// An S3 reference has the key form s3scope.CheckKey allows, in either spelling.
+func TestJSONBodyReferencesOnePicture(t *testing.T) {
+	for body, code := range map[string]apierr.Code{
+		`{"image":"AAEC","s3":"s3://b/k.png","question":"bus"}`:               apierr.CodeInvalidRequest,
+		`{"s3":{"bucket":"b","key":"k.png"},"image":"AAEC","question":"bus"}`: apierr.CodeInvalidRequest,
+		`{"s3":"s3://b/in/../secret.png","question":"bus"}`:                   apierr.CodeInvalidS3Reference,
+		`{"s3":{"bucket":"b","key":"in//x.png"},"question":"bus"}`:            apierr.CodeInvalidS3Reference,
+		`{"s3":{"bucket":"b","key":"/x.png"},"question":"bus"}`:               apierr.CodeInvalidS3Reference,
+		`{"s3":{"bucket":"b","key":"in/./x.png"},"question":"bus"}`:           apierr.CodeInvalidS3Reference,
+	} {
+		c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != code || e.Status() != 400 {
+			t.Errorf("%s: %+v, %v; want 400 %s", body, c, err, code)
+		}
+	}
+}
+
+// An empty picture is refused as the picture's fault, in every form that can carry one, before
+// anything reads the question or the grid.
+func TestEmptyImageRefusedFirst(t *testing.T) {
+	for ctype, body := range map[string]string{
+		"application/json": `{"image":"","question":"no such label"}`,
+		"image/png":        "",
+		"multipart/form-data; boundary=b": "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\n" +
+			"Content-Type: image/png\r\n\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n--b--\r\n",
+	} {
+		_, err := parse(wire.Request{Header: http.Header{"Content-Type": {ctype}}, Body: []byte(body)}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidImage || e.Message != "image is empty" {
+			t.Errorf("%s: %v; want invalid_image: image is empty", ctype, err)
 		}
 	}
 }

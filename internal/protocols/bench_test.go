@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // answered is a recognition API that answers at once (the tiles of the cars fixture), so the
@@ -36,11 +38,11 @@ func BenchmarkProtocolOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := newFixture(b)
-	f.h.Service.Upstream = answered{}
-	f.h.Reported = nil
+	f.solver.Service.Upstream = answered{}
+	f.solver.Reported = nil
 	f.h.Observe.Log = slogTo(discard{})
 	f.h.Observe.Metrics = nil
-	native := &httpapi.Handler{Service: f.h.Service, Auth: f.h.Auth, Config: f.h.Config, Observe: f.h.Observe}
+	native := &pipeline.Server{Default: &httpapi.API{Service: f.solver.Service}, Auth: f.h.Auth, Config: f.h.Config, Observe: f.h.Observe}
 	b64pic := base64.StdEncoding.EncodeToString(pic)
 	js := func(v any) []byte { out, _ := json.Marshal(v); return out }
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
@@ -48,31 +50,31 @@ func BenchmarkProtocolOverhead(b *testing.B) {
 	multi, multiType := multipartBody(map[string]string{"key": aliceKey, "method": "post", "recaptcha": "1", "textinstructions": "cars"}, pic)
 
 	// A task id to poll, made once.
-	created := f.h.Serve(context.Background(), httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader,
+	created := f.h.Serve(context.Background(), wire.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader,
 		Body: js(map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "GridTask", "body": b64pic, "comment": "cars"}})})
 	var c struct{ TaskID uint64 }
 	json.Unmarshal(created.Body, &c)
 
 	cases := []struct {
 		name   string
-		server httpapi.Server
-		req    httpapi.Request
+		server wire.Server
+		req    wire.Request
 	}{
-		{"recognize", native, httpapi.Request{Method: "POST", Path: "/recognize", Header: bearer, Body: js(map[string]any{"image": b64pic, "question": "cars"})}},
-		{"createTask-ComplexImageTask", f.h, httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
+		{"recognize", native, wire.Request{Method: "POST", Path: "/recognize", Header: bearer, Body: js(map[string]any{"image": b64pic, "question": "cars"})}},
+		{"createTask-ComplexImageTask", f.h, wire.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
 			"task": map[string]any{"type": "ComplexImageTask", "class": "recaptcha", "imagesBase64": []string{b64pic}, "metadata": map[string]any{"Grid": "3x3", "Task": "cars"}}})}},
-		{"createTask-ReCaptchaV2Classification", f.h, httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
+		{"createTask-ReCaptchaV2Classification", f.h, wire.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
 			"task": map[string]any{"type": "ReCaptchaV2Classification", "image": b64pic, "question": "cars"}})}},
-		{"createTask-GridTask", f.h, httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
+		{"createTask-GridTask", f.h, wire.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
 			"task": map[string]any{"type": "GridTask", "body": b64pic, "comment": "cars", "rows": 3, "columns": 3}})}},
-		{"createTask-ImageToCoordinatesTask", f.h, httpapi.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
+		{"createTask-ImageToCoordinatesTask", f.h, wire.Request{Method: "POST", Path: CreateTaskPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey,
 			"task": map[string]any{"type": "ImageToCoordinatesTask", "body": b64pic, "comment": "cars"}})}},
-		{"in.php-json", f.h, httpapi.Request{Method: "POST", Path: InPath, Header: jsonHeader, Body: js(map[string]any{"key": aliceKey, "method": "base64",
+		{"in.php-json", f.h, wire.Request{Method: "POST", Path: InPath, Header: jsonHeader, Body: js(map[string]any{"key": aliceKey, "method": "base64",
 			"recaptcha": 1, "textinstructions": "cars", "body": b64pic, "json": 1})}},
-		{"in.php-form", f.h, httpapi.Request{Method: "POST", Path: InPath, Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+		{"in.php-form", f.h, wire.Request{Method: "POST", Path: InPath, Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
 			Body: []byte(url.Values{"key": {aliceKey}, "method": {"base64"}, "recaptcha": {"1"}, "textinstructions": {"cars"}, "body": {b64pic}}.Encode())}},
-		{"in.php-multipart", f.h, httpapi.Request{Method: "POST", Path: InPath, Header: http.Header{"Content-Type": {multiType}}, Body: multi}},
-		{"getTaskResult", f.h, httpapi.Request{Method: "POST", Path: GetTaskResultPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey, "taskId": c.TaskID})}},
+		{"in.php-multipart", f.h, wire.Request{Method: "POST", Path: InPath, Header: http.Header{"Content-Type": {multiType}}, Body: multi}},
+		{"getTaskResult", f.h, wire.Request{Method: "POST", Path: GetTaskResultPath, Header: jsonHeader, Body: js(map[string]any{"clientKey": aliceKey, "taskId": c.TaskID})}},
 	}
 	var reference time.Duration
 	for _, c := range cases {

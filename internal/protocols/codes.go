@@ -1,6 +1,8 @@
 package protocols
 
 import (
+	"errors"
+
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 )
 
@@ -61,8 +63,26 @@ var (
 
 func (f failure) with(message string) failure { f.message = message; return f }
 
-// fromError renders one of the service's errors (anything else is an internal error).
+func (f failure) Error() string { return f.message }
+
+// Code is the failure's code in logs and metrics (pipeline.Coded).
+func (f failure) Code() string { return f.code }
+
+// Unwrap is the service's error the failure renders, if it is one.
+func (f failure) Unwrap() error {
+	if f.cause == nil {
+		return nil
+	}
+	return f.cause
+}
+
+// fromError renders one of the service's errors (anything else is an internal error); a
+// failure already rendered stays as it is.
 func fromError(err error) failure {
+	var f failure
+	if errors.As(err, &f) {
+		return f
+	}
 	e := apierr.As(err)
 	c, ok := codes[e.Code]
 	if !ok {

@@ -10,9 +10,10 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // The task types served, as clients spell them (matched in any case).
@@ -63,135 +64,157 @@ type metadataDoc struct {
 	TaskDefinition string          `json:"TaskDefinition"`
 }
 
-func (c *call) serveTask(ctx context.Context, path string) httpapi.Response {
-	resp, f := c.task(ctx, path)
-	if f != nil {
-		c.fail = f
-		return c.taskFailure(*f)
-	}
-	return resp
-}
+// Task is the createTask envelope's protocol: POST with a JSON body, the key in clientKey.
+type Task struct{ s *Solver }
 
-func (c *call) task(ctx context.Context, path string) (httpapi.Response, *failure) {
-	c.add("action", strings.TrimPrefix(path, "/"))
-	if c.req.Method != http.MethodPost {
-		f := fromError(apierr.New(apierr.CodeMethodNotAllowed, "use POST with a JSON body"))
-		return httpapi.Response{}, &f
+var _ pipeline.Protocol = Task{}
+
+// Name names the protocol in logs.
+func (Task) Name() string { return "task" }
+
+// Decode reads the envelope: JSON whatever the content type says (clients send text/plain,
+// json/application or none), in one pass over the body (the picture is most of it).
+func (t Task) Decode(req wire.Request) (pipeline.Call, error) {
+	if req.Method != http.MethodPost {
+		return nil, fromError(apierr.New(apierr.CodeMethodNotAllowed, "use POST with a JSON body"))
 	}
-	if len(c.req.Body) > c.h.Config.MaxBodyBytes {
-		f := fromError(apierr.New(apierr.CodeTooLarge, "the body is over the limit of %d bytes", c.h.Config.MaxBodyBytes))
-		return httpapi.Response{}, &f
-	}
-	// JSON whatever the content type says: clients send text/plain, json/application or none.
 	var env envelope
-	if err := json.Unmarshal(c.req.Body, &env); err != nil {
-		return httpapi.Response{}, jsonFailure(err, "the body is not one JSON object {\"clientKey\", ...}")
+	if err := json.Unmarshal(req.Body, &env); err != nil {
+		return nil, jsonFailure(err, "the body is not one JSON object {\"clientKey\", ...}")
 	}
 	key := ""
 	if env.ClientKey != nil {
 		key = *env.ClientKey
 	}
-	if f := c.authenticate(ctx, key); f != nil {
-		return httpapi.Response{}, f
-	}
-	switch path {
-	case CreateTaskPath:
-		return c.createTask(ctx, env.Task)
-	case GetTaskResultPath:
-		a, f := c.readTask(env.TaskID)
-		if f != nil {
-			return httpapi.Response{}, f
-		}
-		return taskJSON(resultBody(a, c.taskID)), nil
-	case GetBalancePath:
-		return taskJSON(map[string]any{"errorId": 0, "balance": Balance}), nil
-	}
-	bad, ok := reportPaths[path]
-	if !ok {
-		f := fromError(apierr.New(apierr.CodeNotFound, "no such method"))
-		return httpapi.Response{}, &f
-	}
-	a, f := c.readTask(env.TaskID)
-	if f != nil {
-		return httpapi.Response{}, f
-	}
-	if path == "/feedbackTask" {
-		bad = env.Result != nil && env.Result.Invalid
-	}
-	c.report(a, bad)
-	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": "ok"}), nil
+	return taskCall{keyed: keyed(key), s: t.s, path: strings.TrimSuffix(req.Path, "/"), env: env}, nil
 }
 
-// readTask reads a taskId given as a number or a string of digits.
-func (c *call) readTask(raw json.RawMessage) (answer, *failure) {
-	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+// Fail is the createTask protocol's error: HTTP 200, errorId 1.
+func (Task) Fail(_ wire.Request, _ pipeline.Call, err error, traceID string) wire.Response {
+	f := fromError(err)
+	return taskJSON(map[string]any{"errorId": 1, "errorCode": f.task, "errorDescription": f.message, "trace_id": traceID})
+}
+
+// taskCall is one request of the createTask protocol.
+type taskCall struct {
+	keyed
+	s    *Solver
+	path string
+	env  envelope
+	ids  sealer // the caller's, once authenticated
+}
+
+// Serve answers the method the path names.
+func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
+	rec := wire.Record{Attrs: []any{"action", strings.TrimPrefix(c.path, "/")}}
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, rec, err
+	}
+	c.ids = ids
+	switch c.path {
+	case CreateTaskPath:
+		return c.createTask(ctx, rec)
+	case GetTaskResultPath:
+		a, id, rec, err := c.readTask(rec)
+		if err != nil {
+			return wire.Response{}, rec, err
+		}
+		return taskJSON(resultBody(a, id)), rec, nil
+	case GetBalancePath:
+		return taskJSON(map[string]any{"errorId": 0, "balance": Balance}), rec, nil
+	}
+	bad, ok := reportPaths[c.path]
+	if !ok {
+		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeNotFound, "no such method"))
+	}
+	a, _, rec, err := c.readTask(rec)
+	if err != nil {
+		return wire.Response{}, rec, err
+	}
+	if c.path == "/feedbackTask" {
+		bad = c.env.Result != nil && c.env.Result.Invalid
+	}
+	rec = rec.With(c.s.report(a, bad)...)
+	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": "ok"}), rec, nil
+}
+
+// readTask reads the taskId, given as a number or a string of digits.
+func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error) {
+	s := strings.Trim(strings.TrimSpace(string(c.env.TaskID)), `"`)
 	id, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		f := errNoSuchTask
-		return answer{}, &f
+		return answer{}, 0, rec, errNoSuchTask
 	}
-	c.taskID = id
-	a, ok := c.signer.read(id, c.h.recs)
+	rec = rec.With("task_id", formatID(id))
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
-		f := errNoSuchTask
-		return answer{}, &f
+		return answer{}, id, rec, errNoSuchTask
 	}
-	c.taskType = map[kind]string{kindComplexImage: typeComplexImage, kindClassification: typeClassification,
+	taskType := map[kind]string{kindComplexImage: typeComplexImage, kindClassification: typeClassification,
 		kindGrid: typeGrid, kindCoordinates: typeCoordinates, kindRecord: typeCoordinates, kindLegacy: "in.php"}[a.kind]
-	return a, nil
+	return a, id, rec.With("task_type", taskType), nil
 }
 
-// createTask solves the task (decoded with the envelope, in one pass over the body: the picture
-// is most of it).
-func (c *call) createTask(ctx context.Context, task *taskDoc) (httpapi.Response, *failure) {
-	if task == nil {
-		f := fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
-		return httpapi.Response{}, &f
+// createTask solves the task.
+func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Response, wire.Record, error) {
+	if c.env.Task == nil {
+		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
 	}
-	t := *task
+	t := *c.env.Task
+	rec = rec.With("task_type", taskTypeOf(t.Type))
 	for _, u := range []struct {
 		name string
 		v    json.RawMessage
 	}{{"imageUrls", t.ImageURLs}, {"imageUrl", t.ImageURL}, {"bodyUrl", t.BodyURL}} {
 		if len(u.v) > 0 && string(u.v) != "null" && string(u.v) != "[]" && string(u.v) != `""` {
-			f := errURLRefused.with(u.name + " is refused: this service never fetches a picture from an address; send the picture itself, base64-encoded")
-			return httpapi.Response{}, &f
+			return wire.Response{}, rec, errURLRefused.with(u.name + " is refused: this service never fetches a picture from an address; send the picture itself, base64-encoded")
 		}
 	}
-	in, k, f := c.taskInput(t)
-	if f != nil {
-		return httpapi.Response{}, f
+	in, k, err := taskInput(t, c.s.Service.Limits.MaxBytes)
+	if err != nil {
+		return wire.Response{}, rec, err
 	}
-	res, f := c.recognize(ctx, in)
-	if f != nil {
-		return httpapi.Response{}, f
+	res, err := c.s.Service.Recognize(ctx, in)
+	rec.Result = res
+	if err != nil {
+		return wire.Response{}, rec, fromError(err)
 	}
 	a := answerOf(k, res)
-	c.taskID = c.signer.issue(a, c.h.recs)
+	id := c.ids.issue(a, c.s.records())
+	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself
-		body := resultBody(a, c.taskID)
-		body["taskId"] = formatID(c.taskID)
+		body := resultBody(a, id)
+		body["taskId"] = formatID(id)
 		body["errorCode"], body["errorDescription"] = "", ""
-		return taskJSON(body), nil
+		return taskJSON(body), rec, nil
 	}
-	return taskJSON(map[string]any{"errorId": 0, "taskId": c.taskID}), nil
+	return taskJSON(map[string]any{"errorId": 0, "taskId": id}), rec, nil
+}
+
+// taskTypeOf is a task type as the log line names it: the served ones in their own spelling.
+func taskTypeOf(t string) string {
+	for _, served := range []string{typeComplexImage, typeClassification, typeGrid, typeCoordinates} {
+		if strings.EqualFold(t, served) {
+			return served
+		}
+	}
+	return apierr.Clip(t, 64)
 }
 
 // taskInput reads one task into the service's input.
-func (c *call) taskInput(t taskDoc) (recognition.Input, kind, *failure) {
-	bad := func(format string, args ...any) (recognition.Input, kind, *failure) {
-		f := fromError(apierr.New(apierr.CodeInvalidRequest, format, args...))
-		return recognition.Input{}, 0, &f
+func taskInput(t taskDoc, maxImageBytes int) (recognition.Input, kind, error) {
+	bad := func(format string, args ...any) (recognition.Input, kind, error) {
+		return recognition.Input{}, 0, fromError(apierr.New(apierr.CodeInvalidRequest, format, args...))
 	}
 	var in recognition.Input
 	var k kind
 	var picture string
 	switch {
 	case strings.EqualFold(t.Type, typeComplexImage):
-		c.taskType, k = typeComplexImage, kindComplexImage
+		k = kindComplexImage
 		if !strings.EqualFold(t.Class, "recaptcha") {
-			f := errTaskNotSupported.with(fmt.Sprintf("ComplexImageTask of class %q is not served: only class recaptcha", clip(t.Class)))
-			return in, 0, &f
+			return in, 0, errTaskNotSupported.with(fmt.Sprintf("ComplexImageTask of class %q is not served: only class recaptcha", apierr.Clip(t.Class, 64)))
 		}
 		if len(t.ImagesBase64) != 1 {
 			return bad("imagesBase64 must hold exactly one picture (the whole challenge), not %d", len(t.ImagesBase64))
@@ -209,51 +232,44 @@ func (c *call) taskInput(t taskDoc) (recognition.Input, kind, *failure) {
 			in.Question = m.Task
 		}
 	case strings.EqualFold(t.Type, typeClassification):
-		c.taskType, k = typeClassification, kindClassification
+		k = kindClassification
 		picture, in.Question = t.Image, t.Question
 	case strings.EqualFold(t.Type, typeGrid):
-		c.taskType, k = typeGrid, kindGrid
+		k = kindGrid
 		picture, in.Question = t.Body, t.Comment
 		rows, cols := gridValue(t.Rows), gridValue(t.Columns)
 		switch {
 		case rows != "" && cols != "" && rows != cols:
-			f := fromError(apierr.New(apierr.CodeInvalidGrid, "rows %s and columns %s differ: reCAPTCHA grids are 3x3, 4x4 or 1x1", clip(rows), clip(cols)))
-			return in, 0, &f
+			return in, 0, fromError(apierr.New(apierr.CodeInvalidGrid, "rows %s and columns %s differ: reCAPTCHA grids are 3x3, 4x4 or 1x1", apierr.Clip(rows, 64), apierr.Clip(cols, 64)))
 		case rows != "":
 			in.Grid = rows
 		default:
 			in.Grid = cols
 		}
 		if strings.TrimSpace(in.Question) == "" && strings.TrimSpace(t.ImgInstr) != "" {
-			f := errPictureQuestion.with("the question was given only as a picture (imgInstructions): send it as text in comment (a label id, a name or the widget's sentence)")
-			return in, 0, &f
+			return in, 0, errPictureQuestion.with("the question was given only as a picture (imgInstructions): send it as text in comment (a label id, a name or the widget's sentence)")
 		}
 	case strings.EqualFold(t.Type, typeCoordinates):
-		c.taskType, k = typeCoordinates, kindCoordinates
+		k = kindCoordinates
 		if t.Mode != "" && !strings.EqualFold(t.Mode, "points") {
-			f := errTaskNotSupported.with(fmt.Sprintf("ImageToCoordinatesTask mode %q is not served: only points", clip(t.Mode)))
-			return in, 0, &f
+			return in, 0, errTaskNotSupported.with(fmt.Sprintf("ImageToCoordinatesTask mode %q is not served: only points", apierr.Clip(t.Mode, 64)))
 		}
 		picture, in.Question = t.Body, t.Comment
 	case t.Type == "":
 		return bad("task.type is required: ComplexImageTask (class recaptcha), ReCaptchaV2Classification, GridTask or ImageToCoordinatesTask")
 	default:
-		c.taskType = clip(t.Type)
-		f := errTaskNotSupported.with(fmt.Sprintf("task type %q is not served: this service recognizes reCAPTCHA grid pictures (ComplexImageTask class recaptcha, ReCaptchaV2Classification, GridTask, ImageToCoordinatesTask)", clip(t.Type)))
-		return in, 0, &f
+		return in, 0, errTaskNotSupported.with(fmt.Sprintf("task type %q is not served: this service recognizes reCAPTCHA grid pictures (ComplexImageTask class recaptcha, ReCaptchaV2Classification, GridTask, ImageToCoordinatesTask)", apierr.Clip(t.Type, 64)))
 	}
 	if picture == "" {
 		return bad("the task has no picture: send it base64-encoded (%s)", map[kind]string{kindComplexImage: "imagesBase64",
 			kindClassification: "image", kindGrid: "body", kindCoordinates: "body"}[k])
 	}
-	img, _, err := httpapi.DecodeImageString(picture, c.h.Service.Limits.MaxBytes)
+	img, _, err := imaging.DecodeImageString(picture, maxImageBytes)
 	if err != nil {
-		f := fromError(err)
-		return in, 0, &f
+		return in, 0, fromError(err)
 	}
 	if len(img) == 0 {
-		f := fromError(apierr.New(apierr.CodeInvalidImage, "image is empty"))
-		return in, 0, &f
+		return in, 0, fromError(apierr.New(apierr.CodeInvalidImage, "image is empty"))
 	}
 	in.Image = img
 	return in, k, nil
@@ -305,31 +321,17 @@ func oneBased(objects []int) []int {
 	return out
 }
 
-func taskJSON(body map[string]any) httpapi.Response {
+func taskJSON(body map[string]any) wire.Response {
 	b, _ := json.Marshal(body)
-	return httpapi.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
-}
-
-// taskFailure is the createTask protocol's error: HTTP 200, errorId 1.
-func (c *call) taskFailure(f failure) httpapi.Response {
-	return taskJSON(map[string]any{"errorId": 1, "errorCode": f.task, "errorDescription": f.message, "trace_id": c.unit.TraceID})
+	return wire.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
 }
 
 // jsonFailure says what is wrong with a body encoding/json refused.
-func jsonFailure(err error, otherwise string) *failure {
+func jsonFailure(err error, otherwise string) failure {
 	var typeErr *json.UnmarshalTypeError
 	msg := otherwise
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		msg = fmt.Sprintf("field %q has the wrong type", clip(typeErr.Field))
+		msg = fmt.Sprintf("field %q has the wrong type", apierr.Clip(typeErr.Field, 64))
 	}
-	f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
-	return &f
-}
-
-func clip(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
+	return fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
 }

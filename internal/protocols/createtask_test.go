@@ -2,13 +2,14 @@ package protocols
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // Every task type is answered in its own shape, by createTask (ReCaptchaV2Classification) or by
@@ -75,7 +76,7 @@ func TestEveryTaskType(t *testing.T) {
 // id cannot carry: the instance that solved the task answers them.
 func TestCoordinatesOfAScreenshot(t *testing.T) {
 	f := newFixture(t)
-	res, err := f.h.Service.Recognize(context.Background(), recognition.Input{Image: busesShot, Question: "buses"})
+	res, err := f.solver.Service.Recognize(context.Background(), recognition.Input{Image: busesShot, Question: "buses"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +140,12 @@ func TestBalanceAndReports(t *testing.T) {
 		if got["errorCode"] != "ERROR_NO_SUCH_CAPCHA_ID" {
 			t.Fatalf("%s of an unknown task: %v", path, got)
 		}
+	}
+	// feedbackTask with invalid false says the answer was right.
+	f.reports.list = nil
+	f.post(t, "/feedbackTask", map[string]any{"clientKey": aliceKey, "taskId": created["taskId"], "result": map[string]any{"invalid": false}})
+	if len(f.reports.list) != 1 || f.reports.list[0] != "good:capsolver" {
+		t.Fatalf("feedbackTask invalid false counted %v, want good:capsolver", f.reports.list)
 	}
 	if !strings.Contains(f.log.String(), `"report":"bad"`) || !strings.Contains(f.log.String(), `"task_id":"`+strconv.FormatUint(uint64(created["taskId"].(float64)), 10)+`"`) {
 		t.Fatalf("the reports are not logged with their task id:\n%s", f.log)
@@ -209,7 +216,7 @@ func TestTaskErrors(t *testing.T) {
 		{"too large", "POST", CreateTaskPath, `{"clientKey":"` + aliceKey + `","task":{"body":"` + strings.Repeat("A", 6<<20) + `"}}`, "ERROR_TOO_BIG_CAPTCHA_FILESIZE"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, got := f.send(t, httpapi.Request{Method: c.method, Path: c.path, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(c.body)})
+			resp, got := f.send(t, wire.Request{Method: c.method, Path: c.path, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte(c.body)})
 			if resp.Header.Get("Content-Type") != "application/json" {
 				t.Errorf("content-type %q", resp.Header.Get("Content-Type"))
 			}
@@ -217,5 +224,51 @@ func TestTaskErrors(t *testing.T) {
 				t.Fatalf("got %v, want errorId 1 and %s with a description", got, c.code)
 			}
 		})
+	}
+}
+
+// An empty address field (an empty list, an empty string, null) is no address: the picture sent
+// with it is recognized. A filled one is refused, never fetched.
+func TestEmptyAddressFieldsAreNoAddress(t *testing.T) {
+	f := newFixture(t)
+	task := func(field string, v any) map[string]any {
+		return map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "ComplexImageTask", "class": "recaptcha",
+			"imagesBase64": []string{b64(carsPicture)}, "metadata": map[string]any{"Grid": "3x3", "TaskDefinition": cars}, field: v}}
+	}
+	for _, c := range []struct {
+		field string
+		v     any
+		code  string
+	}{
+		{"imageUrls", []string{}, ""},
+		{"imageUrl", "", ""},
+		{"bodyUrl", nil, ""},
+		{"imageUrls", []string{"https://example.com/a.png"}, "ERROR_IMAGE_URL_NOT_ALLOWED"},
+		{"imageUrl", "https://example.com/a.png", "ERROR_IMAGE_URL_NOT_ALLOWED"},
+	} {
+		_, got := f.post(t, CreateTaskPath, task(c.field, c.v))
+		if c.code == "" && got["errorId"] != 0.0 || c.code != "" && got["errorCode"] != c.code {
+			t.Errorf("%s %v: %v, want error code %q", c.field, c.v, got, c.code)
+		}
+	}
+}
+
+type failingUpstream struct{}
+
+func (failingUpstream) Recognize(context.Context, []byte, string, int) (*recognition.Solution, error) {
+	return nil, errors.New("connection reset")
+}
+
+// A fault behind a protocol's answer is logged as the service's fault (an error, with its
+// cause), not as the protocol's refusal of a request.
+func TestProtocolFaultsAreLoggedAsFaults(t *testing.T) {
+	f := newFixture(t)
+	f.solver.Service.Upstream = failingUpstream{}
+	_, got := f.post(t, CreateTaskPath, map[string]any{"clientKey": aliceKey, "task": map[string]any{"type": "GridTask", "body": b64(carsPicture), "comment": "cars"}})
+	if got["errorId"] != 1.0 {
+		t.Fatalf("%v", got)
+	}
+	if !strings.Contains(f.log.String(), `"level":"ERROR","msg":"request"`) || !strings.Contains(f.log.String(), `"cause":"`) {
+		t.Fatalf("the fault is not logged as an error with its cause:\n%s", f.log)
 	}
 }

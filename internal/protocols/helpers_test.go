@@ -17,16 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
-	"github.com/recaptcha-recognizer/recognizer/internal/devtools/contracttest"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testenv"
 	"github.com/recaptcha-recognizer/recognizer/internal/devtools/testimage"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/secrets"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 const (
@@ -64,8 +64,10 @@ func (r *reportLog) add(provider string, bad bool) {
 	r.list = append(r.list, map[bool]string{true: "bad:", false: "good:"}[bad]+provider)
 }
 
+// fixture is both protocols behind the pipeline, as the function serves them.
 type fixture struct {
-	h       *Handler
+	h       *pipeline.Server
+	solver  *Solver
 	log     *strings.Builder
 	reports *reportLog
 }
@@ -77,15 +79,25 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{log: &strings.Builder{}, reports: &reportLog{}}
-	f.h = &Handler{
+	f.solver = &Solver{
 		Service:  &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: named{}},
-		Auth:     checker,
-		Config:   httpapi.Config{MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
-		Observe:  &observe.Observer{Log: slogTo(f.log), Metrics: metrics.New(f.log, "api", nil)},
 		Reported: f.reports.add,
+		IDSecret: idSecret("deployment one's task-id secret"),
+	}
+	f.h = &pipeline.Server{
+		Routes:  f.solver.Routes(),
+		Default: Task{f.solver},
+		Auth:    checker,
+		Config:  wire.Config{MaxBodyBytes: 6 << 20, ResponseMargin: 300 * time.Millisecond, DefaultTimeout: 29 * time.Second},
+		Observe: &observe.Observer{Log: slogTo(f.log), Metrics: metrics.New(f.log, "api", nil)},
 	}
 	return f
 }
+
+// idSecret is a deployment's task-id secret.
+type idSecret string
+
+func (s idSecret) Value(context.Context) (string, error) { return string(s), nil }
 
 var (
 	// The cars challenge at the engine's size, and a widget screenshot of buses.
@@ -96,13 +108,13 @@ var (
 )
 
 // post sends a createTask-protocol request.
-func (f *fixture) post(t testing.TB, path string, doc any) (*httpapi.Response, map[string]any) {
+func (f *fixture) post(t testing.TB, path string, doc any) (*wire.Response, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(doc)
-	return f.send(t, httpapi.Request{Method: "POST", Path: path, Header: http.Header{"Content-Type": {"application/json"}}, Body: body})
+	return f.send(t, wire.Request{Method: "POST", Path: path, Header: http.Header{"Content-Type": {"application/json"}}, Body: body})
 }
 
-func (f *fixture) send(t testing.TB, req httpapi.Request) (*httpapi.Response, map[string]any) {
+func (f *fixture) send(t testing.TB, req wire.Request) (*wire.Response, map[string]any) {
 	t.Helper()
 	if req.Header == nil {
 		req.Header = http.Header{}
@@ -116,10 +128,7 @@ func (f *fixture) send(t testing.TB, req httpapi.Request) (*httpapi.Response, ma
 	}
 	legacy := req.Path == InPath || req.Path == ResPath
 	if req.Method == "POST" || (legacy && req.Method == "GET") { // the methods the document declares
-		if err := contracttest.CheckHTTP(&http.Request{Method: req.Method, URL: &url.URL{Path: req.Path, RawQuery: req.Query.Encode()}, Header: req.Header},
-			&http.Response{StatusCode: resp.Status, Header: resp.Header}, resp.Body); err != nil {
-			t.Error(err)
-		}
+		checkContract(t, req, resp)
 	}
 	var doc map[string]any
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
@@ -131,13 +140,13 @@ func (f *fixture) send(t testing.TB, req httpapi.Request) (*httpapi.Response, ma
 }
 
 // legacy sends an in.php/res.php request with its parameters in the query string.
-func (f *fixture) legacy(t testing.TB, method, path string, query url.Values, contentType string, body []byte) (*httpapi.Response, map[string]any) {
+func (f *fixture) legacy(t testing.TB, method, path string, query url.Values, contentType string, body []byte) (*wire.Response, map[string]any) {
 	t.Helper()
 	h := http.Header{}
 	if contentType != "" {
 		h.Set("Content-Type", contentType)
 	}
-	return f.send(t, httpapi.Request{Method: method, Path: path, Query: query, Header: h, Body: body})
+	return f.send(t, wire.Request{Method: method, Path: path, Query: query, Header: h, Body: body})
 }
 
 func multipartBody(fields map[string]string, file []byte) ([]byte, string) {

@@ -13,8 +13,10 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
+	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // noMatch is 2Captcha's answer when no tile matches (its grid method's can_no_answer).
@@ -50,31 +52,30 @@ func lowerKeys(v url.Values) url.Values {
 }
 
 // parseParams merges the query and the body. maxImage bounds a multipart file part.
-func parseParams(req httpapi.Request, maxImage int) (params, *failure) {
+func parseParams(req wire.Request, maxImage int) (params, error) {
 	p := params{v: lowerKeys(req.Query)}
 	body := bytes.TrimSpace(req.Body)
 	if len(body) == 0 {
 		return p, nil
 	}
 	mediaType, mtParams, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
-	var f *failure
+	var err error
 	switch {
 	case mediaType == "multipart/form-data":
-		f = p.addMultipart(req.Body, mtParams["boundary"], maxImage)
+		err = p.addMultipart(req.Body, mtParams["boundary"], maxImage)
 	case body[0] == '{':
-		f = p.addJSON(body)
+		err = p.addJSON(body)
 	default:
-		f = p.addForm(body)
+		err = p.addForm(body)
 	}
-	return p, f
+	return p, err
 }
 
-func badParams(msg string) *failure {
-	f := fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
-	return &f
+func badParams(msg string) error {
+	return fromError(apierr.New(apierr.CodeInvalidRequest, "%s", msg))
 }
 
-func (p *params) addMultipart(body []byte, boundary string, maxImage int) *failure {
+func (p *params) addMultipart(body []byte, boundary string, maxImage int) error {
 	if boundary == "" {
 		return badParams("multipart/form-data needs a boundary")
 	}
@@ -101,8 +102,7 @@ func (p *params) addMultipart(body []byte, boundary string, maxImage int) *failu
 			return badParams("the multipart body does not parse")
 		}
 		if len(data) > limit {
-			f := fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", clip(name), limit))
-			return &f
+			return fromError(apierr.New(apierr.CodeTooLarge, "form field %q is over %d bytes", apierr.Clip(name, 64), limit))
 		}
 		if isFile {
 			if p.file != nil {
@@ -115,7 +115,7 @@ func (p *params) addMultipart(body []byte, boundary string, maxImage int) *failu
 	}
 }
 
-func (p *params) addJSON(body []byte) *failure {
+func (p *params) addJSON(body []byte) error {
 	// One pass over the body (the picture is most of it); numbers keep their text.
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -143,7 +143,7 @@ func (p *params) addJSON(body []byte) *failure {
 	return nil
 }
 
-func (p *params) addForm(body []byte) *failure {
+func (p *params) addForm(body []byte) error {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return badParams("the body is neither JSON nor a url-encoded form")
@@ -157,90 +157,132 @@ func (p *params) addForm(body []byte) *failure {
 	return nil
 }
 
-func (c *call) serveLegacy(ctx context.Context, path string) httpapi.Response {
-	p, f := c.legacy(ctx, path)
-	asJSON := wantsJSON(p.v)
-	if p.v == nil {
-		asJSON = wantsJSON(c.req.Query)
+// Legacy is 2Captcha's in.php/res.php protocol: GET or POST, its parameters in the query and
+// the body (JSON, url-encoded or multipart), the key in key.
+type Legacy struct{ s *Solver }
+
+var _ pipeline.Protocol = Legacy{}
+
+// Name names the protocol in logs.
+func (Legacy) Name() string { return "2captcha" }
+
+// Decode merges the request's parameters.
+func (l Legacy) Decode(req wire.Request) (pipeline.Call, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodPost {
+		return nil, fromError(apierr.New(apierr.CodeMethodNotAllowed, "use GET or POST"))
 	}
-	var resp httpapi.Response
-	if f != nil {
-		c.fail = f
-		resp = c.legacyFailure(*f, asJSON)
+	p, err := parseParams(req, l.s.Service.Limits.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return legacyCall{keyed: keyed(p.get("key")), s: l.s, in: strings.TrimSuffix(req.Path, "/") == InPath, p: p}, nil
+}
+
+// Fail is the in.php/res.php error: HTTP 200, the ERROR_ code alone, or with json=1
+// {"status": 0, "request": "ERROR_...", "error_text": "..."}. A request whose parameters did
+// not parse is answered as its query asks.
+func (Legacy) Fail(req wire.Request, call pipeline.Call, err error, _ string) wire.Response {
+	f := fromError(err)
+	p := params{v: req.Query}
+	if c, ok := call.(legacyCall); ok {
+		p = c.p
+	}
+	var resp wire.Response
+	if wantsJSON(p.v) {
+		b, _ := json.Marshal(map[string]any{"status": 0, "request": f.legacy, "error_text": f.message})
+		resp = wire.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
 	} else {
-		resp = legacyAnswer(c.reply, asJSON)
+		resp = wire.Response{Status: http.StatusOK, Header: header("text/plain; charset=utf-8"), Body: []byte(f.legacy)}
 	}
-	if p.get("header_acao") == "1" || (p.v == nil && strings.TrimSpace(c.req.Query.Get("header_acao")) == "1") {
+	return withACAO(resp, p)
+}
+
+// withACAO lets a page read the answer when the request asks (header_acao=1).
+func withACAO(resp wire.Response, p params) wire.Response {
+	if strings.TrimSpace(p.v.Get("header_acao")) == "1" {
 		resp.Header.Set("Access-Control-Allow-Origin", "*")
 	}
 	return resp
 }
 
-func (c *call) legacy(ctx context.Context, path string) (params, *failure) {
-	if c.req.Method != http.MethodGet && c.req.Method != http.MethodPost {
-		f := fromError(apierr.New(apierr.CodeMethodNotAllowed, "use GET or POST"))
-		return params{}, &f
+// legacyCall is one in.php or res.php request.
+type legacyCall struct {
+	keyed
+	s   *Solver
+	in  bool // in.php; otherwise res.php
+	p   params
+	ids sealer // the caller's, once authenticated
+}
+
+// Serve answers in.php's submission or res.php's action.
+func (c legacyCall) Serve(ctx context.Context, caller, _ string) (wire.Response, wire.Record, error) {
+	ids, err := c.s.sealer(ctx, caller, c.keyed)
+	if err != nil {
+		return wire.Response{}, wire.Record{}, err
 	}
-	if len(c.req.Body) > c.h.Config.MaxBodyBytes {
-		f := fromError(apierr.New(apierr.CodeTooLarge, "the body is over the limit of %d bytes", c.h.Config.MaxBodyBytes))
-		return params{}, &f
+	c.ids = ids
+	reply, rec, err := c.answer(ctx)
+	if err != nil {
+		return wire.Response{}, rec, err
 	}
-	p, f := parseParams(c.req, c.h.Service.Limits.MaxBytes)
-	if f != nil {
-		return params{}, f
+	return withACAO(legacyAnswer(reply, wantsJSON(c.p.v)), c.p), rec, nil
+}
+
+func (c legacyCall) answer(ctx context.Context) (string, wire.Record, error) {
+	if c.in {
+		return c.submit(ctx, wire.Record{Attrs: []any{"action", "in", "task_type", "in.php"}})
 	}
-	if f := c.authenticate(ctx, p.get("key")); f != nil {
-		return p, f
-	}
-	if path == InPath {
-		c.add("action", "in")
-		return p, c.submit(ctx, p)
-	}
-	action := strings.ToLower(p.get("action"))
-	c.add("action", action)
+	action := strings.ToLower(c.p.get("action"))
+	rec := wire.Record{Attrs: []any{"action", action}}
 	switch action {
 	case "get", "get2":
-		return p, c.get(p)
+		return c.get(rec)
 	case "getbalance":
-		c.reply = strconv.Itoa(Balance)
-		return p, nil
+		return strconv.Itoa(Balance), rec, nil
 	case "reportbad", "reportgood":
-		a, f := c.readLegacyID(p.get("id"))
-		if f != nil {
-			return p, f
+		a, rec, err := c.readID(c.p.get("id"), rec)
+		if err != nil {
+			return "", rec, err
 		}
-		c.report(a, action == "reportbad")
-		c.reply = "OK_REPORT_RECORDED"
-		return p, nil
+		return "OK_REPORT_RECORDED", rec.With(c.s.report(a, action == "reportbad")...), nil
 	case "":
-		f := fromError(apierr.New(apierr.CodeNotFound, "action is required: get, getbalance, reportbad or reportgood"))
-		return p, &f
+		return "", rec, fromError(apierr.New(apierr.CodeNotFound, "action is required: get, getbalance, reportbad or reportgood"))
 	}
-	unknown := fromError(apierr.New(apierr.CodeNotFound, "action %q is not served: get, getbalance, reportbad or reportgood", clip(action)))
-	return p, &unknown
+	return "", rec, fromError(apierr.New(apierr.CodeNotFound, "action %q is not served: get, getbalance, reportbad or reportgood", apierr.Clip(action, 64)))
 }
 
 // submit is in.php: the grid method, solved at once.
-func (c *call) submit(ctx context.Context, p params) *failure {
-	c.taskType = "in.php"
+func (c legacyCall) submit(ctx context.Context, rec wire.Record) (string, wire.Record, error) {
+	in, err := submission(c.p, c.s.Service.Limits.MaxBytes)
+	if err != nil {
+		return "", rec, err
+	}
+	res, err := c.s.Service.Recognize(ctx, in)
+	rec.Result = res
+	if err != nil {
+		return "", rec, fromError(err)
+	}
+	id := c.ids.issue(answerOf(kindLegacy, res), c.s.records())
+	return "OK|" + formatID(id), rec.With("task_id", formatID(id)), nil
+}
+
+// submission reads in.php's parameters into the service's input.
+func submission(p params, maxImageBytes int) (recognition.Input, error) {
 	method := strings.ToLower(p.get("method"))
 	if method == "" {
 		method = map[bool]string{true: "post", false: "base64"}[p.file != nil]
 	}
 	grid := p.get("recaptcha") == "1" || strings.EqualFold(p.get("img_type"), "recaptcha") || strings.EqualFold(p.get("imgtype"), "recaptcha")
 	if (method != "base64" && method != "post") || !(grid || p.get("textinstructions") != "") {
-		f := errTaskNotSupported.with("only the grid method is served: method=base64 (body) or method=post (file), with recaptcha=1 and textinstructions")
-		return &f
+		return recognition.Input{}, errTaskNotSupported.with("only the grid method is served: method=base64 (body) or method=post (file), with recaptcha=1 and textinstructions")
 	}
 	question := p.get("textinstructions")
 	if question == "" && (p.get("imginstructions") != "" || p.get("instructions_image") != "") {
-		f := errPictureQuestion.with("the question was given only as a picture (imginstructions): send it as text in textinstructions (a label id, a name or the widget's sentence)")
-		return &f
+		return recognition.Input{}, errPictureQuestion.with("the question was given only as a picture (imginstructions): send it as text in textinstructions (a label id, a name or the widget's sentence)")
 	}
 	rows, cols := p.get("recaptcharows"), p.get("recaptchacols")
 	if rows != "" && cols != "" && rows != cols {
-		f := fromError(apierr.New(apierr.CodeInvalidGrid, "recaptcharows %s and recaptchacols %s differ: reCAPTCHA grids are 3x3, 4x4 or 1x1", clip(rows), clip(cols)))
-		return &f
+		return recognition.Input{}, fromError(apierr.New(apierr.CodeInvalidGrid, "recaptcharows %s and recaptchacols %s differ: reCAPTCHA grids are 3x3, 4x4 or 1x1", apierr.Clip(rows, 64), apierr.Clip(cols, 64)))
 	}
 	in := recognition.Input{Question: question, Grid: rows}
 	if in.Grid == "" {
@@ -251,70 +293,59 @@ func (c *call) submit(ctx context.Context, p params) *failure {
 		in.Image = p.file
 	case method == "base64" && p.get("body") != "":
 		// A form decodes an unescaped '+' of the base64 as a space.
-		img, _, err := httpapi.DecodeImageString(strings.ReplaceAll(p.get("body"), " ", "+"), c.h.Service.Limits.MaxBytes)
+		img, _, err := imaging.DecodeImageString(strings.ReplaceAll(p.get("body"), " ", "+"), maxImageBytes)
 		if err != nil {
-			f := fromError(err)
-			return &f
+			return recognition.Input{}, fromError(err)
 		}
 		in.Image = img
 	default:
-		f := fromError(apierr.New(apierr.CodeInvalidImage, "no picture: send body (method=base64) or a file part named file (method=post)"))
-		return &f
+		return recognition.Input{}, fromError(apierr.New(apierr.CodeInvalidImage, "no picture: send body (method=base64) or a file part named file (method=post)"))
 	}
 	if len(in.Image) == 0 {
-		f := fromError(apierr.New(apierr.CodeInvalidImage, "image is empty"))
-		return &f
+		return recognition.Input{}, fromError(apierr.New(apierr.CodeInvalidImage, "image is empty"))
 	}
-	res, f := c.recognize(ctx, in)
-	if f != nil {
-		return f
-	}
-	c.taskID = c.signer.issue(answerOf(kindLegacy, res), c.h.recs)
-	c.reply = "OK|" + formatID(c.taskID)
-	return nil
+	return in, nil
 }
 
 // get is res.php's action=get: one id, or several (ids=1,2,3) answered in order, '|' apart.
-func (c *call) get(p params) *failure {
-	if ids := p.get("ids"); ids != "" && p.get("id") == "" {
+func (c legacyCall) get(rec wire.Record) (string, wire.Record, error) {
+	if ids := c.p.get("ids"); ids != "" && c.p.get("id") == "" {
 		list := strings.Split(ids, ",")
-		if len(list) > 100 {
-			f := fromError(apierr.New(apierr.CodeInvalidRequest, "ids lists more than 100 tasks"))
-			return &f
+		if len(list) > maxIDs {
+			return "", rec, fromError(apierr.New(apierr.CodeInvalidRequest, "ids lists more than %d tasks", maxIDs))
 		}
 		out := make([]string, 0, len(list))
 		for _, s := range list {
-			a, f := c.readLegacyID(s)
-			if f != nil {
-				out = append(out, f.legacy)
+			a, _, err := c.readID(s, rec)
+			if err != nil {
+				out = append(out, fromError(err).legacy)
 				continue
 			}
 			out = append(out, clickAnswer(a))
 		}
-		c.reply = "OK|" + strings.Join(out, "|")
-		return nil
+		return "OK|" + strings.Join(out, "|"), rec, nil
 	}
-	a, f := c.readLegacyID(p.get("id"))
-	if f != nil {
-		return f
+	a, rec, err := c.readID(c.p.get("id"), rec)
+	if err != nil {
+		return "", rec, err
 	}
-	c.reply = "OK|" + clickAnswer(a)
-	return nil
+	return "OK|" + clickAnswer(a), rec, nil
 }
 
-func (c *call) readLegacyID(s string) (answer, *failure) {
+// maxIDs bounds the ids one res.php get asks for.
+const maxIDs = 100
+
+func (c legacyCall) readID(s string, rec wire.Record) (answer, wire.Record, error) {
 	id, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 	if err != nil {
-		f := errNoSuchTask
-		return answer{}, &f
+		return answer{}, rec, errNoSuchTask
 	}
-	c.taskID = id
-	a, ok := c.signer.read(id, c.h.recs)
+	rec = rec.With("task_id", formatID(id))
+	a, ok := c.ids.read(id, c.s.records())
 	if !ok {
-		f := errNoSuchTask
-		return answer{}, &f
+		return answer{}, rec, errNoSuchTask
 	}
-	return a, nil
+	return a, rec, nil
 }
 
 // clickAnswer is the grid method's answer: click:1/5/9, tiles from 1 at the top left.
@@ -331,20 +362,10 @@ func clickAnswer(a answer) string {
 
 // legacyAnswer renders a success: "OK|..." as plain text, or {"status": 1, "request": "..."}
 // (without the "OK|", as 2Captcha's JSON answers have it).
-func legacyAnswer(answer string, asJSON bool) httpapi.Response {
+func legacyAnswer(answer string, asJSON bool) wire.Response {
 	if asJSON {
 		b, _ := json.Marshal(map[string]any{"status": 1, "request": strings.TrimPrefix(answer, "OK|")})
-		return httpapi.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
+		return wire.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
 	}
-	return httpapi.Response{Status: http.StatusOK, Header: header("text/plain; charset=utf-8"), Body: []byte(answer)}
-}
-
-// legacyFailure is the in.php/res.php error: HTTP 200, the ERROR_ code alone, or with json=1
-// {"status": 0, "request": "ERROR_...", "error_text": "..."}.
-func (c *call) legacyFailure(f failure, asJSON bool) httpapi.Response {
-	if asJSON {
-		b, _ := json.Marshal(map[string]any{"status": 0, "request": f.legacy, "error_text": f.message})
-		return httpapi.Response{Status: http.StatusOK, Header: header("application/json"), Body: b}
-	}
-	return httpapi.Response{Status: http.StatusOK, Header: header("text/plain; charset=utf-8"), Body: []byte(f.legacy)}
+	return wire.Response{Status: http.StatusOK, Header: header("text/plain; charset=utf-8"), Body: []byte(answer)}
 }

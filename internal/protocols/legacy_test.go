@@ -172,3 +172,33 @@ func TestLegacyErrors(t *testing.T) {
 		})
 	}
 }
+
+// res.php answers up to 100 ids at once; more is refused as a whole.
+func TestResPHPIDsLimit(t *testing.T) {
+	f := newFixture(t)
+	ids := func(n int) string { return strings.TrimSuffix(strings.Repeat("7,", n), ",") }
+	resp, _ := f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {ids(100)}}, "", nil)
+	if got := string(resp.Body); !strings.HasPrefix(got, "OK|") || strings.Count(got, "ERROR_WRONG_CAPTCHA_ID") != 100 {
+		t.Errorf("100 ids: %.80s", got)
+	}
+	resp, _ = f.legacy(t, "GET", ResPath, url.Values{"key": {aliceKey}, "action": {"get"}, "ids": {ids(101)}}, "", nil)
+	if got := string(resp.Body); got != "ERROR_BAD_PARAMETERS" {
+		t.Errorf("101 ids: %q, want ERROR_BAD_PARAMETERS", got)
+	}
+}
+
+// A request refused before its parameters are read (its method, a body that does not parse)
+// still gets the header its query asks for.
+func TestHeaderACAOOnEarlyErrors(t *testing.T) {
+	f := newFixture(t)
+	q := url.Values{"header_acao": {"1"}}
+	for _, c := range []struct{ method, contentType, body string }{
+		{"PUT", "", ""},
+		{"POST", "multipart/form-data; boundary=x", "--x\r\nnot a part"},
+	} {
+		resp, _ := f.legacy(t, c.method, InPath, q, c.contentType, []byte(c.body))
+		if !strings.HasPrefix(string(resp.Body), "ERROR_") || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("%s %q: %s %v, want an error with ACAO", c.method, c.body, resp.Body, resp.Header)
+		}
+	}
+}

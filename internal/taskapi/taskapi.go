@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
@@ -215,6 +216,10 @@ func (c *Client) call(ctx context.Context, path string, body any) (*envelope, er
 	}
 	if len(raw) > maxAnswerBytes {
 		return nil, c.badAnswer("answer is larger than %d bytes", maxAnswerBytes)
+	}
+	if acedata.IsRedirect(resp.StatusCode) {
+		return nil, apierr.New(apierr.CodeUpstreamError,
+			"the recognition provider %s answered with a redirect (status %d), which is never followed", c.kind, resp.StatusCode)
 	}
 	var env envelope
 	parsed := json.Unmarshal(raw, &env) == nil && env.ErrorID != nil

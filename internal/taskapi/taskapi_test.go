@@ -218,3 +218,24 @@ func TestPollingStaysInAttemptBudget(t *testing.T) {
 		t.Fatalf("alone: capmonster saw %d calls in all and the clock is at %v, want %d and %v", n, clk.Now(), 2*calls, 2*c.AttemptTimeout)
 	}
 }
+
+// A classification answer that names another size or another label is for another task: it is
+// not trusted, and the same answer with the asked size and label is.
+func TestClassificationAnswerOfAnotherTask(t *testing.T) {
+	png := testimage.Challenge{Grid: 3, Tile: 100, Label: cars}.PNG()
+	for _, c := range []struct {
+		solution string
+		ok       bool
+	}{
+		{`{"objects":[1],"size":300,"label":"` + cars + `","type":"multi"}`, true},
+		{`{"objects":[1],"size":450,"label":"` + cars + `","type":"multi"}`, false},
+		{`{"objects":[1],"size":300,"label":"/m/01bjv","type":"multi"}`, false},
+	} {
+		client := taskapi.New(taskapi.CapSolver, scripted(t, 200, map[string]string{"/createTask": `{"errorId":0,"status":"ready","solution":` + c.solution + `}`}),
+			http.DefaultClient, &countingKey{})
+		s, err := client.Recognize(context.Background(), png, cars, 300)
+		if c.ok != (err == nil) || (!c.ok && apierr.As(err).Code != apierr.CodeUpstreamBadResponse) {
+			t.Errorf("solution %s: %+v, %v; want trusted %v", c.solution, s, err, c.ok)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package httpapi
+package idempotency
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +21,10 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
-func TestParseIdempotencyKey(t *testing.T) {
+func TestParseKey(t *testing.T) {
 	good := map[string]string{
 		"8e03978e-40d5-43e8-bc93-6894a57f9324":   "8e03978e-40d5-43e8-bc93-6894a57f9324",
 		`"8e03978e-40d5-43e8-bc93-6894a57f9324"`: "8e03978e-40d5-43e8-bc93-6894a57f9324",
@@ -34,7 +35,7 @@ func TestParseIdempotencyKey(t *testing.T) {
 		"a!#$%&'*+-.^_`|~:/?=[]{}()<>@,;":        "a!#$%&'*+-.^_`|~:/?=[]{}()<>@,;",
 	}
 	for in, want := range good {
-		got, err := ParseIdempotencyKey([]string{in})
+		got, err := ParseKey([]string{in})
 		if err != nil || got != want {
 			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
 		}
@@ -57,13 +58,13 @@ func TestParseIdempotencyKey(t *testing.T) {
 		"\"ctl\x01\"":                        "not visible ASCII at byte 5",
 	}
 	for in, want := range bad {
-		_, err := ParseIdempotencyKey([]string{in})
+		_, err := ParseKey([]string{in})
 		e := apierr.As(err)
 		if err == nil || e.Code != apierr.CodeInvalidIdempotencyKey || e.Status() != 400 || !strings.Contains(e.Message, want) {
 			t.Errorf("%q: %v; want invalid_idempotency_key saying %q", in, err, want)
 		}
 	}
-	if _, err := ParseIdempotencyKey([]string{"a", "b"}); apierr.As(err).Code != apierr.CodeInvalidIdempotencyKey {
+	if _, err := ParseKey([]string{"a", "b"}); apierr.As(err).Code != apierr.CodeInvalidIdempotencyKey {
 		t.Errorf("two headers: %v", err)
 	}
 }
@@ -81,11 +82,11 @@ func multipartBody(t *testing.T, fields map[string]string, order []string, image
 }
 
 func TestFingerprint(t *testing.T) {
-	jsonReq := func(path, body string, query url.Values) Request {
-		return Request{Method: "POST", Path: path, Query: query, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+	jsonReq := func(path, body string, query url.Values) wire.Request {
+		return wire.Request{Method: "POST", Path: path, Query: query, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
 	}
 	base := jsonReq("/recognize", `{"question":"cars","image":"AAAA"}`, url.Values{"a": {"1"}, "b": {"2"}})
-	same := []Request{
+	same := []wire.Request{
 		jsonReq("/recognize/", `{"question":"cars","image":"AAAA"}`, url.Values{"b": {"2"}, "a": {"1"}}),
 	}
 	withAuth := base
@@ -96,7 +97,7 @@ func TestFingerprint(t *testing.T) {
 			t.Errorf("%+v should count as the same request as %+v", r, base)
 		}
 	}
-	different := []Request{
+	different := []wire.Request{
 		jsonReq("/recognize", `{"question":"buses","image":"AAAA"}`, base.Query),
 		jsonReq("/recognize", `{"question":"cars","image":"AAAB"}`, base.Query),
 		jsonReq("/captcha/recognition/recaptcha2", `{"question":"cars","image":"AAAA"}`, base.Query),
@@ -115,8 +116,8 @@ func TestFingerprint(t *testing.T) {
 	b2, ct2 := multipartBody(t, fields, []string{"question", "grid"}, []byte("png-bytes"))
 	b3, ct3 := multipartBody(t, fields, []string{"question", "grid"}, []byte("png-byteZ"))
 	b4, ct4 := multipartBody(t, map[string]string{"question": "buses", "grid": "3x3"}, []string{"question", "grid"}, []byte("png-bytes"))
-	form := func(b []byte, ct string) Request {
-		return Request{Method: "POST", Path: "/recognize", Header: http.Header{"Content-Type": {ct}}, Body: b}
+	form := func(b []byte, ct string) wire.Request {
+		return wire.Request{Method: "POST", Path: "/recognize", Header: http.Header{"Content-Type": {ct}}, Body: b}
 	}
 	if ct1 == ct2 {
 		t.Fatal("the test needs two boundaries")
@@ -132,6 +133,22 @@ func TestFingerprint(t *testing.T) {
 	again := form([]byte("--x\r\nnot a part"), "multipart/form-data; boundary=x")
 	if Fingerprint(broken) != Fingerprint(again) || Fingerprint(broken) == Fingerprint(form([]byte("--x\r\nnot a parT"), "multipart/form-data; boundary=x")) {
 		t.Error("a broken form should fingerprint by its bytes")
+	}
+}
+
+// A content type that does not parse counts as its text and the body byte for byte.
+func TestFingerprintOfAnUnparsedContentType(t *testing.T) {
+	req := func(ct, body string) wire.Request {
+		return wire.Request{Method: "POST", Path: "/recognize", Header: http.Header{"Content-Type": {ct}}, Body: []byte(body)}
+	}
+	base := req("text/;;", "abc")
+	if Fingerprint(base) != Fingerprint(req("text/;;", "abc")) {
+		t.Error("the same request should have the same fingerprint")
+	}
+	for _, other := range []wire.Request{req("text/;;", "abd"), req("text/;;;", "abc"), req("text/", "abc")} {
+		if Fingerprint(other) == Fingerprint(base) {
+			t.Errorf("%q %q should differ from %q %q", other.Header.Get("Content-Type"), other.Body, "text/;;", "abc")
+		}
 	}
 }
 
@@ -238,7 +255,7 @@ type nextServer struct {
 	entered chan struct{}
 }
 
-func (n *nextServer) Serve(_ context.Context, req Request) Response {
+func (n *nextServer) Serve(_ context.Context, req wire.Request) wire.Response {
 	c := n.calls.Add(1)
 	if n.gate != nil && c == 1 {
 		n.entered <- struct{}{}
@@ -249,7 +266,7 @@ func (n *nextServer) Serve(_ context.Context, req Request) Response {
 		status = 200
 	}
 	body, _ := json.Marshal(map[string]any{"call": c, "body": string(req.Body)})
-	return Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}, ProviderHeader: {"p1"}}, Body: body}
+	return wire.Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}, "X-Recognition-Provider": {"p1"}}, Body: body}
 }
 
 // callerAuth takes the bearer value as the caller's name; "bad" is refused.
@@ -271,21 +288,46 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
 
-func newLayer(next Server, store *memRecords, clk *clock) *Idempotency {
-	return &Idempotency{Next: next, Auth: callerAuth{}, Store: store, Bucket: "b", Prefix: "idempotency/", TTL: time.Hour,
-		Routes: []string{api.RecognizePath, api.UpstreamPath}, MaxBodyBytes: 1000, DefaultTimeout: 29 * time.Second,
-		Observe: &observe.Observer{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, Now: clk.Now}
+// layered is the pipeline's use of the layer, reduced to what these tests need: the caller is
+// the bearer value (a refused one reaches next, as it would be refused there), refusals are
+// rendered in the native shape with their Retry-After.
+type layered struct {
+	*Layer
+	next *nextServer
 }
 
-func keyed(caller, key, body string) Request {
+func (s layered) Serve(ctx context.Context, req wire.Request) wire.Response {
+	caller, err := callerAuth{}.Authenticate(ctx, req.Header.Get("Authorization"), "")
+	if err != nil {
+		return s.next.Serve(ctx, req)
+	}
+	resp, _, err := s.Layer.Serve(ctx, req, caller, func(ctx context.Context) wire.Response { return s.next.Serve(ctx, req) })
+	if err != nil {
+		e := apierr.As(err)
+		h := wire.JSONHeader()
+		if e.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
+		return wire.Response{Status: e.Status(), Header: h, Body: wire.ErrorBody(e, "trace")}
+	}
+	return resp
+}
+
+func newLayer(next *nextServer, store *memRecords, clk *clock) layered {
+	return layered{&Layer{Store: store, Bucket: "b", Prefix: "idempotency/", TTL: time.Hour,
+		Routes: []string{api.RecognizePath, api.UpstreamPath}, DefaultTimeout: 29 * time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: clk.Now}, next}
+}
+
+func keyed(caller, key, body string) wire.Request {
 	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + caller}}
 	if key != "" {
-		h.Set(IdempotencyKeyHeader, key)
+		h.Set(KeyHeader, key)
 	}
-	return Request{Method: "POST", Path: api.RecognizePath, Header: h, Body: []byte(body)}
+	return wire.Request{Method: "POST", Path: api.RecognizePath, Header: h, Body: []byte(body)}
 }
 
-func wantCode(t *testing.T, resp Response, status int, code apierr.Code) {
+func wantCode(t *testing.T, resp wire.Response, status int, code apierr.Code) {
 	t.Helper()
 	var e struct{ Error struct{ Code apierr.Code } }
 	json.Unmarshal(resp.Body, &e)
@@ -309,7 +351,7 @@ func TestIdempotencyFirstThenReplay(t *testing.T) {
 	clk.Add(59 * time.Minute)
 	again := l.Serve(ctx, keyed("alice", `"k1"`, `{"q":1}`)) // the quoted form is the same key
 	if again.Status != 200 || again.Header.Get(ReplayedHeader) != "true" || !bytes.Equal(again.Body, first.Body) ||
-		again.Header.Get(ProviderHeader) != "p1" || next.calls.Load() != 1 {
+		again.Header.Get("X-Recognition-Provider") != "p1" || next.calls.Load() != 1 {
 		t.Fatalf("replay: %d %v %s, %d calls", again.Status, again.Header, again.Body, next.calls.Load())
 	}
 	wantCode(t, l.Serve(ctx, keyed("alice", "k1", `{"q":2}`)), 422, apierr.CodeIdempotencyKeyReused)
@@ -333,13 +375,12 @@ func TestIdempotencyPassesThrough(t *testing.T) {
 	other.Path = "/elsewhere"
 	get := keyed("alice", "k", "{}")
 	get.Method = "GET"
-	big := keyed("alice", "k", strings.Repeat("x", 1001))
-	for _, req := range []Request{keyed("alice", "", "{}"), other, get, keyed("bad", "k", "{}"), big} {
+	for _, req := range []wire.Request{keyed("alice", "", "{}"), other, get, keyed("bad", "k", "{}")} {
 		if resp := l.Serve(ctx, req); resp.Status != 200 {
 			t.Fatalf("%s %s: %d %s", req.Method, req.Path, resp.Status, resp.Body)
 		}
 	}
-	if next.calls.Load() != 5 {
+	if next.calls.Load() != 4 {
 		t.Fatalf("%d calls", next.calls.Load())
 	}
 }
@@ -351,7 +392,7 @@ func TestIdempotencyRefusals(t *testing.T) {
 	wantCode(t, l.Serve(ctx, keyed("alice", strings.Repeat("k", 256), "{}")), 400, apierr.CodeInvalidIdempotencyKey)
 	wantCode(t, l.Serve(ctx, keyed("alice", "a b", "{}")), 400, apierr.CodeInvalidIdempotencyKey)
 	noBucket := newLayer(next, store, clk)
-	noBucket.Bucket = ""
+	noBucket.Layer.Bucket = ""
 	wantCode(t, noBucket.Serve(ctx, keyed("alice", "k", "{}")), 400, apierr.CodeStoreNotConfigured)
 	if next.calls.Load() != 0 || store.writes != 0 {
 		t.Fatalf("a refused key reached the provider (%d) or wrote (%d)", next.calls.Load(), store.writes)
@@ -372,7 +413,7 @@ func TestIdempotencyScopedToCaller(t *testing.T) {
 	a := l.Serve(ctx, keyed("alice", "shared", `{"q":1}`))
 	b := l.Serve(ctx, keyed("bob", "shared", `{"q":2}`))
 	c := l.Serve(ctx, keyed("carol", "shared", `{"q":1}`))
-	for _, r := range []Response{a, b, c} {
+	for _, r := range []wire.Response{a, b, c} {
 		if r.Status != 200 || r.Header.Get(ReplayedHeader) != "" {
 			t.Fatalf("%d %v %s", r.Status, r.Header, r.Body)
 		}
@@ -390,11 +431,11 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	l := newLayer(next, store, clk)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	firstDone := make(chan Response)
+	firstDone := make(chan wire.Response)
 	go func() { firstDone <- l.Serve(ctx, keyed("alice", "k", "{}")) }()
 	<-next.entered
 	var wg sync.WaitGroup
-	dups := make([]Response, 16)
+	dups := make([]wire.Response, 16)
 	for i := range dups {
 		wg.Go(func() { dups[i] = l.Serve(ctx, keyed("alice", "k", "{}")) })
 	}
@@ -421,7 +462,7 @@ func TestIdempotencyRacingFirsts(t *testing.T) {
 	next := &nextServer{}
 	l := newLayer(next, store, clk)
 	var wg sync.WaitGroup
-	resps := make([]Response, 32)
+	resps := make([]wire.Response, 32)
 	for i := range resps {
 		wg.Go(func() { resps[i] = l.Serve(context.Background(), keyed("alice", "k", "{}")) })
 	}
@@ -496,26 +537,44 @@ func TestIdempotencyLeaseFollowsDeadline(t *testing.T) {
 	<-done
 }
 
-// A route whose callers name themselves in the body scopes keys through Caller.
-func TestIdempotencyCallerFromTheRequest(t *testing.T) {
-	store, next, clk := &memRecords{}, &nextServer{}, &clock{now: time.Unix(1e9, 0)}
-	l := newLayer(next, store, clk)
-	l.Auth = nil
-	l.Routes = []string{"/createTask"}
-	l.Caller = func(_ context.Context, req Request) (string, error) {
-		var doc struct{ ClientKey string }
-		json.Unmarshal(req.Body, &doc)
-		return doc.ClientKey, nil
+// A record that could not be read or written in time is the request's timeout (504), as
+// docs/api.md says; any other storage failure is 503.
+func TestStorageFailureAtTheDeadline(t *testing.T) {
+	late := storageFailure(apierr.Wrap(context.DeadlineExceeded, apierr.CodeStorageUnavailable, "S3 did not answer"))
+	if late.Status() != 504 || late.Code != apierr.CodeStorageUnavailable {
+		t.Errorf("a timed-out record: %d %s, want 504 storage_unavailable", late.Status(), late.Code)
 	}
-	task := func(client string) Request {
-		r := keyed("", "k", `{"clientKey":"`+client+`"}`)
-		r.Path = "/createTask"
-		return r
+	if down := storageFailure(errors.New("connection refused")); down.Status() != 503 {
+		t.Errorf("S3 down: %d, want 503", down.Status())
 	}
-	ctx := context.Background()
-	l.Serve(ctx, task("alice"))
-	l.Serve(ctx, task("bob"))
-	if r := l.Serve(ctx, task("alice")); r.Header.Get(ReplayedHeader) != "true" || next.calls.Load() != 2 {
-		t.Fatalf("%d %v, %d calls", r.Status, r.Header, next.calls.Load())
+}
+
+// deadlineRecords notes the deadline of each write.
+type deadlineRecords struct {
+	memRecords
+	writes []time.Time
+}
+
+func (d *deadlineRecords) PutIf(ctx context.Context, bucket, key string, body []byte, ifMatch string) (string, bool, error) {
+	dl, _ := ctx.Deadline()
+	d.writes = append(d.writes, dl)
+	return d.memRecords.PutIf(ctx, bucket, key, body, ifMatch)
+}
+
+// The claim is written within the request's deadline; the answer's record may use WriteGrace
+// past it (inside the response margin), so an answer found at the deadline is still kept.
+func TestRecordWritesFollowTheDeadline(t *testing.T) {
+	store, next := &deadlineRecords{}, &nextServer{}
+	l := &Layer{Store: store, Bucket: "b", Prefix: "idempotency/", TTL: time.Hour, Routes: []string{api.RecognizePath},
+		WriteGrace: 150 * time.Millisecond, DefaultTimeout: time.Minute, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	req := keyed("alice", "k", "{}")
+	if _, _, err := l.Serve(ctx, req, "alice", func(ctx context.Context) wire.Response { return next.Serve(ctx, req) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.writes) != 2 || !store.writes[0].Equal(deadline) || !store.writes[1].Equal(deadline.Add(150*time.Millisecond)) {
+		t.Fatalf("writes with deadlines %v, want %v then %v", store.writes, deadline, deadline.Add(150*time.Millisecond))
 	}
 }

@@ -1,4 +1,8 @@
-package httpapi
+// Package idempotency keeps the answer of a request sent with an Idempotency-Key
+// (draft-ietf-httpapi-idempotency-key-header), so a retry gets it again without a second
+// provider call: Layer, the records it keeps in S3, the key's syntax and the request's
+// fingerprint.
+package idempotency
 
 import (
 	"context"
@@ -13,14 +17,14 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
-	"github.com/recaptcha-recognizer/recognizer/internal/observe"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header) and the header that
 // marks an answer given again from what was kept.
 const (
-	IdempotencyKeyHeader = "Idempotency-Key"
-	ReplayedHeader       = "Idempotent-Replayed"
+	KeyHeader      = "Idempotency-Key"
+	ReplayedHeader = "Idempotent-Replayed"
 )
 
 // RecordStore is the conditional S3 access the idempotency layer needs (storage.Store).
@@ -32,44 +36,46 @@ type RecordStore interface {
 	PutIf(ctx context.Context, bucket, key string, body []byte, ifMatch string) (etag string, written bool, err error)
 }
 
-// Idempotency serves requests that carry an Idempotency-Key on Routes: the first is answered by
-// Next and its final answer kept for TTL; a repeat with the same key and the same request gets
-// that answer again without reaching Next. It wraps any Server, so any POST route can have it.
+// Layer serves requests that carry an Idempotency-Key on Routes: the first is answered by the
+// wire and its final answer kept for TTL; a repeat with the same key and the same request gets
+// that answer again without reaching the wire. The pipeline runs it after authentication, inside
+// the response margin, for every front alike.
 //
 // Each key is one S3 object under Prefix, named from the caller and the key, so one caller's
 // key never reaches another's answer. The object goes through three states, each written with a
 // condition on what was read, so of two writers exactly one wins:
 //
-//	(none) --create (If-None-Match)--> running --Next answered, final--> done (kept until expires)
-//	                                           --Next answered, worth a retry--> released
+//	(none) --create (If-None-Match)--> running --answered, final--> done (kept until expires)
+//	                                           --answered, worth a retry--> released
 //	released, an expired done, or running past its lease --replace (If-Match)--> running
 //
 // A running record holds a lease to the end of the request's deadline (plus leaseGrace): a
 // function that crashed mid-request leaves it behind, and once it lapses the key is free again.
-type Idempotency struct {
-	Next Server
-	Auth Authenticator
-	// Caller names who sent a request, for routes whose callers identify themselves elsewhere
-	// than in the Authorization header (a key in the body); nil is Auth on that header.
-	Caller func(ctx context.Context, req Request) (string, error)
+type Layer struct {
 	Store  RecordStore
 	Bucket string // where records are kept; empty refuses keys (store_not_configured)
 	Prefix string // records' folder, apart from every other
 	TTL    time.Duration
 	Routes []string // POST paths the layer applies to; a key on any other request is ignored
-	// MaxBodyBytes: a larger body is refused by Next, so it is neither fingerprinted nor kept.
-	MaxBodyBytes int
+	// WriteGrace is how far past the request's deadline the record's last write may run: the
+	// deadline is already the margin-reduced one, and a kept answer is what makes a retry free.
+	// It must stay well inside the response margin.
+	WriteGrace time.Duration
 	// DefaultTimeout is the lease of a request that arrives with no deadline (the local server).
 	DefaultTimeout time.Duration
-	Observe        *observe.Observer
+	Log            *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
 
-var _ Server = (*Idempotency)(nil)
+// Outcomes, for the request's log line.
+const (
+	Replayed = "replayed"
+	Refused  = "refused"
+)
 
 const (
-	// leaseGrace covers the record's last write after Next answers, and clocks a little apart.
+	// leaseGrace covers the record's last write after the answer, and clocks a little apart.
 	leaseGrace = 2 * time.Second
 	// maxRetryAfter bounds the wait a 409 asks for: answers usually come within two seconds.
 	maxRetryAfter = 2 * time.Second
@@ -145,39 +151,33 @@ func kept(status int) bool {
 	return status >= 400
 }
 
-func (l *Idempotency) caller(ctx context.Context, req Request) (string, error) {
-	if l.Caller != nil {
-		return l.Caller(ctx, req)
-	}
-	return l.Auth.Authenticate(ctx, req.Header.Get("Authorization"), req.IAMCaller)
-}
-
-func (l *Idempotency) now() time.Time {
+func (l *Layer) now() time.Time {
 	if l.Now != nil {
 		return l.Now()
 	}
 	return time.Now()
 }
 
-// Serve answers req, through Next unless a kept answer or a running request says otherwise.
-// Without the header, or on another route, it is Next alone: nothing is read or written.
-func (l *Idempotency) Serve(ctx context.Context, req Request) Response {
-	values := req.Header.Values(IdempotencyKeyHeader)
-	if len(values) == 0 || req.Method != http.MethodPost || !slices.Contains(l.Routes, strings.TrimSuffix(req.Path, "/")) {
-		return l.Next.Serve(ctx, req)
+// Applies reports whether the layer handles req: a POST to one of Routes with the header.
+func (l *Layer) Applies(req wire.Request) bool {
+	return l != nil && len(req.Header.Values(KeyHeader)) > 0 && req.Method == http.MethodPost &&
+		slices.Contains(l.Routes, strings.TrimSuffix(req.Path, "/"))
+}
+
+// Serve answers req for caller through answer, unless a kept answer or a running request says
+// otherwise. It returns the answer to send and what the layer did (Replayed, or "" when the
+// answer is answer's own), or a refusal to render in the request's wire. Where it does not apply
+// it is answer alone: nothing is read or written.
+func (l *Layer) Serve(ctx context.Context, req wire.Request, caller string, answer func(context.Context) wire.Response) (wire.Response, string, error) {
+	if !l.Applies(req) {
+		return answer(ctx), "", nil
 	}
-	caller, err := l.caller(ctx, req)
-	if err != nil || len(req.Body) > l.MaxBodyBytes {
-		return l.Next.Serve(ctx, req) // which refuses it the same way; nothing is kept
-	}
-	unit := l.Observe.Start(ctx, "request", req.RequestID)
-	unit.Add("method", req.Method, "path", req.Path, "caller", caller)
-	key, err := ParseIdempotencyKey(values)
+	key, err := ParseKey(req.Header.Values(KeyHeader))
 	if err == nil && l.Bucket == "" {
 		err = apierr.New(apierr.CodeStoreNotConfigured, "Idempotency-Key is not available: this deployment has no RESULTS_BUCKET to keep answers in")
 	}
 	if err != nil {
-		return l.refuse(unit, apierr.As(err))
+		return wire.Response{}, Refused, err
 	}
 	fp := Fingerprint(req)
 	name := l.Prefix + scopedName(caller, key) + ".json"
@@ -187,10 +187,10 @@ func (l *Idempotency) Serve(ctx context.Context, req Request) Response {
 	for range maxClaims {
 		etag, won, err := l.Store.PutIf(ctx, l.Bucket, name, running, ifMatch)
 		if err != nil {
-			return l.refuse(unit, storageFailure(err))
+			return wire.Response{}, Refused, storageFailure(err)
 		}
 		if won {
-			return l.run(ctx, req, name, etag, record{Fingerprint: fp, Owner: owner})
+			return l.run(ctx, name, etag, record{Fingerprint: fp, Owner: owner}, answer), "", nil
 		}
 		data, etag, err := l.Store.GetWithETag(ctx, l.Bucket, name, maxRecordBytes)
 		if apierr.As(err).Code == apierr.CodeS3NotFound {
@@ -198,7 +198,7 @@ func (l *Idempotency) Serve(ctx context.Context, req Request) Response {
 			continue
 		}
 		if err != nil {
-			return l.refuse(unit, storageFailure(err))
+			return wire.Response{}, Refused, storageFailure(err)
 		}
 		var r record
 		if json.Unmarshal(data, &r) != nil {
@@ -206,21 +206,21 @@ func (l *Idempotency) Serve(ctx context.Context, req Request) Response {
 		}
 		switch decide(r, fp, l.now()) {
 		case replay:
-			return l.replay(unit, r)
+			return replayOf(r), Replayed, nil
 		case inUse:
-			return l.refuse(unit, l.inUse(r.LeaseUntil))
+			return wire.Response{}, Refused, l.inUse(r.LeaseUntil)
 		case reused:
-			return l.refuse(unit, apierr.New(apierr.CodeIdempotencyKeyReused,
-				"this Idempotency-Key was already used for a different request; send a new key with a new request"))
+			return wire.Response{}, Refused, apierr.New(apierr.CodeIdempotencyKeyReused,
+				"this Idempotency-Key was already used for a different request; send a new key with a new request")
 		}
 		ifMatch = etag
 	}
-	return l.refuse(unit, l.inUse(l.now().Add(time.Second)))
+	return wire.Response{}, Refused, l.inUse(l.now().Add(time.Second))
 }
 
-// run answers through Next as the key's owner, then keeps the answer or releases the key.
-func (l *Idempotency) run(ctx context.Context, req Request, name, etag string, r record) Response {
-	resp := l.Next.Serve(ctx, req)
+// run answers as the key's owner, then keeps the answer or releases the key.
+func (l *Layer) run(ctx context.Context, name, etag string, r record, answer func(context.Context) wire.Response) wire.Response {
+	resp := answer(ctx)
 	if kept(resp.Status) {
 		r.State, r.Expires, r.Status, r.Body = stateDone, l.now().Add(l.TTL), resp.Status, resp.Body
 		r.Header = map[string]string{}
@@ -232,10 +232,10 @@ func (l *Idempotency) run(ctx context.Context, req Request, name, etag string, r
 	}
 	body, _ := json.Marshal(r)
 	// The answer is kept even if the caller has gone (a dropped connection is what the key is
-	// for), within the function's own deadline.
+	// for), within the request's deadline and WriteGrace.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.DefaultTimeout)
 	if d, ok := ctx.Deadline(); ok {
-		wctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d)
+		wctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), d.Add(l.WriteGrace))
 	}
 	defer cancel()
 	_, won, err := l.Store.PutIf(wctx, l.Bucket, name, body, etag)
@@ -245,37 +245,29 @@ func (l *Idempotency) run(ctx context.Context, req Request, name, etag string, r
 		if err != nil {
 			cause = err.Error()
 		}
-		l.Observe.Log.WarnContext(ctx, "idempotency record not written", "state", r.State, "cause", cause)
+		l.Log.WarnContext(ctx, "idempotency record not written", "state", r.State, "cause", cause)
 	}
 	return resp
 }
 
-func (l *Idempotency) replay(unit *observe.Unit, r record) Response {
+func replayOf(r record) wire.Response {
 	hdr := http.Header{}
 	for k, v := range r.Header {
 		hdr.Set(k, v)
 	}
 	hdr.Set(ReplayedHeader, "true")
-	unit.Add("status", r.Status, "idempotency", "replayed")
-	unit.Finish(slog.LevelInfo, "replayed", nil)
-	return Response{Status: r.Status, Header: hdr, Body: r.Body}
-}
-
-func (l *Idempotency) refuse(unit *observe.Unit, failure *apierr.Error) Response {
-	unit.Add("status", failure.Status(), "idempotency", "refused")
-	unit.Finish(observe.Level(failure), string(failure.Code), failure)
-	return errorResponse(failure, unit.TraceID)
+	return wire.Response{Status: r.Status, Header: hdr, Body: r.Body}
 }
 
 // inUse is the 409 for a key whose first request holds its lease until leaseUntil.
-func (l *Idempotency) inUse(leaseUntil time.Time) *apierr.Error {
+func (l *Layer) inUse(leaseUntil time.Time) *apierr.Error {
 	e := apierr.New(apierr.CodeIdempotencyKeyInUse,
 		"a request with this Idempotency-Key is still being answered; send it again after Retry-After seconds to get its answer")
 	e.RetryAfter = min(max(leaseUntil.Sub(l.now()), time.Second), maxRetryAfter)
 	return e
 }
 
-func (l *Idempotency) leaseUntil(ctx context.Context) time.Time {
+func (l *Layer) leaseUntil(ctx context.Context) time.Time {
 	if d, ok := ctx.Deadline(); ok {
 		return d.Add(leaseGrace)
 	}
@@ -288,13 +280,13 @@ func storageFailure(err error) *apierr.Error {
 	e := apierr.Wrap(err, apierr.CodeStorageUnavailable,
 		"the Idempotency-Key's record could not be read or written, so nothing was recognized; try again")
 	if errors.Is(err, context.DeadlineExceeded) {
-		e.AtDeadline()
+		return e.AtDeadline()
 	}
 	return e
 }
 
 // scopedName names a caller's key: the same key from two callers is two records. The key has
-// no NUL (ParseIdempotencyKey), so caller and key cannot be shifted into another pair.
+// no NUL (ParseKey), so caller and key cannot be shifted into another pair.
 func scopedName(caller, key string) string {
 	sum := sha256.Sum256([]byte(caller + "\x00" + key))
 	return hex.EncodeToString(sum[:])

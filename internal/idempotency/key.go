@@ -1,4 +1,4 @@
-package httpapi
+package idempotency
 
 import (
 	"bytes"
@@ -12,16 +12,17 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
-// MaxIdempotencyKeyLength bounds a key: a UUID is 36 characters.
-const MaxIdempotencyKeyLength = 255
+// MaxKeyLength bounds a key: a UUID is 36 characters.
+const MaxKeyLength = 255
 
-// ParseIdempotencyKey reads the header's values: one key of 1 to MaxIdempotencyKeyLength
+// ParseKey reads the header's values: one key of 1 to MaxKeyLength
 // characters, either an RFC 8941 string as the draft writes it ("8e03978e-...", quoted, with \"
 // and \\ escapes) or the same characters bare, as most clients send them; both forms of a value
 // are one key. Anything else is refused with invalid_idempotency_key, saying why.
-func ParseIdempotencyKey(values []string) (string, error) {
+func ParseKey(values []string) (string, error) {
 	if len(values) != 1 {
 		return "", badKey("was sent %d times; send it once", len(values))
 	}
@@ -62,8 +63,8 @@ func ParseIdempotencyKey(values []string) (string, error) {
 	switch {
 	case key == "":
 		return "", badKey("is empty")
-	case len(key) > MaxIdempotencyKeyLength:
-		return "", badKey("is %d characters long; the limit is %d", len(key), MaxIdempotencyKeyLength)
+	case len(key) > MaxKeyLength:
+		return "", badKey("is %d characters long; the limit is %d", len(key), MaxKeyLength)
 	}
 	return key, nil
 }
@@ -79,7 +80,7 @@ func badKey(format string, args ...any) error {
 // name, type, content), not its boundary, which a client draws anew for each retry; any other
 // body counts byte for byte. Headers other than Content-Type do not count: the caller (the
 // Authorization) scopes the key instead.
-func Fingerprint(req Request) string {
+func Fingerprint(req wire.Request) string {
 	h := sha256.New()
 	field(h, []byte(req.Method))
 	field(h, []byte(strings.TrimSuffix(req.Path, "/")))
