@@ -16,14 +16,19 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/clock"
 )
 
-// Share is the part of the function's memory the budget takes: the rest is the runtime, the
-// event payloads Lambda hands the process before any code of ours runs, and the collector's
-// headroom (the template's GOMEMLIMIT is three quarters of the memory).
-const Share = 2
+// SizeFor is the budget of a process with memoryMB of memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+// serving up to inFlight invocations at once (AWS_LAMBDA_MAX_CONCURRENCY): three quarters of the
+// memory (the template's GOMEMLIMIT, up to which the collector holds the heap), less what the
+// invocations in flight may hold before they reach the pipeline, which the budget cannot refuse:
+// up to three times Lambda's 6 MB payload each (the runtime's buffer, grown in doubling steps,
+// and the request's body). It is at least an eighth of the memory.
+func SizeFor(memoryMB, inFlight int) int64 {
+	memory := int64(memoryMB) << 20
+	return max(memory*3/4-int64(max(inFlight, 1))*PayloadHold, memory/8)
+}
 
-// SizeFor is the budget of a function with memoryMB of memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE):
-// 1/Share of it.
-func SizeFor(memoryMB int) int64 { return int64(memoryMB) << 20 / Share }
+// PayloadHold is what one invocation in flight may hold of its payload, whatever it asks for.
+const PayloadHold = 3 * 6 << 20
 
 // DefaultWait is how long a request that does not fit waits for others to finish before it is
 // refused: long enough for a burst's parses and decodes to drain (each takes well under a

@@ -73,12 +73,19 @@ func isBusy(t *testing.T, err error) {
 	}
 }
 
-func TestSizeIsHalfTheMemory(t *testing.T) {
-	if got := SizeFor(2048); got != 1<<30 {
-		t.Errorf("SizeFor(2048) = %d, want 1 GiB", got)
-	}
-	if got := SizeFor(256); got != 128*mb {
-		t.Errorf("SizeFor(256) = %d, want 128 MiB", got)
+func TestSizeLeavesRoomForThePayloads(t *testing.T) {
+	for _, c := range []struct {
+		memoryMB, inFlight int
+		want               int64
+	}{
+		{2048, 64, 1536*mb - 64*18*mb}, // a managed instance's environment: 384 MB
+		{256, 1, 192*mb - 18*mb},       // on demand: one invocation at a time
+		{256, 0, 192*mb - 18*mb},       // AWS_LAMBDA_MAX_CONCURRENCY unset: one
+		{2048, 1600, 256 * mb},         // the payloads alone would take it all: an eighth
+	} {
+		if got := SizeFor(c.memoryMB, c.inFlight); got != c.want {
+			t.Errorf("SizeFor(%d, %d) = %d MB, want %d MB", c.memoryMB, c.inFlight, got/mb, c.want/mb)
+		}
 	}
 }
 

@@ -117,8 +117,8 @@ func (u *seeingBudget) Recognize(ctx context.Context, image []byte, labelID stri
 	return testenv.FakeUpstream{}.Recognize(ctx, image, labelID, size)
 }
 
-// While a request waits on its provider it holds its body's share (the body as the runtime
-// holds it and its form's stated parse), not the decode budget; a picture read from S3 adds
+// While a request waits on its provider it holds its body's share (its form's stated parse), not
+// the decode budget; a picture read from S3 adds
 // room for the largest picture and its normalizing.
 func TestWhatARequestHoldsWhileItsProviderAnswers(t *testing.T) {
 	s, b, _ := budgeted(1<<30, &lines{})
@@ -139,7 +139,7 @@ func TestWhatARequestHoldsWhileItsProviderAnswers(t *testing.T) {
 		if fp == nil {
 			fp = s.Default
 		}
-		want := int64(len(f.req.Body)) * (3 + fp.Footprint(f.req).ParseFactor)
+		want := int64(len(f.req.Body)) * fp.Footprint(f.req).ParseFactor
 		if up.seen != want {
 			t.Errorf("%s: %d bytes in use at the provider, want %d (the body's share)", f.protocol, up.seen, want)
 		}
@@ -149,7 +149,7 @@ func TestWhatARequestHoldsWhileItsProviderAnswers(t *testing.T) {
 	if resp := s.Serve(context.Background(), ref); resp.Status != 200 {
 		t.Fatalf("S3 reference: %d %s", resp.Status, resp.Body)
 	}
-	if want := int64(len(ref.Body))*(3+3) + 3*int64(native.Service.Limits.MaxBytes); up.seen != want {
+	if want := int64(len(ref.Body))*3 + 3*int64(native.Service.Limits.MaxBytes); up.seen != want {
 		t.Errorf("S3 reference: %d bytes in use at the provider, want %d", up.seen, want)
 	}
 	if b.InUse() != 0 {

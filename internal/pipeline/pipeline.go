@@ -46,7 +46,8 @@ type Protocol interface {
 	Footprint(req wire.Request) Footprint
 }
 
-// Footprint is what a request's form costs, beyond its body as the runtime hands it over.
+// Footprint is what a request's form costs, beyond its body as the runtime hands it over (the
+// budget sets that aside for every invocation in flight).
 type Footprint struct {
 	// ParseFactor bounds what reading and serving the body allocates, as a multiple of its size
 	// (each form's test holds its parse to it).
@@ -54,11 +55,6 @@ type Footprint struct {
 	// Picture: the request may carry a picture to decode (within the decode budget).
 	Picture bool
 }
-
-// bodyCopies is how many copies of a body a request holds until it is answered: the invocation's
-// payload, the event's body string and the request's body (the Lambda runtime and the adapter
-// keep all three).
-const bodyCopies = 3
 
 // Call is one decoded request.
 type Call interface {
@@ -189,12 +185,12 @@ func (s *Server) serve(ctx context.Context, req wire.Request, proto Protocol, tr
 	return resp, e
 }
 
-// cost is a request's worst case: its body as it is held, what its form's parse makes of it, and
-// for a picture the decode budget and the twice the picture's size normalizing may add (the
-// picture is at most the body).
+// cost is a request's worst case: what its form's parse makes of its body, and for a picture the
+// decode budget and the twice the picture's size normalizing may add (the picture is at most
+// the body).
 func (s *Server) cost(f Footprint, body int) membudget.Cost {
 	n := int64(body)
-	c := membudget.Cost{Held: n * (bodyCopies + f.ParseFactor)}
+	c := membudget.Cost{Held: n * f.ParseFactor}
 	if f.Picture {
 		c.Picture = s.PictureBytes + 2*n
 	}

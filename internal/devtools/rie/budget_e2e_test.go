@@ -94,7 +94,7 @@ func worstKinds() []worstKind {
 // 503 server_busy with Retry-After, or the protocols' ERROR_NO_SLOT_AVAILABLE.
 func refused(resp events.APIGatewayV2HTTPResponse) bool {
 	if resp.StatusCode == 503 {
-		return check([]byte(resp.Body), nil, "server_busy") == "" && resp.Headers["Retry-After"] != ""
+		return check([]byte(resp.Body), nil, "server_busy") == "" && resp.Headers["retry-after"] == "1"
 	}
 	return resp.StatusCode == 200 && strings.Contains(resp.Body, "ERROR_NO_SLOT_AVAILABLE")
 }
