@@ -2,9 +2,7 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,53 +155,27 @@ func TestWhatARequestHoldsWhileItsProviderAnswers(t *testing.T) {
 	}
 }
 
-// worstBodies are the costliest bodies of every form to read, near Lambda's 6 MB payload limit.
-func worstBodies() map[string]wire.Request {
-	const size = 5_900_000
-	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	jsonType := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer alice-key"}}
-	fill := func(head, item, tail string) []byte {
-		var b strings.Builder
-		b.WriteString(head)
-		for i := 0; b.Len() < size-len(tail)-16; i++ {
-			b.WriteString(strings.ReplaceAll(item, "%d", fmt.Sprint(i)))
-		}
-		b.WriteString(tail)
-		return []byte(b.String())
+// A request that may carry a picture reserves the decode budget besides its body's share; one
+// that cannot (a poll) does not: with 40 MB left, every front's picture request waits and is
+// refused, while a poll is served at once.
+func TestAPictureReservesTheDecodeBudget(t *testing.T) {
+	for _, f := range fronts() {
+		t.Run(f.protocol, func(t *testing.T) {
+			s, b, fake := budgeted(64*mb, &lines{})
+			b.Reserve(context.Background(), membudget.Cost{Held: 24 * mb})
+			answer := serveAsync(t, s, b, f.req)
+			fake.Advance(membudget.DefaultWait)
+			if resp := <-answer; !busyShapes[f.protocol](resp) {
+				t.Fatalf("a picture with 40 MB left: %d %s", resp.Status, resp.Body)
+			}
+		})
 	}
-	multi, multiType := testenv.MultipartForm(map[string]string{"question": "cars"}, "a.png", make([]byte, size-300))
-	return map[string]wire.Request{
-		"res.php ids":           {Method: "POST", Path: protocols.ResPath, Header: form, Body: fill("key=alice-key&action=get&ids=1", ",1", "")},
-		"in.php form":           {Method: "POST", Path: protocols.InPath, Header: form, Body: fill("key=alice-key&method=base64&body=", "A", "")},
-		"in.php JSON keys":      {Method: "POST", Path: protocols.InPath, Header: jsonType, Body: fill(`{"key":"alice-key","method":"base64"`, `,"p%d":1`, "}")},
-		"createTask images":     {Method: "POST", Path: protocols.CreateTaskPath, Header: jsonType, Body: fill(`{"clientKey":"alice-key","task":{"type":"ComplexImageTask","class":"recaptcha","imagesBase64":[""`, `,""`, "]}}")},
-		"getTaskResult values":  {Method: "POST", Path: protocols.GetTaskResultPath, Header: jsonType, Body: fill(`{"clientKey":"alice-key","taskId":1,"x":[0`, `,0`, "]}")},
-		"native JSON field":     {Method: "POST", Path: api.RecognizePath, Header: jsonType, Body: fill(`{"image":"AAAA","question":"`, "a", `"}`)},
-		"native multipart part": {Method: "POST", Path: api.RecognizePath, Header: http.Header{"Content-Type": {multiType}, "Authorization": {"Bearer alice-key"}}, Body: multi},
-	}
-}
-
-// Each form's stated parse factor holds: what serving its costliest body allocates (every byte,
-// freed or not) is at most the factor times the body, so what a request reserves covers what it
-// makes of its body.
-func TestFootprintHolds(t *testing.T) {
-	s := newServer(&watchingAuth{}, &lines{})
-	s.Config.MaxBodyBytes = 6 << 20
-	for name, req := range worstBodies() {
-		proto := s.Routes[req.Path]
-		if proto == nil {
-			proto = s.Default
-		}
-		factor := proto.Footprint(req).ParseFactor
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		resp := s.Serve(context.Background(), req)
-		runtime.ReadMemStats(&after)
-		allocated := int64(after.TotalAlloc - before.TotalAlloc)
-		t.Logf("%s: %d bytes, %.1f× allocated, stated %d×; %d %.60s", name, len(req.Body), float64(allocated)/float64(len(req.Body)), factor, resp.Status, resp.Body)
-		if allocated > factor*int64(len(req.Body)) {
-			t.Errorf("%s: serving it allocated %.1f× its body, over the stated %d×", name, float64(allocated)/float64(len(req.Body)), factor)
-		}
+	s, b, _ := budgeted(64*mb, &lines{})
+	b.Reserve(context.Background(), membudget.Cost{Held: 24 * mb})
+	poll := wire.Request{Method: "GET", Path: protocols.ResPath, Query: map[string][]string{"key": {"alice-key"}, "action": {"get"}, "id": {"1"}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a poll that waits fails, not hangs
+	defer cancel()
+	if resp := s.Serve(ctx, poll); busyShapes["2captcha"](resp) || !strings.HasPrefix(string(resp.Body), "ERROR_") {
+		t.Fatalf("a poll with 40 MB left: %d %s", resp.Status, resp.Body)
 	}
 }

@@ -31,10 +31,12 @@ const (
 	managedGoMemLimit = "1536MiB"
 	worstInFlight     = 64
 	// peakBound is what one process of managedMemoryMB may reach with worstInFlight worst-case
-	// bodies in flight: the budget (half the memory) and no more.
-	peakBound = managedMemoryMB << 20 / 2
-	// worstBody is a body near Lambda's 6 MB payload limit, the event around it included.
-	worstBody = 5_900_000
+	// bodies in flight: the collector's limit (GOMEMLIMIT) and 64 MB for the goroutines' stacks
+	// and the runtime, 448 MB short of the environment's memory.
+	peakBound = 1536<<20 + 64<<20
+	// maxEvent is Lambda's limit on a synchronous invocation's payload: the event, its body
+	// included (escaped as a JSON string, or base64).
+	maxEvent = 6 << 20
 )
 
 // worstKind is one kind of worst-case request, and how to tell its answer when it is served.
@@ -44,31 +46,43 @@ type worstKind struct {
 	served func(status int, body string) bool
 }
 
-// worstKinds are the costliest bodies of every front: the largest picture of the native API near
-// the body limit and the picture that takes the whole decode budget, a native body of one huge
-// field, and the protocol bodies whose forms parse into many small values.
+// largest is the event of the largest body body(n) makes whose event fits in maxEvent.
+func largest(event func(body []byte) events.APIGatewayV2HTTPRequest, body func(n int) []byte) events.APIGatewayV2HTTPRequest {
+	n := maxEvent
+	for {
+		ev := event(body(n))
+		payload, _ := json.Marshal(ev)
+		if len(payload) <= maxEvent {
+			return ev
+		}
+		n = n * (maxEvent - 4096) / len(payload)
+	}
+}
+
+// repeated is head, then item with %d as its index until n bytes, then tail.
+func repeated(head, item, tail string) func(n int) []byte {
+	return func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := 0; b.Len() < n-len(tail)-16; i++ {
+			b.WriteString(strings.ReplaceAll(item, "%d", strconv.Itoa(i)))
+		}
+		b.WriteString(tail)
+		return []byte(b.String())
+	}
+}
+
+// worstKinds are the costliest bodies of every front, each the largest whose event Lambda
+// accepts: the largest picture of the native API near the body limit and the picture that takes
+// the whole decode budget, a native body of one huge field, and the protocol bodies whose forms
+// parse into many small values.
 func worstKinds() []worstKind {
 	photo := testimage.Challenge{Grid: 3, Tile: 800, Label: "/m/0k4j", Targets: []int{4}}
 	costly := testimage.FlatJPEG{Width: 4096, Height: 4096, Components: 3, Subsampled: true}.Bytes()
-	var ids strings.Builder
-	ids.WriteString("key=k&action=get&ids=")
-	for ids.Len() < worstBody-2 {
-		ids.WriteString("1,")
-	}
-	var keys strings.Builder
-	keys.WriteString(`{"key":"k","method":"base64","json":1`)
-	for i := 0; keys.Len() < worstBody-20; i++ {
-		fmt.Fprintf(&keys, `,"p%d":1`, i)
-	}
-	keys.WriteString("}")
-	var images strings.Builder
-	images.WriteString(`{"clientKey":"k","task":{"type":"ComplexImageTask","class":"recaptcha","imagesBase64":[""`)
-	for images.Len() < worstBody-10 {
-		images.WriteString(`,""`)
-	}
-	images.WriteString(`]}}`)
-	text := func(path, contentType, body string) events.APIGatewayV2HTTPRequest {
-		return httpEvent("POST", path, "", contentType, []byte(body), false)
+	text := func(path, contentType string) func([]byte) events.APIGatewayV2HTTPRequest {
+		return func(body []byte) events.APIGatewayV2HTTPRequest {
+			return httpEvent("POST", path, "", contentType, body, false)
+		}
 	}
 	protocolError := func(status int, body string) bool {
 		return status == 200 && strings.Contains(body, "ERROR_") && !strings.Contains(body, "ERROR_NO_SLOT_AVAILABLE")
@@ -80,13 +94,14 @@ func worstKinds() []worstKind {
 			}},
 		{"native: the whole decode budget", httpEvent("POST", "/recognize", "question=cars&grid=3x3", "image/jpeg", costly, true),
 			func(status int, body string) bool { return status == 200 && strings.Contains(body, `"solution"`) }},
-		{"native: one 5.9 MB field", text("/recognize", "application/json", `{"image":"AAAA","question":"`+strings.Repeat("a", worstBody)+`"}`),
+		{"native: one field of the whole body", largest(text("/recognize", "application/json"), repeated(`{"image":"AAAA","question":"`, "a", `"}`)),
 			func(status int, body string) bool {
 				return status == 400 && check([]byte(body), nil, "unsupported_question") == ""
 			}},
-		{"res.php: ids of 5.9 MB", text("/res.php", "application/x-www-form-urlencoded", ids.String()), protocolError},
-		{"in.php: JSON of 700k parameters", text("/in.php", "application/json", keys.String()), protocolError},
-		{"createTask: 2M empty images", text("/createTask", "application/json", images.String()), protocolError},
+		{"res.php: ids", largest(text("/res.php", "application/x-www-form-urlencoded"), repeated("key=k&action=get&ids=1", ",1", "")), protocolError},
+		{"in.php: JSON of many parameters", largest(text("/in.php", "application/json"), repeated(`{"key":"k","method":"base64","json":1`, `,"p%d":1`, "}")), protocolError},
+		{"createTask: empty images", largest(text("/createTask", "application/json"),
+			repeated(`{"clientKey":"k","task":{"type":"ComplexImageTask","class":"recaptcha","imagesBase64":[""`, `,""`, "]}}")), protocolError},
 	}
 }
 
@@ -172,7 +187,7 @@ func TestManagedInstancesMemoryBudget(t *testing.T) {
 				t.Fatalf("%d function processes, want 1", len(pids))
 			}
 			peak := peakRSS(t, pids[0])
-			t.Logf("%d in flight: %d served, %d refused (server_busy); peak RSS %.0f MB", worstInFlight, served, busy, float64(peak)/(1<<20))
+			t.Logf("%d in flight, bodies of %d bytes: %d served, %d refused (server_busy); peak RSS %.0f MB", worstInFlight, len(run[0].event.Body), served, busy, float64(peak)/(1<<20))
 			if peak >= peakBound {
 				t.Errorf("peak RSS %.0f MB, want under %d MB", float64(peak)/(1<<20), peakBound>>20)
 			}
