@@ -18,7 +18,7 @@ import (
 
 // SizeFor is the budget of a process with memoryMB of memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
 // serving up to inFlight invocations at once (AWS_LAMBDA_MAX_CONCURRENCY): three quarters of the
-// memory (the template's GOMEMLIMIT, up to which the collector holds the heap), less what the
+// memory (the managed variant's GOMEMLIMIT, up to which the collector holds the heap), less what the
 // invocations in flight may hold before they reach the pipeline, which the budget cannot refuse:
 // up to three times Lambda's 6 MB payload each (the runtime's buffer, grown in doubling steps,
 // and the request's body). It is at least an eighth of the memory.
