@@ -51,7 +51,7 @@ type Budget struct {
 
 type waiter struct {
 	n     int64
-	alone bool
+	own   int64         // what the waiting request holds already
 	ready chan struct{} // closed once admitted
 }
 
@@ -102,25 +102,26 @@ type Reservation struct {
 // refused with server_busy.
 func (b *Budget) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
 	r := &Reservation{b: b, held: max(c.Held, 0), picture: max(c.Picture, 0)}
-	if err := b.take(ctx, r.held+r.picture, true); err != nil {
+	if err := b.take(ctx, r.held+r.picture, 0); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// take admits n bytes, waiting as Reserve says; alone is whether n may run alone on an empty
-// budget (a new request may; one that already holds some may not wait for itself).
-func (b *Budget) take(ctx context.Context, n int64, alone bool) error {
+// take admits n more bytes for a request that holds own already, waiting as Reserve says. It
+// always admits them when that request is the only one holding any: one request alone is bounded
+// by the per-request limits.
+func (b *Budget) take(ctx context.Context, n, own int64) error {
 	if b == nil {
 		return nil
 	}
 	b.mu.Lock()
-	if len(b.queue) == 0 && b.fits(n, alone) {
+	if len(b.queue) == 0 && b.fits(n, own) {
 		b.used += n
 		b.mu.Unlock()
 		return nil
 	}
-	w := &waiter{n: n, alone: alone, ready: make(chan struct{})}
+	w := &waiter{n: n, own: own, ready: make(chan struct{})}
 	b.queue = append(b.queue, w)
 	b.mu.Unlock()
 
@@ -143,14 +144,14 @@ func (b *Budget) take(ctx context.Context, n int64, alone bool) error {
 	return busy()
 }
 
-// fits reports whether n more bytes may be admitted (b.mu held).
-func (b *Budget) fits(n int64, alone bool) bool {
-	return b.used+n <= b.size || alone && b.used == 0
+// fits reports whether n more bytes may be admitted for a request holding own (b.mu held).
+func (b *Budget) fits(n, own int64) bool {
+	return b.used+n <= b.size || b.used == own
 }
 
 // admit admits the waiters at the head of the queue for as long as they fit (b.mu held).
 func (b *Budget) admit() {
-	for len(b.queue) > 0 && b.fits(b.queue[0].n, b.queue[0].alone) {
+	for len(b.queue) > 0 && b.fits(b.queue[0].n, b.queue[0].own) {
 		w := b.queue[0]
 		b.queue = b.queue[1:]
 		b.used += w.n
@@ -230,7 +231,10 @@ func (r *Reservation) Grow(ctx context.Context, n int64) error {
 	if r == nil || n <= 0 {
 		return nil
 	}
-	if err := r.b.take(ctx, n, false); err != nil {
+	r.mu.Lock()
+	own := r.held + r.picture
+	r.mu.Unlock()
+	if err := r.b.take(ctx, n, own); err != nil {
 		return err
 	}
 	r.mu.Lock()

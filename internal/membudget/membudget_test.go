@@ -301,3 +301,18 @@ func TestGrow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A request alone in the process grows past the budget at once: one request is bounded by the
+// per-request limits, and waiting for itself would refuse it for nothing.
+func TestGrowAlone(t *testing.T) {
+	b := New(60*mb, time.Hour, &clock.Fake{})
+	r, _ := b.Reserve(context.Background(), Cost{Held: 2 * mb, Picture: 48 * mb})
+	done := make(chan error, 1)
+	go func() { done <- r.Grow(context.Background(), 30*mb) }()
+	if err := receive(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.InUse(); got != 80*mb {
+		t.Fatalf("in use %d MB, want 80", got/mb)
+	}
+}
