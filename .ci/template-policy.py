@@ -258,7 +258,10 @@ def check(template):
         for name, p in params.items():
             if name in values and not re.fullmatch(p.get("AllowedPattern", ".*"), values[name]):
                 return True
+        values = {**{n: str(p.get("Default", "")) for n, p in params.items()}, **values}
         for rule in out.get("Rules", {}).values():
+            if "RuleCondition" in rule and not evaluate(rule["RuleCondition"], values):
+                continue
             for a in rule.get("Assertions", []):
                 if not evaluate(a["Assert"], values):
                     return True

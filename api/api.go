@@ -21,6 +21,8 @@ const (
 	// UpstreamPath is the upstream's own route, so the upstream's SDKs work by changing only
 	// their base URL.
 	UpstreamPath = "/captcha/recognition/recaptcha2"
+	// ReportPath takes a caller's report of a wrong or right answer, by its AnswerID.
+	ReportPath = "/report"
 	// OpenAPIPath is where the local server serves OpenAPI.
 	OpenAPIPath = "/openapi.json"
 )
@@ -31,6 +33,35 @@ type Answer struct {
 	TraceID  string   `json:"trace_id"`
 	// Result is where the answer was stored ("s3://bucket/key"), when store was asked for.
 	Result string `json:"result,omitempty"`
+	// AnswerID names the answer in a report (POST /report), when the deployment forwards
+	// reports: opaque, for this caller only, for an hour.
+	AnswerID string `json:"answer_id,omitempty"`
+}
+
+// Verdicts of a report.
+const (
+	VerdictWrong = "wrong"
+	VerdictRight = "right"
+)
+
+// ReportRequest is the body of POST /report.
+type ReportRequest struct {
+	AnswerID string `json:"answer_id"`
+	Verdict  string `json:"verdict"` // VerdictWrong or VerdictRight
+}
+
+// ReportAnswer is the body of POST /report's 200 answer: what became of the report at each
+// provider whose answer it was.
+type ReportAnswer struct {
+	Reports []ProviderReport `json:"reports"`
+	TraceID string           `json:"trace_id"`
+}
+
+// ProviderReport is what became of a report at one provider: sent, no_method, duplicate,
+// refused, failed or no_provider.
+type ProviderReport struct {
+	Provider string `json:"provider"`
+	Outcome  string `json:"outcome"`
 }
 
 // Solution is the upstream's solution with every field it sent, plus Grid and Clicks.
@@ -52,6 +83,12 @@ type Solution struct {
 	Clicks []Click `json:"clicks"`
 	// Provider names the recognition service that answered (acedata, capsolver, ...).
 	Provider string `json:"provider,omitempty"`
+	// Uncertain holds the tiles chosen but not clicked for want of confidence: present (empty
+	// when none) only when a threshold applies (min_confidence, MIN_CONFIDENCE).
+	Uncertain []int `json:"uncertain,omitempty"`
+	// Agreed names the providers whose whole answer is the one given, when consensus asked two
+	// or more.
+	Agreed []string `json:"agreed,omitempty"`
 
 	// Raw is the solution object as sent. Decoding sets it, so fields this type does not name
 	// (the upstream may add some) are not lost; when it is set, encoding writes it unchanged,
@@ -123,6 +160,11 @@ const (
 	CodeS3Forbidden         Code = "s3_forbidden"
 	CodeS3NotFound          Code = "s3_object_not_found"
 	CodeStoreNotConfigured  Code = "store_not_configured"
+	// CodeReportsNotConfigured (400): a report, to a deployment that does not forward them.
+	CodeReportsNotConfigured Code = "reports_not_configured"
+	// CodeUnknownAnswer (404): a report names no answer this deployment gave the caller within
+	// the hour.
+	CodeUnknownAnswer       Code = "unknown_answer"
 	CodeNotFound            Code = "not_found"
 	CodeMethodNotAllowed    Code = "method_not_allowed"
 	CodeTooManyRequests     Code = "too_many_requests"

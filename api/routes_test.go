@@ -32,7 +32,7 @@ func TestRoutesAgreeInTemplateContractAndCode(t *testing.T) {
 	}
 }
 
-var ownPaths = []string{api.RecognizePath, api.UpstreamPath}
+var ownPaths = []string{api.RecognizePath, api.UpstreamPath, api.ReportPath}
 
 // The check fails for each way the three could drift apart.
 func TestRouteCheckCatchesEachDisagreement(t *testing.T) {

@@ -90,9 +90,11 @@ func S3(bucket, key string) Source { return s3Source{bucket, key} }
 type Option func(*call)
 
 type call struct {
-	grid  string
-	store bool
-	path  string
+	grid          string
+	store         bool
+	path          string
+	minConfidence *float64
+	consensus     *bool
 }
 
 // Grid says how the picture is divided: "3x3", "4x4" or "1x1". Without it the service tells the
@@ -102,6 +104,14 @@ func Grid(grid string) Option { return func(c *call) { c.grid = grid } }
 // Store asks the service to also write the answer to its results bucket; Answer.Result then
 // says where.
 func Store() Option { return func(c *call) { c.store = true } }
+
+// MinConfidence is the request's threshold, 0 to 1: a chosen tile under it is not clicked and is
+// listed in the solution's Uncertain (docs/accuracy.md). Without it the deployment's applies.
+func MinConfidence(min float64) Option { return func(c *call) { c.minConfidence = &min } }
+
+// Consensus asks (true) or not (false) a second provider when the answer is uncertain, and a
+// third when two disagree. Without it the deployment's setting applies.
+func Consensus(on bool) Option { return func(c *call) { c.consensus = &on } }
 
 // UpstreamPath sends the request to the upstream's own path (/captcha/recognition/recaptcha2)
 // instead of /recognize; the answer is the same.
@@ -169,7 +179,32 @@ func (c *Client) Recognize(ctx context.Context, src Source, question string, opt
 		return nil, fmt.Errorf("recognizer: BaseURL %q is not an http(s) URL", c.BaseURL)
 	}
 	u.RawQuery = query.Encode()
-	return c.do(ctx, u.String(), contentType, body)
+	var a api.Answer
+	if err := c.do(ctx, u.String(), contentType, body, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Report tells the service whether the answer with answerID (Answer.AnswerID, present when the
+// deployment forwards reports) passed the challenge (wrong false) or not, and returns what became
+// of the report at each provider whose answer it was. A report is sent once per answer: a retry
+// after a lost answer is answered "duplicate".
+func (c *Client) Report(ctx context.Context, answerID string, wrong bool) (*api.ReportAnswer, error) {
+	verdict := api.VerdictRight
+	if wrong {
+		verdict = api.VerdictWrong
+	}
+	body, _ := json.Marshal(api.ReportRequest{AnswerID: answerID, Verdict: verdict})
+	u, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + api.ReportPath)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("recognizer: BaseURL %q is not an http(s) URL", c.BaseURL)
+	}
+	var r api.ReportAnswer
+	if err := c.do(ctx, u.String(), "application/json", body, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // encode builds the request: a raw image body with the rest in the query string (the smallest
@@ -184,6 +219,12 @@ func (cl call) encode(src Source, question string) (body []byte, contentType str
 		}
 		if cl.store {
 			doc["store"] = true
+		}
+		if cl.minConfidence != nil {
+			doc["min_confidence"] = *cl.minConfidence
+		}
+		if cl.consensus != nil {
+			doc["consensus"] = *cl.consensus
 		}
 		body, err = json.Marshal(doc)
 		return body, "application/json", query, err
@@ -206,6 +247,12 @@ func (cl call) encode(src Source, question string) (body []byte, contentType str
 	if cl.store {
 		query.Set("store", "true")
 	}
+	if cl.minConfidence != nil {
+		query.Set("min_confidence", strconv.FormatFloat(*cl.minConfidence, 'f', -1, 64))
+	}
+	if cl.consensus != nil {
+		query.Set("consensus", strconv.FormatBool(*cl.consensus))
+	}
 	contentType = http.DetectContentType(body)
 	if !strings.HasPrefix(contentType, "image/") {
 		contentType = "application/octet-stream" // the service reads the format from the bytes
@@ -226,7 +273,8 @@ func readFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-func (c *Client) do(ctx context.Context, target, contentType string, body []byte) (*api.Answer, error) {
+// do sends the request, retrying what may succeed later, and decodes a 200 answer into out.
+func (c *Client) do(ctx context.Context, target, contentType string, body []byte, out any) error {
 	attempts := c.MaxAttempts
 	if attempts <= 0 {
 		attempts = 3
@@ -236,18 +284,18 @@ func (c *Client) do(ctx context.Context, target, contentType string, body []byte
 		maxWait = 30 * time.Second
 	}
 	for attempt := 1; ; attempt++ {
-		answer, err := c.once(ctx, target, contentType, body)
+		err := c.once(ctx, target, contentType, body, out)
 		if err == nil {
-			return answer, nil
+			return nil
 		}
 		var apiErr *Error
 		wait := backoff(attempt)
 		switch {
 		case ctx.Err() != nil, errors.Is(err, ErrForeignRedirect):
-			return nil, err
+			return err
 		case errors.As(err, &apiErr):
 			if !apiErr.Temporary() {
-				return nil, err
+				return err
 			}
 			if apiErr.RetryAfter > 0 {
 				wait = apiErr.RetryAfter
@@ -256,16 +304,16 @@ func (c *Client) do(ctx context.Context, target, contentType string, body []byte
 		// A network error is retried too: recognizing is safe to repeat (with Store, a repeat
 		// writes one more result under its own trace id).
 		if attempt >= attempts || wait > maxWait {
-			return nil, err
+			return err
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return nil, err // the answer now rather than a wait that cannot end in time
+			return err // the answer now rather than a wait that cannot end in time
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, err
+			return err
 		case <-t.C:
 		}
 	}
@@ -277,39 +325,38 @@ func backoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(min(d, 5*time.Second)))) + time.Millisecond
 }
 
-func (c *Client) once(ctx context.Context, target, contentType string, body []byte) (*api.Answer, error) {
+func (c *Client) once(ctx context.Context, target, contentType string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("recognizer: %w", err)
+		return fmt.Errorf("recognizer: %w", err)
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
 	switch {
 	case c.Signer != nil:
 		if err := c.Signer.sign(ctx, req, body); err != nil {
-			return nil, err
+			return err
 		}
 	case c.Key != "":
 		req.Header.Set("Authorization", "Bearer "+c.Key)
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("recognizer: %w", err)
+		return fmt.Errorf("recognizer: %w", err)
 	}
 	defer resp.Body.Close()
 	// An answer is a few hundred bytes; an error page is small too.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("recognizer: reading the answer: %w", err)
+		return fmt.Errorf("recognizer: reading the answer: %w", err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		var a api.Answer
-		if err := json.Unmarshal(data, &a); err != nil {
-			return nil, fmt.Errorf("recognizer: the answer is not the documented JSON: %w", err)
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("recognizer: the answer is not the documented JSON: %w", err)
 		}
-		return &a, nil
+		return nil
 	}
-	return nil, decodeError(resp, data)
+	return decodeError(resp, data)
 }
 
 // ErrForeignRedirect is the error (wrapped) when the service answers with a redirect to another

@@ -223,3 +223,27 @@ func TestSigV4(t *testing.T) {
 		t.Fatalf("headers %v", got)
 	}
 }
+
+// A request's threshold and consensus, in the query (a picture) and in JSON (an S3 reference);
+// a report of the answer by its AnswerID where reports are forwarded, and the typed refusal
+// where they are not.
+func TestAccuracyOptionsAndReport(t *testing.T) {
+	ctx := context.Background()
+	keyed := &client.Client{BaseURL: keyedURL, Key: exampleKey}
+	a, err := keyed.Recognize(ctx, client.File("../events/images/cars-3x3.jpg"), "cars", client.MinConfidence(0.99), client.Consensus(true))
+	if err != nil || len(a.Solution.Objects) != 0 || !slices.Equal(a.Solution.Uncertain, []int{0, 4, 8}) || a.AnswerID == "" {
+		t.Fatalf("threshold 0.99 in the query: %+v %v", a, err)
+	}
+	b, err := local().Recognize(ctx, client.S3(sourceBucket, "challenges/cars.jpg"), "cars", client.MinConfidence(0.5))
+	if err != nil || !slices.Equal(b.Solution.Objects, []int{0, 4, 8}) || b.Solution.Uncertain == nil || b.AnswerID != "" {
+		t.Fatalf("threshold 0.5 in JSON: %+v %v", b, err)
+	}
+	r, err := keyed.Report(ctx, a.AnswerID, true)
+	if err != nil || len(r.Reports) != 1 || r.Reports[0] != (api.ProviderReport{Provider: "acedata", Outcome: "no_provider"}) || r.TraceID == "" {
+		t.Fatalf("report: %+v %v", r, err)
+	}
+	_, err = keyed.Report(ctx, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false)
+	wantError(t, err, 404, api.CodeUnknownAnswer)
+	_, err = local().Report(ctx, a.AnswerID, true)
+	wantError(t, err, 400, api.CodeReportsNotConfigured)
+}

@@ -77,7 +77,8 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer open.Close()
-	keyed, err := testenv.StartLocal(bin, append(env, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID=client-keys")...)
+	// The keyed server also forwards reports; the open one does not.
+	keyed, err := testenv.StartLocal(bin, append(env, "AUTH_MODE=keys", "CLIENT_KEYS_SECRET_ID=client-keys", "FORWARD_REPORTS=on")...)
 	if err != nil {
 		return 1, err
 	}

@@ -125,6 +125,9 @@ const (
 	CodeInvalidIdempotencyKey = api.CodeInvalidIdempotencyKey
 	CodeIdempotencyKeyReused  = api.CodeIdempotencyKeyReused
 	CodeIdempotencyKeyInUse   = api.CodeIdempotencyKeyInUse
+
+	CodeReportsNotConfigured = api.CodeReportsNotConfigured
+	CodeUnknownAnswer        = api.CodeUnknownAnswer
 )
 
 // class is what a code means to the two entry points: the HTTPS status, and for the S3 path,
@@ -168,6 +171,9 @@ var classes = map[Code]class{
 	CodeInvalidIdempotencyKey: {400, false},
 	CodeIdempotencyKeyInUse:   {409, true}, // the same request succeeds once the first has finished
 	CodeIdempotencyKeyReused:  {422, false},
+
+	CodeReportsNotConfigured: {400, false}, // POST /report to a deployment that does not forward
+	CodeUnknownAnswer:        {404, false},
 }
 
 // StatusOf is the code's HTTP status (500 for a code missing from the table, which a test forbids).

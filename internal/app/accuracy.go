@@ -13,6 +13,9 @@ import (
 type Accuracy struct {
 	Defaults  recognition.Options // MIN_CONFIDENCE (0–1, default off) and CONSENSUS (on|off, default off)
 	AutoOrder bool                // PROVIDER_ORDER=auto: the cheapest of the accurate first; configured (default): PROVIDERS order
+	// ForwardReports is FORWARD_REPORTS=on: callers' reports go to the provider that answered
+	// (and feed the measured accuracy); off (default), they are counted only.
+	ForwardReports bool
 	// Prices is PROVIDER_PRICES (name:dollars per call, comma-separated); a provider not named
 	// costs 1, so with none given the auto order among the accurate is PROVIDERS order.
 	Prices map[string]float64
@@ -45,6 +48,16 @@ func readAccuracy(getenv func(string) string, providers []Provider) (Accuracy, [
 		a.AutoOrder = true
 	default:
 		problems = append(problems, "PROVIDER_ORDER must be auto or configured")
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("FORWARD_REPORTS"))); v {
+	case "", "off":
+	case "on":
+		a.ForwardReports = true
+	default:
+		problems = append(problems, "FORWARD_REPORTS must be on or off")
+	}
+	if a.AutoOrder && !a.ForwardReports {
+		problems = append(problems, "PROVIDER_ORDER=auto learns from forwarded reports: it needs FORWARD_REPORTS=on")
 	}
 	for _, item := range strings.Split(getenv("PROVIDER_PRICES"), ",") {
 		if strings.TrimSpace(item) == "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/acedata"
+	"github.com/recaptcha-recognizer/recognizer/internal/answerid"
 	"github.com/recaptcha-recognizer/recognizer/internal/auth"
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/idempotency"
@@ -72,6 +73,8 @@ type parts struct {
 	store   *storage.Store
 	sm      *secretsmanager.Client
 	metrics *metrics.Emitter
+	// reports forwards callers' reports (FORWARD_REPORTS=on); nil when the deployment does not.
+	reports recognition.Forwarder
 }
 
 // newParts wires the domain to its adapters, from a configuration already checked. It does no
@@ -124,6 +127,7 @@ func newParts(cfg Config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Wri
 		store:   storage.New(s3Client),
 		sm:      sm,
 		metrics: emitter,
+		reports: newForwarding(cfg.Accuracy, chain, emitter, log),
 	}
 }
 
@@ -155,14 +159,17 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		return refuse(cfg.AuthMode, err)
 	}
 	obs := &observe.Observer{Log: log, Metrics: p.metrics}
-	solver := &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport}
+	solver := &protocols.Solver{Service: p.service, Reported: p.metrics.EmitReport, Reports: p.reports}
+	answerIDs := &answerid.Codec{}
 	if cfg.TaskIDSecret != "" {
 		ids := secrets.NewSecret(p.sm, cfg.TaskIDSecret, taskIDSecretTTL)
 		ids.RememberFailures(cfg.SecretFailureTTL)
 		solver.IDSecret = ids
+		answerIDs.Secret = ids // the same deployment secret; answerid draws a key of its own from it
 	}
 	return Pipeline(cfg, Fronts{
-		API:    &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix}},
+		API: &httpapi.API{Service: p.service, Store: p.store, Config: httpapi.Config{Sources: cfg.Sources, ResultsBucket: cfg.ResultsBucket, StorePrefix: cfg.StorePrefix},
+			Reports: p.reports, AnswerIDs: answerIDs},
 		Solver: solver,
 		Auth:   checker,
 		Store:  p.store,

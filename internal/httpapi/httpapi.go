@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/api"
+	"github.com/recaptcha-recognizer/recognizer/internal/answerid"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/membudget"
 	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
@@ -42,6 +43,11 @@ type API struct {
 	Service *recognition.Service
 	Store   ObjectStore
 	Config  Config
+	// Reports forwards callers' reports (FORWARD_REPORTS=on): then every answer carries an
+	// answer_id, sealed by AnswerIDs, and POST /report takes it. Nil: no answer_id, and
+	// POST /report is reports_not_configured.
+	Reports   recognition.Forwarder
+	AnswerIDs *answerid.Codec
 }
 
 var _ pipeline.Protocol = (*API)(nil)
@@ -52,11 +58,14 @@ func (*API) Name() string { return "api" }
 // Decode checks the route and the method; the body is read once the caller is known.
 func (a *API) Decode(req wire.Request) (pipeline.Call, error) {
 	path := strings.TrimSuffix(req.Path, "/")
-	if path != api.RecognizePath && path != api.UpstreamPath {
-		return nil, apierr.New(apierr.CodeNotFound, "no such route: POST %s or %s", api.RecognizePath, api.UpstreamPath)
+	if path != api.RecognizePath && path != api.UpstreamPath && path != api.ReportPath {
+		return nil, apierr.New(apierr.CodeNotFound, "no such route: POST %s, %s or %s", api.RecognizePath, api.UpstreamPath, api.ReportPath)
 	}
 	if req.Method != http.MethodPost {
 		return nil, apierr.New(apierr.CodeMethodNotAllowed, "use POST")
+	}
+	if path == api.ReportPath {
+		return reportCall{api: a, req: req}, nil
 	}
 	return recognizeCall{api: a, req: req}, nil
 }
@@ -86,7 +95,7 @@ type recognizeCall struct {
 func (c recognizeCall) Credential() string { return c.req.Header.Get("Authorization") }
 
 // Serve reads the body, recognizes, and writes the answer (and keeps it, with store=true).
-func (c recognizeCall) Serve(ctx context.Context, _, traceID string) (wire.Response, wire.Record, error) {
+func (c recognizeCall) Serve(ctx context.Context, caller, traceID string) (wire.Response, wire.Record, error) {
 	a := c.api
 	p, err := parse(c.req, a.Service.Limits.MaxBytes)
 	if err != nil {
@@ -103,12 +112,18 @@ func (c recognizeCall) Serve(ctx context.Context, _, traceID string) (wire.Respo
 		}
 	}
 	rec = rec.With("image_bytes", len(image))
-	res, err := a.Service.Recognize(ctx, recognition.Input{Image: image, Question: p.question, Grid: p.grid})
+	res, err := a.Service.Recognize(ctx, recognition.Input{Image: image, Question: p.question, Grid: p.grid,
+		MinConfidence: p.opts.minConfidence, Consensus: p.opts.consensus})
 	rec.Result = res
 	if err != nil {
 		return wire.Response{}, rec, err
 	}
 	answer := api.Answer{Solution: api.Solution{Raw: res.Solution}, TraceID: traceID}
+	if a.Reports != nil {
+		if answer.AnswerID, err = a.AnswerIDs.Seal(ctx, caller, res.Label.ID, res.Reportable()); err != nil {
+			return wire.Response{}, rec, err
+		}
+	}
 	if p.store {
 		key := a.Config.StorePrefix + traceID + ".json"
 		stored, _ := json.Marshal(answer)

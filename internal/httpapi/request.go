@@ -24,6 +24,7 @@ type parsed struct {
 	question string
 	grid     string
 	store    bool
+	opts     accuracyOptions
 }
 
 type objectRef struct{ Bucket, Key string }
@@ -34,8 +35,9 @@ func badRequest(format string, args ...any) *apierr.Error {
 	return apierr.New(apierr.CodeInvalidRequest, format, args...)
 }
 
-// parse reads the body by its content type. Query parameters question, grid and store apply
-// to every form (a raw image body has nowhere else to put them); body fields win.
+// parse reads the body by its content type. Query parameters question, grid, store,
+// min_confidence and consensus apply to every form (a raw image body has nowhere else to put
+// them); body fields win.
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 	c := &parsed{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
 	if v := req.Query.Get("store"); v != "" {
@@ -44,6 +46,9 @@ func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 			return nil, badRequest("store must be true or false, not %q", apierr.Clip(v, 64))
 		}
 		c.store = b
+	}
+	if err := c.opts.fromQuery(req.Query); err != nil {
+		return nil, err
 	}
 	ct := req.Header.Get("Content-Type")
 	mediaType, params, err := mime.ParseMediaType(ct)
@@ -85,6 +90,9 @@ type requestDoc struct {
 	Grid     json.RawMessage `json:"grid"`
 	S3       json.RawMessage `json:"s3"`
 	Store    *bool           `json:"store"`
+	// MinConfidence and Consensus are the request's accuracy choices (docs/accuracy.md).
+	MinConfidence *float64 `json:"min_confidence"`
+	Consensus     *bool    `json:"consensus"`
 }
 
 func (c *parsed) parseJSON(body []byte, maxImageBytes int) error {
@@ -102,6 +110,14 @@ func (c *parsed) parseJSON(body []byte, maxImageBytes int) error {
 	}
 	if doc.Store != nil {
 		c.store = *doc.Store
+	}
+	if doc.MinConfidence != nil {
+		if err := c.opts.setMinConfidenceNumber(*doc.MinConfidence); err != nil {
+			return err
+		}
+	}
+	if doc.Consensus != nil {
+		c.opts.consensus = doc.Consensus
 	}
 	if len(doc.Grid) > 0 && string(doc.Grid) != "null" {
 		var s string
@@ -224,6 +240,14 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 				return badRequest("store must be true or false")
 			}
 			c.store = b
+		case "min_confidence":
+			if err := c.opts.setMinConfidence(string(data)); err != nil {
+				return err
+			}
+		case "consensus":
+			if err := c.opts.setConsensus(string(data)); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -23,6 +23,8 @@ var codes = map[apierr.Code]struct{ task, legacy string }{
 	apierr.CodeS3Forbidden:           {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
 	apierr.CodeS3NotFound:            {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
 	apierr.CodeStoreNotConfigured:    {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeReportsNotConfigured:  {"ERROR_NO_SUCH_METHOD", "ERROR_BAD_PARAMETERS"},
+	apierr.CodeUnknownAnswer:         {"ERROR_NO_SUCH_CAPCHA_ID", "ERROR_WRONG_CAPTCHA_ID"},
 	apierr.CodeNotFound:              {"ERROR_NO_SUCH_METHOD", "ERROR_EMPTY_ACTION"},
 	apierr.CodeMethodNotAllowed:      {"ERROR_NO_SUCH_METHOD", "ERROR_EMPTY_ACTION"},
 	apierr.CodeTooManyRequests:       {"ERROR_TOO_MUCH_REQUESTS", "ERROR_NO_SLOT_AVAILABLE"},

@@ -114,7 +114,7 @@ func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, w
 	c.ids = ids
 	switch c.path {
 	case CreateTaskPath:
-		return c.createTask(ctx, rec)
+		return c.createTask(ctx, caller, rec)
 	case GetTaskResultPath:
 		a, id, rec, err := c.readTask(rec)
 		if err != nil {
@@ -128,15 +128,18 @@ func (c taskCall) Serve(ctx context.Context, caller, _ string) (wire.Response, w
 	if !ok {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeNotFound, "no such method"))
 	}
-	a, _, rec, err := c.readTask(rec)
+	a, id, rec, err := c.readTask(rec)
 	if err != nil {
 		return wire.Response{}, rec, err
 	}
 	if c.path == "/feedbackTask" {
 		bad = c.env.Result != nil && c.env.Result.Invalid
 	}
-	rec = rec.With(c.s.report(a, bad)...)
-	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": "ok"}), rec, nil
+	attrs, said := c.s.report(ctx, caller, id, a, bad)
+	if said == "" {
+		said = "ok"
+	}
+	return taskJSON(map[string]any{"errorId": 0, "status": "success", "message": said}), rec.With(attrs...), nil
 }
 
 // readTask reads the taskId, given as a number or a string of digits.
@@ -157,7 +160,7 @@ func (c taskCall) readTask(rec wire.Record) (answer, uint64, wire.Record, error)
 }
 
 // createTask solves the task.
-func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Response, wire.Record, error) {
+func (c taskCall) createTask(ctx context.Context, caller string, rec wire.Record) (wire.Response, wire.Record, error) {
 	if c.env.Task == nil {
 		return wire.Response{}, rec, fromError(apierr.New(apierr.CodeInvalidRequest, "task is required: {\"clientKey\", \"task\": {\"type\", ...}}"))
 	}
@@ -182,6 +185,7 @@ func (c taskCall) createTask(ctx context.Context, rec wire.Record) (wire.Respons
 	}
 	a := answerOf(k, res)
 	id := c.ids.issue(a, c.s.records())
+	c.s.keep(caller, id, res)
 	rec = rec.With("task_id", formatID(id))
 	if k == kindClassification { // its clients read the answer from createTask itself
 		body := resultBody(a, id)

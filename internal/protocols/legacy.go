@@ -221,16 +221,16 @@ func (c legacyCall) Serve(ctx context.Context, caller, _ string) (wire.Response,
 		return wire.Response{}, wire.Record{}, err
 	}
 	c.ids = ids
-	reply, rec, err := c.answer(ctx)
+	reply, rec, err := c.answer(ctx, caller)
 	if err != nil {
 		return wire.Response{}, rec, err
 	}
 	return withACAO(legacyAnswer(reply, wantsJSON(c.p.v)), c.p), rec, nil
 }
 
-func (c legacyCall) answer(ctx context.Context) (string, wire.Record, error) {
+func (c legacyCall) answer(ctx context.Context, caller string) (string, wire.Record, error) {
 	if c.in {
-		return c.submit(ctx, wire.Record{Attrs: []any{"action", "in", "task_type", "in.php"}})
+		return c.submit(ctx, caller, wire.Record{Attrs: []any{"action", "in", "task_type", "in.php"}})
 	}
 	action := strings.ToLower(c.p.get("action"))
 	rec := wire.Record{Attrs: []any{"action", action}}
@@ -244,7 +244,10 @@ func (c legacyCall) answer(ctx context.Context) (string, wire.Record, error) {
 		if err != nil {
 			return "", rec, err
 		}
-		return "OK_REPORT_RECORDED", rec.With(c.s.report(a, action == "reportbad")...), nil
+		// The answer is 2Captcha's one word, whatever became of the report: its clients compare it.
+		id, _ := strconv.ParseUint(strings.TrimSpace(c.p.get("id")), 10, 64)
+		attrs, _ := c.s.report(ctx, caller, id, a, action == "reportbad")
+		return "OK_REPORT_RECORDED", rec.With(attrs...), nil
 	case "":
 		return "", rec, fromError(apierr.New(apierr.CodeNotFound, "action is required: get, getbalance, reportbad or reportgood"))
 	}
@@ -252,7 +255,7 @@ func (c legacyCall) answer(ctx context.Context) (string, wire.Record, error) {
 }
 
 // submit is in.php: the grid method, solved at once.
-func (c legacyCall) submit(ctx context.Context, rec wire.Record) (string, wire.Record, error) {
+func (c legacyCall) submit(ctx context.Context, caller string, rec wire.Record) (string, wire.Record, error) {
 	in, err := submission(c.p, c.s.Service.Limits.MaxBytes)
 	if err != nil {
 		return "", rec, err
@@ -263,6 +266,7 @@ func (c legacyCall) submit(ctx context.Context, rec wire.Record) (string, wire.R
 		return "", rec, fromError(err)
 	}
 	id := c.ids.issue(answerOf(kindLegacy, res), c.s.records())
+	c.s.keep(caller, id, res)
 	return "OK|" + formatID(id), rec.With("task_id", formatID(id)), nil
 }
 

@@ -73,10 +73,15 @@ type Solver struct {
 	// IDSecret is the deployment's task-id secret; nil gives the process a random one, so only
 	// the process that issued an id reads it (make run, tests).
 	IDSecret IDSecret
+	// Reports, if set (FORWARD_REPORTS=on), forwards each report to the provider that answered:
+	// the instance that solved a task keeps its providers' own task ids (reportables.go).
+	Reports recognition.Forwarder
 
-	once   sync.Once
-	recs   *records
-	idKeys idKeys
+	once        sync.Once
+	recs        *records
+	idKeys      idKeys
+	reportsOnce sync.Once
+	kept        *reportables
 }
 
 func (s *Solver) records() *records {
@@ -127,9 +132,24 @@ func sortedCopy(s []int) []int {
 	return out
 }
 
-// report counts a caller's verdict on an answer and returns what the log line says of it.
-// Reports are not forwarded: see docs/protocols.md ("Reports").
-func (s *Solver) report(a answer, bad bool) []any {
+func (s *Solver) reportables() *reportables {
+	s.reportsOnce.Do(func() { s.kept = newReportables() })
+	return s.kept
+}
+
+// keep remembers, when reports are forwarded, what a report of the answer caller got under id
+// is forwarded with.
+func (s *Solver) keep(caller string, id uint64, r *recognition.Result) {
+	if s.Reports != nil {
+		s.reportables().put(caller, id, r.Label.ID, r.Reportable())
+	}
+}
+
+// report counts a caller's verdict on the answer a it got under id and, when reports are
+// forwarded, sends it to each provider whose answer it was (docs/protocols.md, "Reports"). It
+// returns what the log line says of it, and what the protocol's answer says ("" when reports
+// are not forwarded).
+func (s *Solver) report(ctx context.Context, caller string, id uint64, a answer, bad bool) ([]any, string) {
 	verdict := "good"
 	if bad {
 		verdict = "bad"
@@ -137,7 +157,22 @@ func (s *Solver) report(a answer, bad bool) []any {
 	if s.Reported != nil {
 		s.Reported(a.provider, bad)
 	}
-	return []any{"report", verdict, "report_provider", a.provider}
+	attrs := []any{"report", verdict, "report_provider", a.provider}
+	if s.Reports == nil {
+		return attrs, ""
+	}
+	label, answers, ok := s.reportables().get(caller, id)
+	if !ok { // another instance solved it, or long ago: the provider is known, its task id is not
+		answers = []recognition.Answer{{Provider: a.provider}}
+	}
+	said := make([]string, 0, len(answers))
+	providers, outcomes := make([]string, 0, len(answers)), make([]string, 0, len(answers))
+	for _, r := range s.Reports.Forward(ctx, label, answers, bad) {
+		said = append(said, r.Provider+": "+r.Outcome)
+		providers, outcomes = append(providers, r.Provider), append(outcomes, r.Outcome)
+	}
+	attrs[3] = strings.Join(providers, ",")
+	return append(attrs, "report_outcome", strings.Join(outcomes, ",")), strings.Join(said, ", ")
 }
 
 func header(contentType string) http.Header {

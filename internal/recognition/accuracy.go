@@ -183,7 +183,23 @@ func (s *Solution) setConfidencesField() {
 // (an unknown or expired task, a report already made).
 type Reporter interface {
 	Report(ctx context.Context, taskID string, bad bool) error
+	// HasReportMethod says, without a call, whether the provider has a method for the verdict.
+	HasReportMethod(bad bool) bool
 }
 
 // ErrNoReportMethod is a provider's answer to a report it has no method for.
 var ErrNoReportMethod = errors.New("provider: no report method")
+
+// Reported is what became of a caller's report at one provider: the outcome names of
+// providers.Reports (sent, no_method, duplicate, refused, failed, no_provider).
+type Reported struct {
+	Provider string `json:"provider"`
+	Outcome  string `json:"outcome"`
+}
+
+// Forwarder forwards a caller's report of an answer for label (bad: it was wrong) to each
+// provider whose answer it was, with that provider's own task id, and says what became of it at
+// each, in the order of answers.
+type Forwarder interface {
+	Forward(ctx context.Context, label string, answers []Answer, bad bool) []Reported
+}

@@ -120,3 +120,21 @@ func TestNeedsSecondOpinion(t *testing.T) {
 		}
 	}
 }
+
+// A report concerns the one provider's answer, or under consensus only the providers that agreed
+// with the answer given.
+func TestReportable(t *testing.T) {
+	one := &recognition.Result{Answers: []recognition.Answer{{Provider: "capsolver", TaskID: "a"}}}
+	if got := one.Reportable(); len(got) != 1 || got[0].TaskID != "a" {
+		t.Fatalf("one answer: %+v", got)
+	}
+	three := &recognition.Result{Agreed: []string{"capsolver", "yescaptcha"}, Answers: []recognition.Answer{
+		{Provider: "capsolver", TaskID: "a"}, {Provider: "capmonster", TaskID: "7"}, {Provider: "yescaptcha", TaskID: "c"}}}
+	if got := three.Reportable(); len(got) != 2 || got[0].TaskID != "a" || got[1].TaskID != "c" {
+		t.Fatalf("consensus: %+v", got)
+	}
+	split := &recognition.Result{Answers: []recognition.Answer{{Provider: "capsolver"}, {Provider: "capmonster"}}}
+	if got := split.Reportable(); len(got) != 0 {
+		t.Fatalf("no provider gave the answer: %+v", got)
+	}
+}

@@ -157,6 +157,24 @@ type Result struct {
 	// Answers are the providers' own answers and task ids, what a report is forwarded with: the
 	// one provider that answered, or every provider asked under consensus.
 	Answers []Answer
+	// Agreed names the providers whose whole answer is the combined one, when several answered.
+	Agreed []string
+}
+
+// Reportable is the answers a caller's report of this result concerns: the one provider's, or
+// under consensus those of the providers that agreed with the answer given (a provider that
+// disagreed gave another answer than the one reported on).
+func (r *Result) Reportable() []Answer {
+	if len(r.Answers) < 2 {
+		return r.Answers
+	}
+	out := make([]Answer, 0, len(r.Agreed))
+	for _, a := range r.Answers {
+		if slices.Contains(r.Agreed, a.Provider) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Timings are where the time went, for logs and metrics.
@@ -199,7 +217,7 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 		}
 		return nil, err
 	}
-	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider, Answers: sol.Answers,
+	r := &Result{Label: label, Grid: img.Grid, Image: img, Objects: sol.Objects, Provider: sol.Provider, Answers: sol.Answers, Agreed: sol.Agreed,
 		Timings: Timings{Normalize: normalized.Sub(start), Upstream: time.Since(normalized)}}
 	r.Solution = withClicks(sol, img)
 	return r, nil

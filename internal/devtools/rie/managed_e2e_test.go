@@ -212,7 +212,7 @@ func TestManagedInstancesConcurrentMixed(t *testing.T) {
 		"INPUT_PREFIX=incoming/", "RESULTS_PREFIX=results/", "STORE_PREFIX=stored/")
 	// Two live providers after the down one in each function: a request fails only if both
 	// time out, however slow a loaded machine makes one of them.
-	apiFn, err := rie.Start(rieBin, bins["api"], append(common, "PROVIDERS=capsolver,acedata,capmonster", "AUTH_MODE=off",
+	apiFn, err := rie.Start(rieBin, bins["api"], append(common, "PROVIDERS=capsolver,acedata,capmonster", "AUTH_MODE=off", "FORWARD_REPORTS=on",
 		"SOURCE_BUCKETS="+bucket+"/refs/", "RESULTS_BUCKET="+bucket), rie.Options{MaxConcurrency: inFlight, Timeout: maxLatency, MemoryMB: managedMemoryMB})
 	if err != nil {
 		t.Fatal(err)
@@ -325,15 +325,46 @@ func TestManagedInstancesConcurrentMixed(t *testing.T) {
 		}
 	}
 
+	// A caller's report of an answer, which the dashboard's report and accuracy widgets show.
+	if p := reportAnswer(ctx, apiFn, calls[0]); p != "" {
+		t.Error(p)
+	}
+
 	// What the functions emitted: every metric the template's alarms and dashboard read.
 	// Each invocation logs one line, which may still be in the emulators' pipes: wait for them all.
-	apiLines, s3Lines := len(calls)+apiShare, len(kinds)+1+inFlight-apiShare
+	apiLines, s3Lines := len(calls)+apiShare+2, len(kinds)+1+inFlight-apiShare
 	waitLines(t, apiFn, `"msg":"request"`, apiLines)
 	waitLines(t, s3Fn, `"msg":"record"`, s3Lines)
 	checkTemplateMetrics(t, apiFn.Output()+s3Fn.Output())
 	if !strings.Contains(apiFn.Output(), `"Outcome":"breaker_open"`) {
 		t.Errorf("the HTTPS function never passed over the down provider: its breaker did not open")
 	}
+}
+
+// reportAnswer asks for the answer of c and reports it wrong by its answer_id, and says what is
+// wrong with that, or "".
+func reportAnswer(ctx context.Context, fn *rie.Emulator, c apiCall) string {
+	invoke := func(ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, string) {
+		payload, _ := json.Marshal(ev)
+		var resp events.APIGatewayV2HTTPResponse
+		status, body, err := fn.Invoke(ctx, payload)
+		if err != nil || status != 200 || json.Unmarshal(body, &resp) != nil || resp.StatusCode != 200 {
+			return resp, fmt.Sprintf("invoke %s: %d %s %v", ev.RawPath, status, body, err)
+		}
+		return resp, ""
+	}
+	resp, p := invoke(c.event)
+	var a struct {
+		AnswerID string `json:"answer_id"`
+	}
+	if p != "" || json.Unmarshal([]byte(resp.Body), &a) != nil || a.AnswerID == "" {
+		return fmt.Sprintf("an answer to report: %s %s", p, resp.Body)
+	}
+	resp, p = invoke(jsonCall("/report", map[string]any{"answer_id": a.AnswerID, "verdict": "wrong"}))
+	if p != "" || !strings.Contains(resp.Body, `"outcome"`) {
+		return fmt.Sprintf("report: %s %s", p, resp.Body)
+	}
+	return ""
 }
 
 // emitted is one metric as an EMF line declares it: its name and dimension values.
