@@ -176,6 +176,7 @@ const (
 	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeTokenUnavailable    Code = "token_unavailable"
 	CodeStorageUnavailable  Code = "storage_unavailable"
+	CodeServerBusy          Code = "server_busy"
 	CodeConfiguration       Code = "configuration_error"
 	CodeInternal            Code = "internal_error"
 

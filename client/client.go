@@ -160,6 +160,7 @@ var temporary = map[api.Code]bool{
 	api.CodeUpstreamUnavailable: true,
 	api.CodeTokenUnavailable:    true,
 	api.CodeStorageUnavailable:  true,
+	api.CodeServerBusy:          true,
 }
 
 // Recognize sends the picture and its question (a label id, a label's name in any language, or

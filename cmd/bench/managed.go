@@ -105,7 +105,7 @@ func managedFigures(dir string) string {
 	var rows []managedRow
 	for _, level := range managedLevels {
 		env := []string{"AWS_REGION=us-east-1", "AUTH_MODE=off", "RECOGNITION_TOKEN=" + tok, "RECOGNITION_API_URL=" + upstream, "GOMEMLIMIT=" + memLimit}
-		em, err := rie.Start(rieBin, bin, env, rie.Options{MaxConcurrency: level, Timeout: 29 * time.Second, MemoryMB: 256})
+		em, err := rie.Start(rieBin, bin, env, rie.Options{MaxConcurrency: level, Timeout: 29 * time.Second, MemoryMB: 2048}) // a managed instance's environment
 		check(err)
 		row := managedRun(em, payload, level)
 		em.Close()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	allowHosts := flag.String("allow-hosts", "", "comma-separated host names accepted in Host and Origin besides localhost and the listening address (* for any): the server spends a real token, so pages and names it does not know are refused")
 	concurrent := flag.Int("concurrent", runtime.NumCPU(), "requests served at once; more wait their turn, so a burst of costly pictures cannot take all the memory")
+	memoryMB := flag.Int("memory-mb", 2048, "memory the server's memory budget is sized from, as a Lambda function's (AWS_LAMBDA_FUNCTION_MEMORY_SIZE): three quarters of it, less 18 MB for each request served at once")
 	flag.Parse()
 	log := app.NewLogger(os.Stderr)
 	ln, err := listen(*addr)
@@ -51,6 +53,7 @@ func main() {
 			return withAuth(k)
 		}
 	}
+	getenv = asLambda(getenv, *memoryMB, *concurrent)
 	awsCfg, err := app.AWS(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aws configuration:", err)
@@ -112,4 +115,18 @@ func readBody(r io.Reader, sizeHint, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// asLambda is getenv with the memory and the requests served at once that size the memory
+// budget, as Lambda sets them for a function.
+func asLambda(getenv func(string) string, memoryMB, concurrent int) func(string) string {
+	return func(k string) string {
+		switch k {
+		case "AWS_LAMBDA_FUNCTION_MEMORY_SIZE":
+			return strconv.Itoa(memoryMB)
+		case "AWS_LAMBDA_MAX_CONCURRENCY":
+			return strconv.Itoa(max(1, concurrent))
+		}
+		return getenv(k)
+	}
 }

@@ -15,9 +15,13 @@ import (
 // handler translates API Gateway HTTP API events (payload 2.0) to the API and back.
 type handler struct{ api wire.Server }
 
-// Handle translates an API Gateway event to the API's request and the answer back.
-func (h handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	resp := h.api.Serve(ctx, toRequest(ev))
+// Handle translates an API Gateway event to the API's request and the answer back. The event's
+// body is dropped once the request holds its own copy: the runtime keeps the event until the
+// answer, and every invocation in flight would otherwise hold its body twice.
+func (h handler) Handle(ctx context.Context, ev *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	req := toRequest(*ev)
+	ev.Body = ""
+	resp := h.api.Serve(ctx, req)
 	out := events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Body: string(resp.Body), Headers: map[string]string{}}
 	for k, v := range resp.Header {
 		out.Headers[strings.ToLower(k)] = strings.Join(v, ",")
@@ -26,14 +30,12 @@ func (h handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 }
 
 func toRequest(ev events.APIGatewayV2HTTPRequest) wire.Request {
-	body := []byte(ev.Body)
+	var body []byte
 	if ev.IsBase64Encoded {
-		decoded, err := base64.StdEncoding.DecodeString(ev.Body)
-		if err != nil {
-			body = nil // unreachable from API Gateway; an empty body answers 400
-		} else {
-			body = decoded
-		}
+		// An error is unreachable from API Gateway; the empty body it leaves answers 400.
+		body, _ = base64.StdEncoding.DecodeString(ev.Body)
+	} else {
+		body = []byte(ev.Body)
 	}
 	header := http.Header{}
 	for k, v := range ev.Headers {

@@ -379,3 +379,6 @@ var _ recognition.Provider = (*Client)(nil)
 
 // Report: AceData documents no report method (docs/upstream-contract.txt) and no task id.
 func (c *Client) Report(context.Context, string, bool) error { return recognition.ErrNoReportMethod }
+
+// HasReportMethod is false: AceData documents no report method.
+func (c *Client) HasReportMethod(bool) bool { return false }

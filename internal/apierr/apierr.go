@@ -118,6 +118,7 @@ const (
 	CodeUpstreamUnavailable = api.CodeUpstreamUnavailable
 	CodeTokenUnavailable    = api.CodeTokenUnavailable
 	CodeStorageUnavailable  = api.CodeStorageUnavailable
+	CodeServerBusy          = api.CodeServerBusy
 	CodeConfiguration       = api.CodeConfiguration
 	CodeInternal            = api.CodeInternal
 
@@ -164,6 +165,7 @@ var classes = map[Code]class{
 	CodeTokenUnavailable:    {503, true},
 	CodeUpstreamUnavailable: {503, true}, // every provider rate limiting or left alone by its breaker
 	CodeStorageUnavailable:  {503, true},
+	CodeServerBusy:          {503, true}, // the process's memory budget is full for now
 	CodeUpstreamTimeout:     {504, true},
 
 	CodeInvalidIdempotencyKey: {400, false},

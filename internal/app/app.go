@@ -20,6 +20,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/internal/httpapi"
 	"github.com/recaptcha-recognizer/recognizer/internal/idempotency"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/membudget"
 	"github.com/recaptcha-recognizer/recognizer/internal/metrics"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
 	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
@@ -172,6 +173,7 @@ func NewAPI(getenv func(string) string, awsCfg aws.Config, log *slog.Logger, met
 		Solver: solver,
 		Auth:   checker,
 		Store:  p.store,
+		Budget: MemoryBudget(getenv, log),
 	}, obs)
 }
 
@@ -188,6 +190,7 @@ type Fronts struct {
 	Solver *protocols.Solver
 	Auth   wire.Authenticator
 	Store  idempotency.RecordStore
+	Budget *membudget.Budget // nil: none
 }
 
 // Pipeline is the API function's one server: every front through the same steps.
@@ -195,6 +198,7 @@ func Pipeline(cfg APIConfig, f Fronts, obs *observe.Observer) *pipeline.Server {
 	defaultTimeout := 29 * time.Second // API Gateway's integration limit is 30 s
 	return &pipeline.Server{
 		Routes: routes(cfg.AuthMode, f.Solver), Default: f.API, Auth: f.Auth, Observe: obs,
+		Budget: f.Budget, PictureBytes: f.API.Service.Limits.MaxDecodeBytes,
 		Config: wire.Config{MaxBodyBytes: MaxBodyBytes, ResponseMargin: ResponseMargin, DefaultTimeout: defaultTimeout},
 		Idempotency: &idempotency.Layer{
 			Store: f.Store, Bucket: cfg.ResultsBucket, Prefix: cfg.Idempotency.Prefix, TTL: cfg.Idempotency.TTL,

@@ -28,6 +28,8 @@ func (p *reportingProvider) Recognize(context.Context, []byte, string, int) (*re
 	return &recognition.Solution{Provider: p.name}, nil
 }
 
+func (p *reportingProvider) HasReportMethod(bool) bool { return true }
+
 func (p *reportingProvider) Report(_ context.Context, taskID string, bad bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

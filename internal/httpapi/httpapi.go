@@ -15,6 +15,7 @@ import (
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/answerid"
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/membudget"
 	"github.com/recaptcha-recognizer/recognizer/internal/pipeline"
 	"github.com/recaptcha-recognizer/recognizer/internal/recognition"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
@@ -151,6 +152,11 @@ func (a *API) fetch(ctx context.Context, ref objectRef, question string) ([]byte
 	}
 	// Resolve the question first: a bad question must not cost a download.
 	if _, err := a.Service.Questions.Resolve(question); err != nil {
+		return nil, err
+	}
+	// The picture is not in the body the request reserved for: hold room for the largest it may
+	// be, and for what normalizing it may add (twice its size).
+	if err := membudget.From(ctx).Grow(ctx, 3*int64(a.Service.Limits.MaxBytes)); err != nil {
 		return nil, err
 	}
 	return a.Store.Get(ctx, ref.Bucket, ref.Key, a.Service.Limits.MaxBytes)

@@ -56,12 +56,13 @@ func (u *Unit) Recovered(p any) *apierr.Error {
 }
 
 // Level is the log level of a unit that ended with failure: a fault (5xx) is an error, unless it
-// is a failure remembered from moments ago, which was logged as an error then.
+// is a failure remembered from moments ago, which was logged as an error then, or a request the
+// memory budget had no room for (the process is full, not broken).
 func Level(failure *apierr.Error) slog.Level {
 	switch {
 	case failure == nil || failure.Status() < 500:
 		return slog.LevelInfo
-	case errors.Is(failure, apierr.ErrRemembered):
+	case errors.Is(failure, apierr.ErrRemembered), failure.Code == apierr.CodeServerBusy:
 		return slog.LevelWarn
 	}
 	return slog.LevelError

@@ -6,7 +6,8 @@
 //  3. the deadline margin: everything after runs on a context that ends ResponseMargin before
 //     the caller's deadline, so the answer is sent in time;
 //  4. the body limit;
-//  5. (the per-process memory budget's reservation goes here: see Serve);
+//  5. the per-process memory budget: the request reserves its worst case (Footprint) or waits
+//     its turn, and is refused server_busy in its wire's shape when none comes;
 //  6. decoding, by the route's Protocol, which finds the credential the request carries;
 //  7. authentication;
 //  8. idempotency (Idempotency-Key on the routes the layer names);
@@ -26,6 +27,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
 	"github.com/recaptcha-recognizer/recognizer/internal/idempotency"
+	"github.com/recaptcha-recognizer/recognizer/internal/membudget"
 	"github.com/recaptcha-recognizer/recognizer/internal/observe"
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
@@ -39,6 +41,19 @@ type Protocol interface {
 	// Fail renders err in the wire's shape. call is what Decode returned: nil when the request
 	// failed before it was decoded, or while.
 	Fail(req wire.Request, call Call, err error, traceID string) wire.Response
+	// Footprint is what serving req may hold, as its wire states it, read from the route and
+	// the headers alone (nothing is decoded before the reservation).
+	Footprint(req wire.Request) Footprint
+}
+
+// Footprint is what a request's form costs, beyond its body as the runtime hands it over (the
+// budget sets that aside for every invocation in flight).
+type Footprint struct {
+	// ParseFactor bounds what reading and serving the body allocates, as a multiple of its size
+	// (each form's test holds its parse to it).
+	ParseFactor int64
+	// Picture: the request may carry a picture to decode (within the decode budget).
+	Picture bool
 }
 
 // Call is one decoded request.
@@ -69,6 +84,10 @@ type Server struct {
 	// Refusal, when set, is the answer to every request, in its wire's shape, before anything is
 	// read: the configuration was refused at start (see Misconfigured).
 	Refusal *apierr.Error
+	// Budget is the process's memory budget, shared by the requests in flight; nil has none.
+	Budget *membudget.Budget
+	// PictureBytes is what decoding one picture may hold (the decode budget).
+	PictureBytes int64
 }
 
 var _ wire.Server = (*Server)(nil)
@@ -132,9 +151,13 @@ func (s *Server) serve(ctx context.Context, req wire.Request, proto Protocol, tr
 		return fail(nil, apierr.New(apierr.CodeTooLarge,
 			"the body is over the limit of %d bytes (send larger images by S3 reference)", s.Config.MaxBodyBytes))
 	}
-	// The per-process memory budget reserves here: the body's size is known and bounded, and
-	// nothing has been decoded yet (decoding holds the picture, recognition its pixels). A
-	// refusal is one more fail(nil, err) with a retryable code; the release is deferred here.
+	// The body's size is known and bounded, and nothing has been decoded yet.
+	reservation, err := s.Budget.Reserve(ctx, s.cost(proto.Footprint(req), len(req.Body)))
+	if err != nil {
+		return fail(nil, err)
+	}
+	defer reservation.Release()
+	ctx = membudget.With(ctx, reservation)
 	call, err := proto.Decode(req)
 	if err != nil {
 		return fail(call, err)
@@ -160,6 +183,18 @@ func (s *Server) serve(ctx context.Context, req wire.Request, proto Protocol, tr
 	}
 	e.err = callErr
 	return resp, e
+}
+
+// cost is a request's worst case: what its form's parse makes of its body, and for a picture the
+// decode budget and the twice the picture's size normalizing may add (the picture is at most
+// the body).
+func (s *Server) cost(f Footprint, body int) membudget.Cost {
+	n := int64(body)
+	c := membudget.Cost{Held: n * f.ParseFactor}
+	if f.Picture {
+		c.Picture = s.PictureBytes + 2*n
+	}
+	return c
 }
 
 func (s *Server) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -36,6 +36,7 @@ var codes = map[apierr.Code]struct{ task, legacy string }{
 	apierr.CodeUpstreamAuth:          {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeTokenUnavailable:      {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeStorageUnavailable:    {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
+	apierr.CodeServerBusy:            {"ERROR_NO_SLOT_AVAILABLE", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeConfiguration:         {"ERROR_SERVICE_UNAVALIABLE", "ERROR_NO_SLOT_AVAILABLE"},
 	apierr.CodeInvalidIdempotencyKey: {"ERROR_INVALID_TASK_DATA", "ERROR_BAD_PARAMETERS"},
 	apierr.CodeIdempotencyKeyInUse:   {"ERROR_NO_SLOT_AVAILABLE", "ERROR_NO_SLOT_AVAILABLE"},

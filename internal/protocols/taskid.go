@@ -57,9 +57,6 @@ type answer struct {
 	objects  []int // tile indices from 0, ascending
 	// clicks are the tile centres in the caller's pixels (coordinates tasks only).
 	clicks [][2]int
-	// providerTask is the provider's own id of the task, kept in a record for a report that
-	// names it; an id that carries its answer has no room for it.
-	providerTask string
 }
 
 // encodeAnswer packs grid and objects into 17 bits: 1x1 is 0..1, 3x3 is 2+mask (9 bits),

@@ -37,18 +37,17 @@ type callerRecords struct {
 // record is an answer packed small (the bound above is in records): the clicks as int32 pairs,
 // the tiles as a mask.
 type record struct {
-	expires      int64 // Unix nanoseconds
-	check        uint64
-	clicks       []int32
-	providerTask string
-	mask         uint16
-	kind         kind
-	provider     uint8
-	grid         imaging.Grid
+	expires  int64 // Unix nanoseconds
+	check    uint64
+	clicks   []int32
+	mask     uint16
+	kind     kind
+	provider uint8
+	grid     imaging.Grid
 }
 
 func pack(a answer, expires time.Time, check uint64) record {
-	r := record{expires: expires.UnixNano(), check: check, providerTask: a.providerTask, kind: a.kind,
+	r := record{expires: expires.UnixNano(), check: check, kind: a.kind,
 		provider: uint8(providerIndex(a.provider)), grid: a.grid, clicks: make([]int32, 0, 2*len(a.clicks))}
 	for _, o := range a.objects {
 		r.mask |= 1 << o
@@ -60,7 +59,7 @@ func pack(a answer, expires time.Time, check uint64) record {
 }
 
 func (r record) unpack() answer {
-	a := answer{kind: r.kind, provider: providerNames[r.provider], grid: r.grid, providerTask: r.providerTask, objects: []int{}}
+	a := answer{kind: r.kind, provider: providerNames[r.provider], grid: r.grid, objects: []int{}}
 	for i := 0; i < r.grid.Tiles(); i++ {
 		if r.mask&(1<<i) != 0 {
 			a.objects = append(a.objects, i)

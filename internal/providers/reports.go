@@ -17,7 +17,7 @@ const (
 	ReportDuplicate  = "duplicate"   // this answer was reported already: not sent again
 	ReportRefused    = "refused"     // the provider refused it for good (unknown or expired task)
 	ReportFailed     = "failed"      // every try failed (rate limit, 5xx, network, timeout)
-	ReportNoProvider = "no_provider" // no provider of that name in this deployment, or no task id
+	ReportNoProvider = "no_provider" // no provider of that name in this deployment, or its task id is not known here
 )
 
 // Reports forwards callers' reports to the provider that answered, with its own task id: once
@@ -59,7 +59,12 @@ func (r *Reports) Report(ctx context.Context, provider, taskID string, bad bool)
 
 func (r *Reports) report(ctx context.Context, provider, taskID string, bad bool) string {
 	p, ok := r.Providers[provider]
-	if !ok || taskID == "" {
+	switch {
+	case !ok:
+		return ReportNoProvider
+	case taskID == "" && !p.HasReportMethod(bad):
+		return ReportNoMethod
+	case taskID == "":
 		return ReportNoProvider
 	}
 	key := provider + "\x00" + taskID

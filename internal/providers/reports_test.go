@@ -11,9 +11,12 @@ import (
 
 // reporter answers each report with the next of errs (nil: accepted) and counts the calls.
 type reporter struct {
-	errs  []error
-	calls int
+	errs     []error
+	calls    int
+	noMethod bool
 }
+
+func (r *reporter) HasReportMethod(bool) bool { return !r.noMethod }
 
 func (r *reporter) Report(context.Context, string, bool) error {
 	r.calls++
@@ -58,6 +61,12 @@ func TestReports(t *testing.T) {
 	}
 	if got := r.Report(context.Background(), "p", "", true); got != ReportNoProvider {
 		t.Errorf("no task id: %s", got)
+	}
+	// A provider with no method says so even when its task id is not known, and is not called.
+	none := &reporter{noMethod: true}
+	withoutMethod := NewReports(map[string]recognition.Reporter{"p": none})
+	if got := withoutMethod.Report(context.Background(), "p", "", true); got != ReportNoMethod || none.calls != 0 {
+		t.Errorf("a provider without a report method, no task id: %s after %d calls", got, none.calls)
 	}
 	// The memory is bounded: the oldest answer is forgotten first.
 	for i := 0; i <= MaxRemembered; i++ {

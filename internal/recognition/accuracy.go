@@ -183,6 +183,8 @@ func (s *Solution) setConfidencesField() {
 // (an unknown or expired task, a report already made).
 type Reporter interface {
 	Report(ctx context.Context, taskID string, bad bool) error
+	// HasReportMethod says, without a call, whether the provider has a method for the verdict.
+	HasReportMethod(bad bool) bool
 }
 
 // ErrNoReportMethod is a provider's answer to a report it has no method for.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
+	"github.com/recaptcha-recognizer/recognizer/internal/membudget"
 	"github.com/recaptcha-recognizer/recognizer/internal/question"
 )
 
@@ -198,6 +199,9 @@ func (s *Service) Recognize(ctx context.Context, in Input) (*Result, error) {
 	}
 	start := time.Now()
 	img, err := imaging.Normalize(in.Image, grid, s.Limits)
+	// What decoding held is garbage now: its share of the process's memory budget goes to the
+	// requests waiting for it, while this one waits on its provider.
+	membudget.PictureDone(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,12 @@ func (c *Client) Report(ctx context.Context, taskID string, bad bool) error {
 }
 
 // reportRequest is the provider's report method and body for taskID, without the key.
+// HasReportMethod says whether the provider reports the verdict, as reportRequest decides it.
+func (c *Client) HasReportMethod(bad bool) bool {
+	_, _, err := c.reportRequest("", bad)
+	return !errors.Is(err, recognition.ErrNoReportMethod)
+}
+
 func (c *Client) reportRequest(taskID string, bad bool) (string, map[string]any, error) {
 	switch c.kind {
 	case CapMonster:

@@ -213,7 +213,7 @@ func TestManagedInstancesConcurrentMixed(t *testing.T) {
 	// Two live providers after the down one in each function: a request fails only if both
 	// time out, however slow a loaded machine makes one of them.
 	apiFn, err := rie.Start(rieBin, bins["api"], append(common, "PROVIDERS=capsolver,acedata,capmonster", "AUTH_MODE=off", "FORWARD_REPORTS=on",
-		"SOURCE_BUCKETS="+bucket+"/refs/", "RESULTS_BUCKET="+bucket), rie.Options{MaxConcurrency: inFlight, Timeout: maxLatency})
+		"SOURCE_BUCKETS="+bucket+"/refs/", "RESULTS_BUCKET="+bucket), rie.Options{MaxConcurrency: inFlight, Timeout: maxLatency, MemoryMB: managedMemoryMB})
 	if err != nil {
 		t.Fatal(err)
 	}
