@@ -8,12 +8,13 @@ import (
 )
 
 // What reading each protocol's bodies allocates at most, as a multiple of the body
-// (TestFootprintHolds measures the worst body of each form): the createTask envelope decodes
-// its JSON into values (an array of 2 million empty strings is the worst), in.php/res.php merges
-// the query, a form or JSON into parameters (700 thousand JSON keys are the worst).
+// (TestFootprintHolds measures the worst body of each form). Counts and sizes are checked while
+// the forms are read (internal/formscan), so a body of many small values costs next to nothing;
+// the worst is a picture string that needs unescaping: made twice, then decoded (createTask),
+// and in in.php its spaces read back as '+' once more.
 const (
-	taskParseFactor   = 30
-	legacyParseFactor = 21
+	taskParseFactor   = 3
+	legacyParseFactor = 4
 )
 
 // Footprint: createTask carries a picture; polls, balances and reports do not.

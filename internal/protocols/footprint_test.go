@@ -46,6 +46,13 @@ func TestFootprintHolds(t *testing.T) {
 		"in.php JSON":          {Method: "POST", Path: InPath, Header: js, Body: repeated(size, `{"key":"`+aliceKey+`","method":"base64"`, `,"p%d":1`, "}")},
 		"createTask images":    {Method: "POST", Path: CreateTaskPath, Header: js, Body: repeated(size, `{"clientKey":"`+aliceKey+`","task":{"type":"ComplexImageTask","class":"recaptcha","imagesBase64":[""`, `,""`, "]}}")},
 		"getTaskResult values": {Method: "POST", Path: GetTaskResultPath, Header: js, Body: repeated(size, `{"clientKey":"`+aliceKey+`","taskId":1,"x":[0`, `,0`, "]}")},
+		// A picture whose every piece needs unescaping: the string is made twice, then decoded.
+		"createTask escaped picture":              {Method: "POST", Path: CreateTaskPath, Header: js, Body: repeated(size, `{"clientKey":"`+aliceKey+`","task":{"type":"GridTask","comment":"cars","body":"`, `AA\/A`, `"}}`)},
+		"in.php escaped JSON picture":             {Method: "POST", Path: InPath, Header: js, Body: repeated(size, `{"key":"`+aliceKey+`","recaptcha":1,"textinstructions":"cars","body":"`, `AA\/A`, `"}`)},
+		"in.php escaped JSON picture with spaces": {Method: "POST", Path: InPath, Header: js, Body: repeated(size, `{"key":"`+aliceKey+`","recaptcha":1,"textinstructions":"cars","body":"`, `A \/A`, `"}`)},
+		"in.php form picture with +":              {Method: "POST", Path: InPath, Header: form, Body: repeated(size, "key="+aliceKey+"&recaptcha=1&textinstructions=cars&body=", "AA+A", "")},
+		"in.php multipart picture": {Method: "POST", Path: InPath, Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}},
+			Body: repeated(size, "--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n"+aliceKey+"\r\n--x\r\nContent-Disposition: form-data; name=\"textinstructions\"\r\n\r\ncars\r\n--x\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\n", "AAAA", "\r\n--x--\r\n")},
 	}
 	f := newFixture(t)
 	for name, req := range bodies {
