@@ -239,7 +239,7 @@ func TestAccuracyOptionsAndReport(t *testing.T) {
 		t.Fatalf("threshold 0.5 in JSON: %+v %v", b, err)
 	}
 	r, err := keyed.Report(ctx, a.AnswerID, true)
-	if err != nil || len(r.Reports) != 1 || r.Reports[0] != (api.ProviderReport{Provider: "acedata", Outcome: "no_provider"}) || r.TraceID == "" {
+	if err != nil || len(r.Reports) != 1 || r.Reports[0] != (api.ProviderReport{Provider: "acedata", Outcome: "no_method"}) || r.TraceID == "" {
 		t.Fatalf("report: %+v %v", r, err)
 	}
 	_, err = keyed.Report(ctx, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false)

@@ -170,7 +170,7 @@ func TestAnswerIDAcrossInstances(t *testing.T) {
 	} {
 		f = restart(t, f, "FORWARD_REPORTS=on", c.secret)
 		resp, outcomes := report(t, f, a.AnswerID, "wrong")
-		if resp.StatusCode != c.status || (c.status == 200 && outcomes != "acedata:no_provider") {
+		if resp.StatusCode != c.status || (c.status == 200 && outcomes != "acedata:no_method") {
 			t.Errorf("%s: %d %s", c.name, resp.StatusCode, resp.Body)
 		}
 		if c.status == 404 {
