@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
 	"io"
 	"net"
 	"net/http"
@@ -221,7 +220,7 @@ func (e *Emulator) answer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "token_mismatched", "image is not base64")
 		return
 	}
-	img, format, err := image.Decode(bytes.NewReader(raw))
+	img, format, err := DecodePicture(raw)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "token_mismatched", "image is not a PNG or JPEG picture")
 		return

@@ -8,7 +8,6 @@
 package taskemu
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"image"
@@ -395,7 +394,7 @@ func picture(b64 string) (image.Image, int, bool) {
 	if err != nil {
 		return nil, 0, false
 	}
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	img, _, err := emulator.DecodePicture(raw)
 	if err != nil {
 		return nil, 0, false
 	}
