@@ -34,7 +34,7 @@ func TestFootprintHolds(t *testing.T) {
 	}
 	a := &API{Service: &recognition.Service{Questions: question.Default, Limits: imaging.DefaultLimits, Upstream: testenv.FakeUpstream{}}, Store: &testenv.MemStore{}}
 	for name, req := range bodies {
-		factor := a.Footprint(req).ParseFactor
+		factor := a.Footprint(req).ParseFactor * raceFactor
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
