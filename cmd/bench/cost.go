@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +35,9 @@ func costFigures(ours program, std []byte) string {
 		defer rt.Close()
 		defer proc.Kill()
 		invoke(rt, stdEv)
-		before := cpuTime(proc.PID())
+		before := proc.CPUTime()
 		d, resp := invokeAny(rt, apiEvent("question=cars&grid=3x3", "image/jpeg", body, true))
-		r := result{d: d, cpu: cpuTime(proc.PID()) - before, status: resp.StatusCode}
+		r := result{d: d, cpu: proc.CPUTime() - before, status: resp.StatusCode}
 		rss, err := proc.PeakRSS()
 		check(err)
 		if i := strings.Index(resp.Body, `"code":"`); i >= 0 {
@@ -69,25 +67,6 @@ func costFigures(ours program, std []byte) string {
 		fmt.Fprintf(os.Stderr, "cost %-60s %s %8.1f ms %8.1f ms CPU %6.1f MB\n", c.Name, answer, msOf(float64(r.d)), msOf(float64(r.cpu)), r.mb)
 	}
 	return b.String()
-}
-
-// cpuTime is the CPU time process pid has run, summed over its threads (nanoseconds, as the
-// scheduler counts them; /proc/<pid>/stat counts in 10 ms ticks, too coarse for the reference).
-func cpuTime(pid int) time.Duration {
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	check(err)
-	var ns int64
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // a thread that has just exited
-		}
-		if fields := strings.Fields(string(b)); len(fields) > 0 {
-			n, _ := strconv.ParseInt(fields[0], 10, 64)
-			ns += n
-		}
-	}
-	return time.Duration(ns)
 }
 
 // costOnly runs section 5 alone (bench -cost): the api function built for this machine, with

@@ -16,7 +16,8 @@ import (
 // (the picture of make bench's "binary body" figure) through net/http, the handler and the
 // upstream client, against an upstream that answers at once. Its instruction count under
 // callgrind, old tree against new, is how docs/performance.md compares two commits on a busy
-// machine.
+// machine. The file stands alone (no set-up shared with BenchmarkServe) because that comparison
+// copies it into the old tree.
 func BenchmarkServeJPEG1000(b *testing.B) {
 	answer := []byte(`{"solution":{"size":450,"label":"/m/0k4j","confidences":[1,0,0,0,0,1,0,0,0,0,1,0,0,0,0,1],"objects":[0,5,10,15],"type":"multi"}}`)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,9 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,27 +68,6 @@ func protocolBodies() []costlyBody {
 	}
 }
 
-// schedCPU is the CPU time process pid has run, summed over its threads.
-func schedCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ns int64
-	for _, f := range tasks {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // a thread that has just exited
-		}
-		if fields := strings.Fields(string(b)); len(fields) > 0 {
-			n, _ := strconv.ParseInt(fields[0], 10, 64)
-			ns += n
-		}
-	}
-	return time.Duration(ns)
-}
-
 // costOf sends b to a fresh process, after one small request, and returns the process's peak
 // and the CPU the body cost.
 func costOf(t *testing.T, limit string, b costlyBody) (peak int64, cpu time.Duration, status int, answer string) {
@@ -102,10 +78,10 @@ func costOf(t *testing.T, limit string, b costlyBody) (peak int64, cpu time.Dura
 		t.Fatal(err)
 	}
 	t.Logf("baseline (after one standard request): peak %.1f MB", float64(baseline)/(1<<20))
-	before := schedCPU(t, f.proc.PID())
+	before := f.proc.CPUTime()
 	payload, _ := json.Marshal(event(b.method, b.path, b.query, b.contentType, b.body, b.binary))
 	res, err := f.rt.Invoke(context.Background(), payload, 20*time.Second)
-	cpu = schedCPU(t, f.proc.PID()) - before
+	cpu = f.proc.CPUTime() - before
 	if err != nil || res.Error != nil {
 		t.Fatalf("%s: %v %s", b.name, err, res.Error)
 	}
