@@ -1,6 +1,9 @@
+//go:build e2e
+
 // Package contracttest checks HTTP answers against the OpenAPI document in package api, with
-// libopenapi-validator (a development tool: only tests import it, so it is never linked into a
-// Lambda). The end-to-end suites pass every answer they get through Check.
+// libopenapi-validator (a development tool: only end-to-end tests import it, and it builds only
+// with their e2e tag, so neither a Lambda nor the fast tier compiles the validator). The
+// end-to-end suites pass every answer they get through Check.
 package contracttest
 
 import (

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package protocolcases is a development tool: the end-to-end cases of the solver protocols
 // (docs/protocols.md), run the same way through every transport that serves them: the Lambda
 // function's real bootstrap (functions/api) and make run's server (cmd/local). Each transport
