@@ -127,6 +127,17 @@ MUTATIONS = {
     "expiry on by default": (
         lambda t: t["Parameters"]["StoredAnswersExpirationDays"].__setitem__("Default", 30),
         "StoredAnswersExpirationDays parameter missing or its default is not 0"),
+    # The id secret, wherever ids are issued.
+    "no id secret for forwarded reports in IAM mode": (
+        lambda t: t["Resources"]["TaskIdSecret"].__setitem__("Condition", "UseKeys"),
+        "AuthMode=iam ForwardReports=on issues ids without the id secret"),
+    "the id secret not named to the function": (
+        lambda t: res(t, "ApiFunction")["Environment"]["Variables"].__setitem__("TASK_ID_SECRET_ID", {"Fn::If": ["UseKeys", {"Ref": "TaskIdSecret"}, ""]}),
+        "AuthMode=iam ForwardReports=on issues ids without the id secret"),
+    "the id secret unreadable": (
+        lambda t: [s for s in res(t, "ApiFunction")["Policies"][0]["Statement"] if isinstance(s, dict) and "Fn::If" in s
+                   and "TaskIdSecret" in json.dumps(s)][0]["Fn::If"].__setitem__(0, "UseKeys"),
+        "AuthMode=iam ForwardReports=on issues ids without the id secret"),
     # Routes: authorization per mode, the one integration, throttling.
     "the API's route open in IAM mode": (
         lambda t: res(t, "RecognizeRoute").__setitem__("AuthorizationType", "NONE"),

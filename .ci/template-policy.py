@@ -12,6 +12,8 @@ template that lacks what it checks):
   and the solver protocols' routes, whose clients cannot sign, exist in keys mode only
   (Condition UseKeys); the stage throttles every route with the throttling parameters;
 - overlapping prefixes are refused at deploy time (parameter patterns and Rules);
+- wherever ids are handed to callers (keys mode's task ids, forwarded reports' answer ids), the
+  deployment's id secret exists and the API function is told its name and may read it;
 - the bucket denies any request without TLS;
 - each function logs to its own log group, and the API stage writes JSON access logs, all with
   the LogRetentionInDays parameter (default 30);
@@ -78,16 +80,19 @@ def ref_name(v):
 PREFIXES = ["InputPrefix", "ResultsPrefix", "StorePrefix", "ReferencesPrefix", "IdempotencyPrefix"]
 
 
-def evaluate(node, values):
-    """Evaluates a Rules assertion for parameter values (the functions Rules may use)."""
+def evaluate(node, values, conditions=None):
+    """Evaluates a Rules assertion or a condition for parameter values (the functions Rules and
+    Conditions may use; conditions names the template's, for a condition that names another)."""
     if isinstance(node, list):
-        return [evaluate(n, values) for n in node]
+        return [evaluate(n, values, conditions) for n in node]
     if not isinstance(node, dict):
         return node
     (fn, arg), = node.items()
     if fn == "Ref":
         return values[arg]
-    arg = evaluate(arg, values)
+    if fn == "Condition":
+        return evaluate(conditions[arg], values, conditions)
+    arg = evaluate(arg, values, conditions)
     if fn == "Fn::Not":
         return not arg[0]
     if fn == "Fn::Equals":
@@ -99,6 +104,40 @@ def evaluate(node, values):
     if fn == "Fn::Or":
         return any(arg)
     raise ValueError(f"rule function {fn} is not understood by this check")
+
+
+def id_secret_problems(out):
+    """Ids handed to callers (task ids in keys mode, answer ids when reports are forwarded) are
+    read by whichever instance the caller reaches next: in every combination of AuthMode and
+    ForwardReports that issues them, the deployment's id secret exists, ApiFunction is told its
+    name and may read it."""
+    resources, params, conditions = out["Resources"], out.get("Parameters", {}), out.get("Conditions", {})
+    defaults = {n: str(p.get("Default", "")) for n, p in params.items()}
+
+    def chosen(node, values):  # an Fn::If resolved for these parameter values
+        while isinstance(node, dict) and "Fn::If" in node:
+            name, yes, no = node["Fn::If"]
+            node = yes if evaluate(conditions[name], values, conditions) else no
+        return node
+
+    problems = []
+    for auth in ("iam", "keys"):
+        for forward in ("off", "on"):
+            values = {**defaults, "AuthMode": auth, "ForwardReports": forward}
+            secret = resources.get("TaskIdSecret")
+            exists = secret is not None and (
+                "Condition" not in secret or evaluate(conditions[secret["Condition"]], values, conditions))
+            env = resources.get("ApiFunction", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+            named = chosen(env.get("TASK_ID_SECRET_ID"), values) == {"Ref": "TaskIdSecret"}
+            readable = any(
+                "secretsmanager:GetSecretValue" in actions(s) and s.get("Resource") == {"Ref": "TaskIdSecret"}
+                for policy in resources.get("ApiFunctionRole", {}).get("Properties", {}).get("Policies", [])
+                for s in (chosen(x, values) for x in as_list(policy["PolicyDocument"]["Statement"]))
+                if isinstance(s, dict))
+            if (auth == "keys" or forward == "on") and not (exists and named and readable):
+                problems.append(f"AuthMode={auth} ForwardReports={forward} issues ids without the id secret "
+                                f"(TaskIdSecret exists: {exists}, named to ApiFunction: {named}, readable: {readable})")
+    return problems
 
 
 NAMESPACE = "Recognizer"  # internal/metrics.Namespace
@@ -207,6 +246,8 @@ def check(template):
                             yield branch
                 else:
                     yield s
+
+    problems += id_secret_problems(out)
 
     # Least privilege.
     for role in [k for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"]:
@@ -465,7 +506,7 @@ def main():
         sys.exit(1)
     print("template policy check: least privilege (prefix-scoped S3 grants and listing, no wildcards); routes follow AuthMode "
           "(protocol routes in keys mode only), payload 2.0, throttled; "
-          "overlapping prefixes refused at deploy; TLS-only bucket; log groups and JSON access logs with retention; "
+          "overlapping prefixes refused at deploy; the id secret wherever ids are issued; TLS-only bucket; log groups and JSON access logs with retention; "
           "reserved concurrency parameters; optional expiry; Idempotency-Key records expire after their TTL; "
           "alarms (dead letters, 5xx rate, function errors and throttles, "
           "provider failures, breakers, S3 error results) to an optional email; the dashboard")
