@@ -43,7 +43,7 @@ func newForwarding(acc Accuracy, chain *providers.Chain, emitter *metrics.Emitte
 
 // Forward sends the report to every provider whose answer it concerns at once: each is retried
 // on its own faults, so one slow provider does not hold the others' back.
-func (f *forwarding) Forward(ctx context.Context, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
+func (f *forwarding) Forward(ctx context.Context, subject, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
 	if label == "" {
 		label = "unknown" // a metric's dimension is never empty
 	}
@@ -58,7 +58,8 @@ func (f *forwarding) Forward(ctx context.Context, label string, answers []recogn
 			// A verdict counts once per answer, and only on an answer a provider of this
 			// deployment gave (one without a task id, such as AceData's, counts as well: it is
 			// sent nowhere, and says as much of the provider's accuracy).
-			if _, member := f.reports.Providers[a.Provider]; !member || outcome == providers.ReportDuplicate {
+			if _, member := f.reports.Providers[a.Provider]; !member || outcome == providers.ReportDuplicate ||
+				!f.reports.FirstVerdict(subject, a.Provider) {
 				return
 			}
 			rate, n := f.record(ctx, a.Provider, label, bad)

@@ -48,7 +48,7 @@ func (c reportCall) Serve(ctx context.Context, caller, traceID string) (wire.Res
 	case err != nil:
 		return wire.Response{}, rec, err
 	}
-	reported := a.Reports.Forward(ctx, label, answers, r.Verdict == api.VerdictWrong)
+	reported := a.Reports.Forward(ctx, caller+"\x00"+r.AnswerID, label, answers, r.Verdict == api.VerdictWrong)
 	out := api.ReportAnswer{Reports: make([]api.ProviderReport, 0, len(reported)), TraceID: traceID}
 	providers, outcomes := make([]string, 0, len(reported)), make([]string, 0, len(reported))
 	for _, p := range reported {

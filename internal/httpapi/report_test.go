@@ -74,7 +74,7 @@ type forwarder struct {
 	bad     bool
 }
 
-func (f *forwarder) Forward(_ context.Context, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
+func (f *forwarder) Forward(_ context.Context, _, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
 	f.label, f.answers, f.bad = label, answers, bad
 	out := []recognition.Reported{}
 	for _, a := range answers {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -167,7 +168,7 @@ func (s *Solver) report(ctx context.Context, caller string, id uint64, a answer,
 	}
 	said := make([]string, 0, len(answers))
 	providers, outcomes := make([]string, 0, len(answers)), make([]string, 0, len(answers))
-	for _, r := range s.Reports.Forward(ctx, label, answers, bad) {
+	for _, r := range s.Reports.Forward(ctx, caller+"\x00"+strconv.FormatUint(id, 10), label, answers, bad) {
 		said = append(said, r.Provider+": "+r.Outcome)
 		providers, outcomes = append(providers, r.Provider), append(outcomes, r.Outcome)
 	}

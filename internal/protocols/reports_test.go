@@ -21,7 +21,7 @@ type forwardedCall struct {
 	bad     bool
 }
 
-func (f *forwarded) Forward(_ context.Context, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
+func (f *forwarded) Forward(_ context.Context, _, label string, answers []recognition.Answer, bad bool) []recognition.Reported {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, forwardedCall{label, answers, bad})

@@ -21,9 +21,9 @@ const (
 )
 
 // Reports forwards callers' reports to the provider that answered, with its own task id: once
-// per answer (keyed by provider and task id), retried on faults. The memory of reports made is
-// this process's and bounded (MaxRemembered, oldest forgotten first); across processes a front
-// keeps "reported" in its own record of the answer.
+// per answer (keyed by provider and task id), retried on faults. It also remembers whose
+// verdicts counted (FirstVerdict). Both memories are this process's and bounded (MaxRemembered
+// each, oldest forgotten first).
 type Reports struct {
 	Providers map[string]recognition.Reporter // by name, as PROVIDERS spells it
 	// Tries bounds the sends of one report; Backoff is the wait after the first failed try,
@@ -34,9 +34,32 @@ type Reports struct {
 	// tracker).
 	OnReport func(provider string, bad bool, outcome string)
 
-	mu    sync.Mutex
+	mu      sync.Mutex
+	sent    memory // provider and task id of each report sent or being sent
+	counted memory // subject and provider of each verdict counted
+}
+
+// memory is a bounded set of keys, the oldest forgotten first.
+type memory struct {
 	done  map[string]bool
 	order []string
+}
+
+// claim adds key, unless it is there.
+func (m *memory) claim(key string) bool {
+	if m.done[key] {
+		return false
+	}
+	if m.done == nil {
+		m.done = map[string]bool{}
+	}
+	m.done[key] = true
+	m.order = append(m.order, key)
+	if len(m.order) > MaxRemembered {
+		delete(m.done, m.order[0])
+		m.order = m.order[1:]
+	}
+	return true
 }
 
 // MaxRemembered bounds the reports Reports remembers.
@@ -44,7 +67,7 @@ const MaxRemembered = 10000
 
 // NewReports returns Reports for the providers by name, with 3 tries from a 200 ms backoff.
 func NewReports(providers map[string]recognition.Reporter) *Reports {
-	return &Reports{Providers: providers, Tries: 3, Backoff: 200 * time.Millisecond, done: map[string]bool{}}
+	return &Reports{Providers: providers, Tries: 3, Backoff: 200 * time.Millisecond}
 }
 
 // Report forwards one report of the answer the provider gave under its task id taskID, and
@@ -93,25 +116,23 @@ func (r *Reports) report(ctx context.Context, provider, taskID string, bad bool)
 func (r *Reports) claim(key string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.done[key] {
-		return false
-	}
-	if r.done == nil {
-		r.done = map[string]bool{}
-	}
-	r.done[key] = true
-	r.order = append(r.order, key)
-	if len(r.order) > MaxRemembered {
-		delete(r.done, r.order[0])
-		r.order = r.order[1:]
-	}
-	return true
+	return r.sent.claim(key)
 }
 
 func (r *Reports) release(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.done, key)
+	delete(r.sent.done, key)
+}
+
+// FirstVerdict says whether a verdict on the answer provider gave, reported by subject (what the
+// caller names the answer by, with who the caller is), is the first this process has seen. A
+// verdict counts towards a provider's measured accuracy once per answer, however often the
+// caller reports it, whether or not there is a task id to send it with.
+func (r *Reports) FirstVerdict(subject, provider string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counted.claim(subject + "\x00" + provider)
 }
 
 // Reporters is the report method of each member that has one, by name: what NewReports takes.

@@ -72,8 +72,8 @@ func TestReports(t *testing.T) {
 	for i := 0; i <= MaxRemembered; i++ {
 		r.Report(context.Background(), "p", fmt.Sprint(i), true)
 	}
-	if len(r.done) != MaxRemembered || r.Report(context.Background(), "p", "0", true) != ReportSent {
-		t.Errorf("%d remembered", len(r.done))
+	if len(r.sent.done) != MaxRemembered || r.Report(context.Background(), "p", "0", true) != ReportSent {
+		t.Errorf("%d remembered", len(r.sent.done))
 	}
 }
 
@@ -90,5 +90,23 @@ func TestChainReporters(t *testing.T) {
 	got := chain.Reporters()
 	if _, ok := got["b"]; len(got) != 1 || !ok {
 		t.Fatalf("%v", got)
+	}
+}
+
+// A verdict is first once per answer and provider: the same subject again is not, another
+// subject or another provider of the same answer is. The memory is bounded like the sends'.
+func TestFirstVerdict(t *testing.T) {
+	r := NewReports(nil)
+	if !r.FirstVerdict("k\x00a", "acedata") || r.FirstVerdict("k\x00a", "acedata") {
+		t.Fatal("the same answer's verdict counted twice, or not at all")
+	}
+	if !r.FirstVerdict("k\x00b", "acedata") || !r.FirstVerdict("k\x00a", "capsolver") {
+		t.Fatal("another answer, or another provider of the answer, did not count")
+	}
+	for i := 0; i <= MaxRemembered; i++ {
+		r.FirstVerdict(fmt.Sprint(i), "p")
+	}
+	if len(r.counted.done) != MaxRemembered || !r.FirstVerdict("0", "p") {
+		t.Errorf("%d verdicts remembered", len(r.counted.done))
 	}
 }

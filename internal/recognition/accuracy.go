@@ -199,7 +199,8 @@ type Reported struct {
 
 // Forwarder forwards a caller's report of an answer for label (bad: it was wrong) to each
 // provider whose answer it was, with that provider's own task id, and says what became of it at
-// each, in the order of answers.
+// each, in the order of answers. subject is what the caller reported the answer by, with who the
+// caller is: a verdict counts towards the providers' measured accuracy once per subject.
 type Forwarder interface {
-	Forward(ctx context.Context, label string, answers []Answer, bad bool) []Reported
+	Forward(ctx context.Context, subject, label string, answers []Answer, bad bool) []Reported
 }
