@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -93,8 +94,9 @@ func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		body = nil
 	}
+	query, queryErr := url.ParseQuery(r.URL.RawQuery)
 	resp := a.api.Serve(r.Context(), wire.Request{
-		Method: r.Method, Path: r.URL.Path, Header: r.Header, Query: r.URL.Query(), Body: body,
+		Method: r.Method, Path: r.URL.Path, Header: r.Header, Query: query, QueryError: queryErr, Body: body,
 	})
 	for k, v := range resp.Header {
 		w.Header()[k] = v

@@ -39,6 +39,9 @@ func badRequest(format string, args ...any) *apierr.Error {
 // min_confidence and consensus apply to every form (a raw image body has nowhere else to put
 // them); body fields win.
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
+	if req.QueryError != nil {
+		return nil, badRequest("the query string does not parse (%s): escape each parameter", apierr.Clip(req.QueryError.Error(), 96))
+	}
 	c := &parsed{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
 	if v := req.Query.Get("store"); v != "" {
 		b, err := strconv.ParseBool(v)

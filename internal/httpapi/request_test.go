@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
@@ -119,5 +120,15 @@ func TestEmptyImageRefusedFirst(t *testing.T) {
 		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidImage || e.Message != "image is empty" {
 			t.Errorf("%s: %v; want invalid_image: image is empty", ctype, err)
 		}
+	}
+}
+
+// A query string that did not parse is refused, not read without the pair that failed: the
+// request would be served without the caller's threshold, grid or store.
+func TestQueryThatDoesNotParseIsRefused(t *testing.T) {
+	q, qerr := url.ParseQuery("question=cars&min_confidence=0.99%zz")
+	_, err := parse(wire.Request{Header: http.Header{"Content-Type": {"image/png"}}, Query: q, QueryError: qerr, Body: []byte("x")}, 1<<20)
+	if e := apierr.As(err); qerr == nil || err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "query string does not parse") {
+		t.Fatalf("%v, want 400 invalid_request naming the query", err)
 	}
 }

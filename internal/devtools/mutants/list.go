@@ -680,4 +680,18 @@ var List = []Mutation{
 	{ID: "observe/busy-warn", File: "internal/observe/observe.go",
 		From: "errors.Is(failure, apierr.ErrRemembered), failure.Code == apierr.CodeServerBusy:", To: "errors.Is(failure, apierr.ErrRemembered):",
 		Why: "every request the budget turns away is logged as an error, and a burst floods the error log"},
+
+	// probe: what a hostile or careless caller sent from outside, read one way on every front.
+	{ID: "probe/query-error-lambda", File: "functions/api/handler.go",
+		From: "QueryError: queryErr,", To: "QueryError: func() error { _ = queryErr; return nil }(),",
+		Why: "behind API Gateway a query pair that does not parse (min_confidence=0.9%zz) is dropped: the request is served without the caller's threshold"},
+	{ID: "probe/query-error-local", File: "cmd/local/main.go",
+		From: "QueryError: queryErr,", To: "QueryError: func() error { _ = queryErr; return nil }(),",
+		Why: "make run drops a query pair that does not parse and serves the request without it"},
+	{ID: "probe/query-error-native", File: "internal/httpapi/request.go",
+		From: "if req.QueryError != nil {", To: "if false {",
+		Why: "POST /recognize?min_confidence=0.9%zz is answered without the threshold the caller asked for"},
+	{ID: "probe/query-error-legacy", File: "internal/protocols/params.go",
+		From: "if req.QueryError != nil {", To: "if false {",
+		Why: "in.php?recaptcharows=4%zz is solved as if the rows were never sent"},
 }
