@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,11 @@ func badRequest(format string, args ...any) *apierr.Error {
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 	if req.QueryError != nil {
 		return nil, badRequest("the query string does not parse (%s): escape each parameter", apierr.Clip(req.QueryError.Error(), 96))
+	}
+	for _, name := range fieldNames {
+		if n := len(req.Query[name]); n > 1 {
+			return nil, badRequest("%s is given %d times in the query: send it once", name, n)
+		}
 	}
 	c := &parsed{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
 	if v := req.Query.Get("store"); v != "" {
@@ -85,6 +91,10 @@ func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 	}
 	return c, nil
 }
+
+// fieldNames are the parameters read from the query and from a form. Each is read once: given
+// twice in one place it is refused rather than one of the values chosen.
+var fieldNames = []string{"question", "grid", "store", "min_confidence", "consensus"}
 
 // requestDoc is the JSON request body.
 type requestDoc struct {
@@ -190,6 +200,7 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 		return badRequest("multipart/form-data needs a boundary")
 	}
 	c.form = "multipart"
+	seen := map[string]bool{}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
@@ -219,6 +230,12 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 				return apierr.New(apierr.CodeTooLarge, "image is over %d bytes", maxImageBytes)
 			}
 			return badRequest("form field %q is over %d bytes", apierr.Clip(name, 64), maxFieldBytes)
+		}
+		if name != "image" && slices.Contains(fieldNames, name) {
+			if seen[name] {
+				return badRequest("form field %q is given twice: send it once", name)
+			}
+			seen[name] = true
 		}
 		switch name {
 		case "image":

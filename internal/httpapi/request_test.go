@@ -132,3 +132,31 @@ func TestQueryThatDoesNotParseIsRefused(t *testing.T) {
 		t.Fatalf("%v, want 400 invalid_request naming the query", err)
 	}
 }
+
+// A parameter given twice in the query or in a form is refused: the query's first and a form's
+// last value were chosen, so one request read two ways depending on its form.
+func TestParameterGivenTwiceIsRefused(t *testing.T) {
+	for _, name := range fieldNames {
+		q := url.Values{name: {"1", "0"}}
+		_, err := parse(wire.Request{Header: http.Header{"Content-Type": {"image/png"}}, Query: q, Body: []byte("x")}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, name+" is given 2 times") {
+			t.Errorf("query %v: %v, want 400 invalid_request", q, err)
+		}
+		var b bytes.Buffer
+		b.WriteString("--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"c.png\"\r\n\r\nPNG\r\n")
+		for _, v := range []string{"1", "0"} {
+			b.WriteString("--x\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + v + "\r\n")
+		}
+		b.WriteString("--x--\r\n")
+		_, err = parse(wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "is given twice") {
+			t.Errorf("form with %s twice: %v, want 400 invalid_request", name, err)
+		}
+	}
+	// Once in the query and once in the body is not ambiguous: the body wins.
+	c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Query: url.Values{"question": {"bus"}},
+		Body: []byte(`{"image":"AAEC","question":"cars"}`)}, 1<<20)
+	if err != nil || c.question != "cars" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+}

@@ -694,4 +694,10 @@ var List = []Mutation{
 	{ID: "probe/query-error-legacy", File: "internal/protocols/params.go",
 		From: "if req.QueryError != nil {", To: "if false {",
 		Why: "in.php?recaptcharows=4%zz is solved as if the rows were never sent"},
+	{ID: "probe/query-twice", File: "internal/httpapi/request.go",
+		From: "if n := len(req.Query[name]); n > 1 {", To: "if n := len(req.Query[name]); n > 2 {",
+		Why: "?question=boats&question=cars is answered for boats: the first of two values is chosen silently"},
+	{ID: "probe/form-field-twice", File: "internal/httpapi/request.go",
+		From: "\t\t\tif seen[name] {", To: "\t\t\tif false && seen[name] {",
+		Why: "a form with two question (or min_confidence) fields is answered for the last one, silently"},
 }
