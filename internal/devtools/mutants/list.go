@@ -700,4 +700,12 @@ var List = []Mutation{
 	{ID: "probe/form-field-twice", File: "internal/httpapi/request.go",
 		From: "\t\t\tif seen[name] {", To: "\t\t\tif false && seen[name] {",
 		Why: "a form with two question (or min_confidence) fields is answered for the last one, silently"},
+	{ID: "probe/authorization-twice", File: "internal/httpapi/httpapi.go",
+		From: "func (c recognizeCall) Credential() string { return wire.Authorization(c.req.Header) }",
+		To:   "func (c recognizeCall) Credential() string { return c.req.Header.Get(\"Authorization\") }",
+		Why:  "make run lets in a request whose first Authorization header is a key and whose second is not, which API Gateway refuses"},
+	{ID: "probe/authorization-twice-report", File: "internal/httpapi/report.go",
+		From: "func (c reportCall) Credential() string { return wire.Authorization(c.req.Header) }",
+		To:   "func (c reportCall) Credential() string { return c.req.Header.Get(\"Authorization\") }",
+		Why:  "POST /report with two Authorization headers is credited to the first caller on make run"},
 }
