@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/formscan"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
@@ -201,19 +202,11 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 	}
 	c.form = "multipart"
 	seen := map[string]bool{}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	for n := 0; ; n++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return badRequest("the multipart body does not parse")
-		}
-		if n >= maxParts {
+	n := 0
+	err := formscan.Parts(body, boundary, func(part *multipart.Part, name string, file bool) error {
+		if n++; n > maxParts {
 			return badRequest("the multipart body has more than %d parts", maxParts)
 		}
-		name := part.FormName()
 		if name == "file" { // the name most upload forms and HTTP clients give a file part
 			name = "image"
 		}
@@ -237,37 +230,43 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 			}
 			seen[name] = true
 		}
-		switch name {
-		case "image":
-			if c.image != nil {
-				return badRequest("the form has more than one image part (image or file): send one")
-			}
-			if part.FileName() == "" { // a text field: base64 or a data URL
-				img, _, err := imaging.DecodeImageString(string(data), maxImageBytes)
-				if err != nil {
-					return err
-				}
-				data = img
-			}
-			c.image = data
-		case "question":
-			c.question = string(data)
-		case "grid":
-			c.grid = string(data)
-		case "store":
-			b, err := strconv.ParseBool(strings.TrimSpace(string(data)))
-			if err != nil {
-				return badRequest("store must be true or false")
-			}
-			c.store = b
-		case "min_confidence":
-			if err := c.opts.setMinConfidence(string(data)); err != nil {
-				return err
-			}
-		case "consensus":
-			if err := c.opts.setConsensus(string(data)); err != nil {
-				return err
-			}
-		}
+		return c.setField(name, file, data, maxImageBytes)
+	})
+	if errors.Is(err, formscan.ErrSyntax) {
+		return badRequest("the multipart body does not parse")
 	}
+	return err
+}
+
+// setField takes one part of a form; parts of other names are ignored.
+func (c *parsed) setField(name string, file bool, data []byte, maxImageBytes int) error {
+	switch name {
+	case "image":
+		if c.image != nil {
+			return badRequest("the form has more than one image part (image or file): send one")
+		}
+		if !file { // a text field: base64 or a data URL
+			img, _, err := imaging.DecodeImageString(string(data), maxImageBytes)
+			if err != nil {
+				return err
+			}
+			data = img
+		}
+		c.image = data
+	case "question":
+		c.question = string(data)
+	case "grid":
+		c.grid = string(data)
+	case "store":
+		b, err := strconv.ParseBool(strings.TrimSpace(string(data)))
+		if err != nil {
+			return badRequest("store must be true or false")
+		}
+		c.store = b
+	case "min_confidence":
+		return c.opts.setMinConfidence(string(data))
+	case "consensus":
+		return c.opts.setConsensus(string(data))
+	}
+	return nil
 }

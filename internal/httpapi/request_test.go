@@ -160,3 +160,23 @@ func TestParameterGivenTwiceIsRefused(t *testing.T) {
 		t.Fatalf("%+v, %v", c, err)
 	}
 }
+
+// A form cut short inside a part's headers is refused, not read without the parts cut off: the
+// grid the caller sent would be inferred instead.
+func TestMultipartCutShortIsRefused(t *testing.T) {
+	form := "--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"c.png\"\r\n\r\nPNG\r\n" +
+		"--x\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n" +
+		"--x\r\nContent-Disposition: form-data; name=\"grid\"\r\n\r\n4x4\r\n--x--\r\n"
+	req := func(body string) wire.Request {
+		return wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: []byte(body)}
+	}
+	if c, err := parse(req(form), 1<<20); err != nil || c.grid != "4x4" {
+		t.Fatalf("the whole form: %+v, %v", c, err)
+	}
+	for _, cut := range []string{"name=\"grid\"\r\n\r\n4x4\r\n--x--\r\n", "\"grid\"\r\n\r\n4x4\r\n--x--\r\n", "--\r\n"} {
+		_, err := parse(req(strings.TrimSuffix(form, cut)), 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "does not parse") {
+			t.Errorf("cut before %q: %v, want 400 invalid_request", cut, err)
+		}
+	}
+}

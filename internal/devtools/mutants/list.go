@@ -708,4 +708,10 @@ var List = []Mutation{
 		From: "func (c reportCall) Credential() string { return wire.Authorization(c.req.Header) }",
 		To:   "func (c reportCall) Credential() string { return c.req.Header.Get(\"Authorization\") }",
 		Why:  "POST /report with two Authorization headers is credited to the first caller on make run"},
+	{ID: "probe/multipart-closing", File: "internal/formscan/multipart.go",
+		From: `if !bytes.Contains(body, []byte("--"+boundary+"--")) {`, To: `if false {`,
+		Why: "a form cut inside a part's headers is read as whole: in.php is solved without its recaptcharows, POST /recognize without its grid"},
+	{ID: "probe/multipart-syntax-native", File: "internal/httpapi/request.go",
+		From: "if errors.Is(err, formscan.ErrSyntax) {", To: "if errors.Is(err, nil) {",
+		Why: "a form that does not parse is answered 500 internal_error instead of 400"},
 }
