@@ -717,4 +717,7 @@ var List = []Mutation{
 	{ID: "probe/unclean-path", File: "cmd/local/routes.go",
 		From: "if r.URL.Path != cleanPath(r.URL.Path) {", To: "if false {",
 		Why: "make run answers POST //recognize with ServeMux's bare 307 redirect instead of the API's error shape"},
+	{ID: "probe/data-url-case", File: "internal/imaging/base64.go",
+		From: `strings.EqualFold(s[:len("data:")], "data:")`, To: `s[:len("data:")] == "data:"`,
+		Why: "a data URL written DATA:image/png;BASE64,... is read as base64 and refused as \"not valid base64\""},
 }
