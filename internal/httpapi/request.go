@@ -42,7 +42,7 @@ func badRequest(format string, args ...any) *apierr.Error {
 // them); body fields win.
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 	if req.QueryError != nil {
-		return nil, badRequest("the query string does not parse (%s): escape each parameter", apierr.Clip(req.QueryError.Error(), 96))
+		return nil, badRequest("the query string does not parse (%s): send it percent-encoded, its parameters apart with &", apierr.Clip(req.QueryError.Error(), 96))
 	}
 	for _, name := range fieldNames {
 		if n := len(req.Query[name]); n > 1 {
