@@ -720,4 +720,10 @@ var List = []Mutation{
 	{ID: "probe/data-url-case", File: "internal/imaging/base64.go",
 		From: `strings.EqualFold(s[:len("data:")], "data:")`, To: `s[:len("data:")] == "data:"`,
 		Why: "a data URL written DATA:image/png;BASE64,... is read as base64 and refused as \"not valid base64\""},
+	{ID: "probe/fingerprint-query-error", File: "internal/idempotency/key.go",
+		From: "if req.QueryError != nil {", To: "if false {",
+		Why: "a retry whose query does not parse (min_confidence=0.9%zz) replays the answer given without the threshold instead of being refused"},
+	{ID: "probe/fingerprint-cut-form", File: "internal/idempotency/key.go",
+		From: `return bytes.Contains(body, []byte("--"+boundary+"--"))`, To: "return true",
+		Why: "a form cut inside its last part's headers replays the answer of the form without that part"},
 }
