@@ -48,3 +48,24 @@ func TestKeyedServerRefusesAuthorizationSentTwice(t *testing.T) {
 		}
 	}
 }
+
+// A Content-Type sent twice is refused as the function refuses the two joined: 415.
+func TestKeyedServerRefusesAContentTypeSentTwice(t *testing.T) {
+	img, err := os.ReadFile("../events/images/cars-3x3.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, keyedURL+"/recognize?question=cars", bytes.NewReader(img))
+	req.Header.Set("Authorization", "Bearer "+exampleKey)
+	req.Header.Add("Content-Type", "image/jpeg")
+	req.Header.Add("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !bytes.Contains(body, []byte(`"code":"unsupported_media_type"`)) {
+		t.Errorf("%d %s, want 415 unsupported_media_type", resp.StatusCode, body)
+	}
+}

@@ -27,3 +27,21 @@ func TestAdapterReportsAQueryThatDoesNotParse(t *testing.T) {
 		}
 	}
 }
+
+// The API gets a header sent twice as API Gateway hands it to the function, one value joined
+// with a comma, so it refuses the request on both fronts instead of reading the first here.
+func TestAdapterJoinsAHeaderSentTwice(t *testing.T) {
+	s := &recordingServer{}
+	r := httptest.NewRequest(http.MethodPost, "/recognize", nil)
+	r.Header.Add("Authorization", "Bearer first")
+	r.Header.Add("Authorization", "Bearer second")
+	r.Header.Add("Content-Type", "application/json")
+	r.Header.Add("Content-Type", "image/png")
+	r.Header.Set("Accept", "application/json")
+	adapter{api: s}.ServeHTTP(httptest.NewRecorder(), r)
+	for name, want := range map[string]string{"Authorization": "Bearer first,Bearer second", "Content-Type": "application/json,image/png", "Accept": "application/json"} {
+		if got := s.got.Header.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: %q, want the one value %q", name, got, want)
+		}
+	}
+}

@@ -92,7 +92,7 @@ type recognizeCall struct {
 	req wire.Request
 }
 
-func (c recognizeCall) Credential() string { return wire.Authorization(c.req.Header) }
+func (c recognizeCall) Credential() string { return c.req.Header.Get("Authorization") }
 
 // Serve reads the body, recognizes, and writes the answer (and keeps it, with store=true).
 func (c recognizeCall) Serve(ctx context.Context, caller, traceID string) (wire.Response, wire.Record, error) {

@@ -24,7 +24,7 @@ type reportCall struct {
 	req wire.Request
 }
 
-func (c reportCall) Credential() string { return wire.Authorization(c.req.Header) }
+func (c reportCall) Credential() string { return c.req.Header.Get("Authorization") }
 
 // Serve forwards the verdict to each provider whose answer it was, and says what became of it at
 // each (docs/accuracy.md §3).

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/recaptcha-recognizer/recognizer/api"
@@ -31,12 +30,6 @@ type Request struct {
 	RequestID  string // trace id to answer with; a new one is made when empty
 	IAMCaller  string // the caller API Gateway verified by SigV4, if any
 }
-
-// Authorization is the request's Authorization header as API Gateway hands it to the function:
-// a header sent twice arrives as one value, joined with a comma. The local server gets each
-// value apart, so reading them this way makes both fronts refuse the same request rather than
-// one of them let in whoever came first.
-func Authorization(h http.Header) string { return strings.Join(h.Values("Authorization"), ",") }
 
 // Response is what to send back.
 type Response struct {
