@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -93,14 +94,26 @@ func (a adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		body = nil
 	}
+	query, queryErr := url.ParseQuery(r.URL.RawQuery)
 	resp := a.api.Serve(r.Context(), wire.Request{
-		Method: r.Method, Path: r.URL.Path, Header: r.Header, Query: r.URL.Query(), Body: body,
+		Method: r.Method, Path: r.URL.Path, Header: asGateway(r.Header), Query: query, QueryError: queryErr, Body: body,
 	})
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
+}
+
+// asGateway is the request's header as API Gateway hands it to the function: a header sent twice
+// is one value, joined with a comma. Read any other way, the local server would take the first
+// of two Authorization or Content-Type headers where the function refuses the joined value.
+func asGateway(h http.Header) http.Header {
+	joined := make(http.Header, len(h))
+	for name, values := range h {
+		joined[name] = []string{strings.Join(values, ",")}
+	}
+	return joined
 }
 
 // readBody reads at most limit bytes; with a Content-Length (sizeHint) the buffer is allocated

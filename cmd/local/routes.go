@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/api"
 	"github.com/recaptcha-recognizer/recognizer/cmd/local/playground"
@@ -20,6 +22,29 @@ func routes(h wire.Server) http.Handler {
 	page := playground.Handler()
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /playground/", page)
-	mux.Handle("/", adapter{h})
-	return mux
+	api := adapter{h}
+	mux.Handle("/", api)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux answers a path it would clean (//recognize, /x/../recognize) with a redirect of
+		// its own, not in the API's error shape; the function has no such answer, so those paths
+		// reach the API as they are.
+		if r.URL.Path != cleanPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is the path ServeMux would redirect to: dot segments and doubled slashes removed,
+// a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }

@@ -41,7 +41,7 @@ func toRequest(ev events.APIGatewayV2HTTPRequest) wire.Request {
 	for k, v := range ev.Headers {
 		header.Set(k, v)
 	}
-	query, _ := url.ParseQuery(ev.RawQueryString)
+	query, queryErr := url.ParseQuery(ev.RawQueryString)
 	iamCaller := ""
 	if a := ev.RequestContext.Authorizer; a != nil && a.IAM != nil {
 		iamCaller = a.IAM.UserARN
@@ -51,12 +51,13 @@ func toRequest(ev events.APIGatewayV2HTTPRequest) wire.Request {
 		path = ev.RequestContext.HTTP.Path
 	}
 	return wire.Request{
-		Method:    ev.RequestContext.HTTP.Method,
-		Path:      path,
-		Header:    header,
-		Query:     query,
-		Body:      body,
-		RequestID: ev.RequestContext.RequestID,
-		IAMCaller: iamCaller,
+		Method:     ev.RequestContext.HTTP.Method,
+		Path:       path,
+		Header:     header,
+		Query:      query,
+		QueryError: queryErr,
+		Body:       body,
+		RequestID:  ev.RequestContext.RequestID,
+		IAMCaller:  iamCaller,
 	}
 }

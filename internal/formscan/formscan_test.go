@@ -218,7 +218,7 @@ func FuzzMultipart(f *testing.F) {
 			return
 		}
 		var want []Field
-		errStd := parts(body, "x", func(p *multipart.Part, name string, file bool) error {
+		errStd := Parts(body, "x", func(p *multipart.Part, name string, file bool) error {
 			b, err := io.ReadAll(p)
 			if err != nil {
 				return err
@@ -346,4 +346,21 @@ func FuzzFirstOfList(f *testing.F) {
 			t.Fatalf("%.200q: %q %d %v; encoding/json: %d elements", raw, first, count, ok, len(elems))
 		}
 	})
+}
+
+// A body cut short is refused wherever it ends, also inside a part's headers, where
+// mime/multipart reports a plain end of input: read as whole, the form would be served without
+// its last parts (a grid or a recaptcharows the caller sent).
+func TestMultipartCutShortIsRefused(t *testing.T) {
+	full := "--x\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n--x\r\nContent-Disposition: form-data; name=\"grid\"\r\n\r\n4x4\r\n--x--\r\n"
+	binary := func(string, bool) bool { return false }
+	fields, err := Multipart([]byte(full), "x", 64, unlimited, binary)
+	if err != nil || len(fields) != 2 {
+		t.Fatalf("the whole form: %v, %v", fields, err)
+	}
+	for end := len(full) - len("--\r\n"); end > 0; end-- {
+		if fields, err := Multipart([]byte(full[:end]), "x", 64, unlimited, binary); !errors.Is(err, ErrSyntax) {
+			t.Errorf("cut to %q: %v, %v; want ErrSyntax", full[max(0, end-24):end], fields, err)
+		}
+	}
 }

@@ -19,7 +19,7 @@ func Multipart(body []byte, boundary string, max int, limit Limit, binary func(n
 		return nil, ErrSyntax
 	}
 	var sizes []int64
-	err := parts(body, boundary, func(p *multipart.Part, name string, file bool) error {
+	err := Parts(body, boundary, func(p *multipart.Part, name string, file bool) error {
 		if len(sizes) == max {
 			return &TooManyError{Max: max}
 		}
@@ -38,7 +38,7 @@ func Multipart(body []byte, boundary string, max int, limit Limit, binary func(n
 		return nil, err
 	}
 	fields := make([]Field, 0, len(sizes))
-	err = parts(body, boundary, func(p *multipart.Part, name string, file bool) error {
+	err = Parts(body, boundary, func(p *multipart.Part, name string, file bool) error {
 		n := sizes[len(fields)]
 		f := Field{Name: name, File: file}
 		if binary(name, file) {
@@ -60,12 +60,18 @@ func Multipart(body []byte, boundary string, max int, limit Limit, binary func(n
 	return fields, err
 }
 
-// parts calls each for every part of the body, with its form name and whether it carries a file.
-func parts(body []byte, boundary string, each func(p *multipart.Part, name string, file bool) error) error {
+// Parts calls each for every part of the body, with its form name and whether it carries a
+// file. A body that ends before its closing boundary is ErrSyntax: mime/multipart reports a body
+// cut inside a part's headers as a plain end of input, and the form would be read without the
+// parts that were cut off.
+func Parts(body []byte, boundary string, each func(p *multipart.Part, name string, file bool) error) error {
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		p, err := r.NextPart()
 		if errors.Is(err, io.EOF) {
+			if !bytes.Contains(body, []byte("--"+boundary+"--")) {
+				return ErrSyntax
+			}
 			return nil
 		}
 		if err != nil {

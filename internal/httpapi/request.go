@@ -7,10 +7,12 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/formscan"
 	"github.com/recaptcha-recognizer/recognizer/internal/imaging"
 	"github.com/recaptcha-recognizer/recognizer/internal/s3scope"
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
@@ -39,6 +41,14 @@ func badRequest(format string, args ...any) *apierr.Error {
 // min_confidence and consensus apply to every form (a raw image body has nowhere else to put
 // them); body fields win.
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
+	if req.QueryError != nil {
+		return nil, badRequest("the query string does not parse (%s): send it percent-encoded, its parameters apart with &", apierr.Clip(req.QueryError.Error(), 96))
+	}
+	for _, name := range fieldNames {
+		if n := len(req.Query[name]); n > 1 {
+			return nil, badRequest("%s is given %d times in the query: send it once", name, n)
+		}
+	}
 	c := &parsed{question: req.Query.Get("question"), grid: req.Query.Get("grid")}
 	if v := req.Query.Get("store"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -82,6 +92,10 @@ func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
 	}
 	return c, nil
 }
+
+// fieldNames are the parameters read from the query and from a form. Each is read once: given
+// twice in one place it is refused rather than one of the values chosen.
+var fieldNames = []string{"question", "grid", "store", "min_confidence", "consensus"}
 
 // requestDoc is the JSON request body.
 type requestDoc struct {
@@ -187,19 +201,12 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 		return badRequest("multipart/form-data needs a boundary")
 	}
 	c.form = "multipart"
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	for n := 0; ; n++ {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return badRequest("the multipart body does not parse")
-		}
-		if n >= maxParts {
+	seen := map[string]bool{}
+	n := 0
+	err := formscan.Parts(body, boundary, func(part *multipart.Part, name string, file bool) error {
+		if n++; n > maxParts {
 			return badRequest("the multipart body has more than %d parts", maxParts)
 		}
-		name := part.FormName()
 		if name == "file" { // the name most upload forms and HTTP clients give a file part
 			name = "image"
 		}
@@ -217,37 +224,49 @@ func (c *parsed) parseMultipart(body []byte, boundary string, maxImageBytes int)
 			}
 			return badRequest("form field %q is over %d bytes", apierr.Clip(name, 64), maxFieldBytes)
 		}
-		switch name {
-		case "image":
-			if c.image != nil {
-				return badRequest("the form has more than one image part (image or file): send one")
+		if name != "image" && slices.Contains(fieldNames, name) {
+			if seen[name] {
+				return badRequest("form field %q is given twice: send it once", name)
 			}
-			if part.FileName() == "" { // a text field: base64 or a data URL
-				img, _, err := imaging.DecodeImageString(string(data), maxImageBytes)
-				if err != nil {
-					return err
-				}
-				data = img
-			}
-			c.image = data
-		case "question":
-			c.question = string(data)
-		case "grid":
-			c.grid = string(data)
-		case "store":
-			b, err := strconv.ParseBool(strings.TrimSpace(string(data)))
-			if err != nil {
-				return badRequest("store must be true or false")
-			}
-			c.store = b
-		case "min_confidence":
-			if err := c.opts.setMinConfidence(string(data)); err != nil {
-				return err
-			}
-		case "consensus":
-			if err := c.opts.setConsensus(string(data)); err != nil {
-				return err
-			}
+			seen[name] = true
 		}
+		return c.setField(name, file, data, maxImageBytes)
+	})
+	if errors.Is(err, formscan.ErrSyntax) {
+		return badRequest("the multipart body does not parse")
 	}
+	return err
+}
+
+// setField takes one part of a form; parts of other names are ignored.
+func (c *parsed) setField(name string, file bool, data []byte, maxImageBytes int) error {
+	switch name {
+	case "image":
+		if c.image != nil {
+			return badRequest("the form has more than one image part (image or file): send one")
+		}
+		if !file { // a text field: base64 or a data URL
+			img, _, err := imaging.DecodeImageString(string(data), maxImageBytes)
+			if err != nil {
+				return err
+			}
+			data = img
+		}
+		c.image = data
+	case "question":
+		c.question = string(data)
+	case "grid":
+		c.grid = string(data)
+	case "store":
+		b, err := strconv.ParseBool(strings.TrimSpace(string(data)))
+		if err != nil {
+			return badRequest("store must be true or false")
+		}
+		c.store = b
+	case "min_confidence":
+		return c.opts.setMinConfidence(string(data))
+	case "consensus":
+		return c.opts.setConsensus(string(data))
+	}
+	return nil
 }

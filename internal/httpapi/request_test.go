@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
@@ -118,6 +119,64 @@ func TestEmptyImageRefusedFirst(t *testing.T) {
 		_, err := parse(wire.Request{Header: http.Header{"Content-Type": {ctype}}, Body: []byte(body)}, 1<<20)
 		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidImage || e.Message != "image is empty" {
 			t.Errorf("%s: %v; want invalid_image: image is empty", ctype, err)
+		}
+	}
+}
+
+// A query string that did not parse is refused, not read without the pair that failed: the
+// request would be served without the caller's threshold, grid or store.
+func TestQueryThatDoesNotParseIsRefused(t *testing.T) {
+	q, qerr := url.ParseQuery("question=cars&min_confidence=0.99%zz")
+	_, err := parse(wire.Request{Header: http.Header{"Content-Type": {"image/png"}}, Query: q, QueryError: qerr, Body: []byte("x")}, 1<<20)
+	if e := apierr.As(err); qerr == nil || err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "query string does not parse") {
+		t.Fatalf("%v, want 400 invalid_request naming the query", err)
+	}
+}
+
+// A parameter given twice in the query or in a form is refused: the query's first and a form's
+// last value were chosen, so one request read two ways depending on its form.
+func TestParameterGivenTwiceIsRefused(t *testing.T) {
+	for _, name := range fieldNames {
+		q := url.Values{name: {"1", "0"}}
+		_, err := parse(wire.Request{Header: http.Header{"Content-Type": {"image/png"}}, Query: q, Body: []byte("x")}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, name+" is given 2 times") {
+			t.Errorf("query %v: %v, want 400 invalid_request", q, err)
+		}
+		var b bytes.Buffer
+		b.WriteString("--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"c.png\"\r\n\r\nPNG\r\n")
+		for _, v := range []string{"1", "0"} {
+			b.WriteString("--x\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + v + "\r\n")
+		}
+		b.WriteString("--x--\r\n")
+		_, err = parse(wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: b.Bytes()}, 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "is given twice") {
+			t.Errorf("form with %s twice: %v, want 400 invalid_request", name, err)
+		}
+	}
+	// Once in the query and once in the body is not ambiguous: the body wins.
+	c, err := parse(wire.Request{Header: http.Header{"Content-Type": {"application/json"}}, Query: url.Values{"question": {"bus"}},
+		Body: []byte(`{"image":"AAEC","question":"cars"}`)}, 1<<20)
+	if err != nil || c.question != "cars" {
+		t.Fatalf("%+v, %v", c, err)
+	}
+}
+
+// A form cut short inside a part's headers is refused, not read without the parts cut off: the
+// grid the caller sent would be inferred instead.
+func TestMultipartCutShortIsRefused(t *testing.T) {
+	form := "--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"c.png\"\r\n\r\nPNG\r\n" +
+		"--x\r\nContent-Disposition: form-data; name=\"question\"\r\n\r\ncars\r\n" +
+		"--x\r\nContent-Disposition: form-data; name=\"grid\"\r\n\r\n4x4\r\n--x--\r\n"
+	req := func(body string) wire.Request {
+		return wire.Request{Header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, Body: []byte(body)}
+	}
+	if c, err := parse(req(form), 1<<20); err != nil || c.grid != "4x4" {
+		t.Fatalf("the whole form: %+v, %v", c, err)
+	}
+	for _, cut := range []string{"name=\"grid\"\r\n\r\n4x4\r\n--x--\r\n", "\"grid\"\r\n\r\n4x4\r\n--x--\r\n", "--\r\n"} {
+		_, err := parse(req(strings.TrimSuffix(form, cut)), 1<<20)
+		if e := apierr.As(err); err == nil || e.Code != apierr.CodeInvalidRequest || !strings.Contains(e.Message, "does not parse") {
+			t.Errorf("cut before %q: %v, want 400 invalid_request", cut, err)
 		}
 	}
 }

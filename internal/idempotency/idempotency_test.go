@@ -102,7 +102,10 @@ func TestFingerprint(t *testing.T) {
 			t.Errorf("%+v should count as the same request as %+v", r, base)
 		}
 	}
+	badQuery := base
+	badQuery.QueryError = errors.New(`invalid URL escape "%zz"`) // ?a=1&b=2&min_confidence=0.9%zz
 	different := []wire.Request{
+		badQuery,
 		jsonReq("/recognize", `{"question":"buses","image":"AAAA"}`, base.Query),
 		jsonReq("/recognize", `{"question":"cars","image":"AAAB"}`, base.Query),
 		jsonReq("/captcha/recognition/recaptcha2", `{"question":"cars","image":"AAAA"}`, base.Query),
@@ -132,6 +135,13 @@ func TestFingerprint(t *testing.T) {
 	}
 	if Fingerprint(form(b1, ct1)) == Fingerprint(form(b3, ct3)) || Fingerprint(form(b1, ct1)) == Fingerprint(form(b4, ct4)) {
 		t.Error("a form with another image or question should differ")
+	}
+	// A form cut inside its last part's headers is not the form without that part.
+	whole, ctWhole := multipartBody(t, map[string]string{"question": "cars"}, []string{"question"}, []byte("png-bytes"))
+	boundary := strings.TrimPrefix(ctWhole, "multipart/form-data; boundary=")
+	cut := append(bytes.Clone(whole[:len(whole)-len("--"+boundary+"--\r\n")]), "--"+boundary+"\r\nContent-Disposition: form-da"...)
+	if Fingerprint(form(cut, ctWhole)) == Fingerprint(form(whole, ctWhole)) {
+		t.Error("a form cut inside a part's headers should differ from the form without that part")
 	}
 	// A broken form still has one fingerprint per body.
 	broken := form([]byte("--x\r\nnot a part"), "multipart/form-data; boundary=x")

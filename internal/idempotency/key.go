@@ -80,8 +80,8 @@ func badKey(format string, args ...any) error {
 	return e
 }
 
-// Fingerprint identifies a request for its key: the method, the route, the query (in any order)
-// and the body as its content type means it. A multipart form counts by its parts (name, file
+// Fingerprint identifies a request for its key: the method, the route, the query (in any order,
+// and whether it parsed) and the body as its content type means it. A multipart form counts by its parts (name, file
 // name, type, content), not its boundary, which a client draws anew for each retry; any other
 // body counts byte for byte. Headers other than Content-Type do not count: the caller (the
 // Authorization) scopes the key instead.
@@ -90,6 +90,12 @@ func Fingerprint(req wire.Request) string {
 	field(h, []byte(req.Method))
 	field(h, []byte(strings.TrimSuffix(req.Path, "/")))
 	field(h, []byte(req.Query.Encode()))
+	if req.QueryError != nil {
+		// Query lacks the pairs that did not parse: without this the request would replay the
+		// answer of the one without them, which the route would never have given it. No content
+		// type field starts with a NUL.
+		field(h, []byte("\x00query does not parse: "+req.QueryError.Error()))
+	}
 	ct := req.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -114,7 +120,9 @@ func parts(h hash.Hash, body []byte, boundary string) bool {
 	for {
 		p, err := r.NextRawPart()
 		if err == io.EOF {
-			return true
+			// A form cut inside a part's headers ends like a whole one, without that part: it
+			// counts by its bytes, not as the form it was cut from.
+			return bytes.Contains(body, []byte("--"+boundary+"--"))
 		}
 		if err != nil {
 			return false

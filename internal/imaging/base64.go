@@ -11,9 +11,10 @@ import (
 // (standard or URL alphabet, padded or not, with line breaks) or a data URL carrying base64.
 // A string that would decode to over maxImageBytes is refused before it is decoded.
 func DecodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, err error) {
-	if rest, ok := strings.CutPrefix(s, "data:"); ok {
-		meta, payload, found := strings.Cut(rest, ",")
-		if !found || !strings.HasSuffix(meta, ";base64") {
+	// A data URL's scheme and its ";base64" are case-insensitive (RFC 3986 §3.1, RFC 2397's ABNF).
+	if len(s) >= len("data:") && strings.EqualFold(s[:len("data:")], "data:") {
+		meta, payload, found := strings.Cut(s[len("data:"):], ",")
+		if !found || len(meta) < len(";base64") || !strings.EqualFold(meta[len(meta)-len(";base64"):], ";base64") {
 			return nil, true, apierr.New(apierr.CodeInvalidImage, "a data URL image must be base64: data:image/png;base64,...")
 		}
 		s, dataURL = payload, true

@@ -19,6 +19,8 @@ func TestDecodeImageString(t *testing.T) {
 		"-_-_AAE=",                       // URL alphabet
 		"+/+/\r\nAA E=",                  // line breaks and spaces
 		"data:image/png;base64,+/+/AAE=", // data URL
+		"DATA:image/png;BASE64,+/+/AAE=", // its scheme and ;base64 in any case
+		"Data:IMAGE/PNG;Base64,+/+/AAE=",
 	} {
 		got, _, err := DecodeImageString(in, 1<<20)
 		if err != nil || !bytes.Equal(got, want) {
@@ -30,6 +32,7 @@ func TestDecodeImageString(t *testing.T) {
 		"not*base64":                           apierr.CodeInvalidImage,
 		"data:image/png,rawdata":               apierr.CodeInvalidImage,
 		"data:image/png;base64":                apierr.CodeInvalidImage,
+		"data:;base6,+/+/AAE=":                 apierr.CodeInvalidImage,
 		string(bytes.Repeat([]byte("A"), 200)): apierr.CodeTooLarge,
 	} {
 		if _, _, err := DecodeImageString(in, 100); apierr.As(err).Code != code {
@@ -54,6 +57,7 @@ func FuzzImageString(f *testing.F) {
 			base64.URLEncoding.EncodeToString(data),
 			base64.RawURLEncoding.EncodeToString(data),
 			"data:image/png;base64," + std,
+			"DATA:image/png;BASE64," + std,
 		}
 		if n := 1 + (wrap&0xff)%76; n < len(std) { // MIME-style line breaks and stray spaces
 			var b strings.Builder

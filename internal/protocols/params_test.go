@@ -1,10 +1,13 @@
 package protocols
 
 import (
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
 // A parameter given twice in one place, in any spelling, is refused the same way every time:
@@ -74,5 +77,16 @@ func TestOneFilePerForm(t *testing.T) {
 	resp, _ = f.legacy(t, "POST", InPath, nil, "multipart/form-data; boundary=x", []byte(body+file("image")+"--x--\r\n"))
 	if string(resp.Body) != "ERROR_BAD_PARAMETERS" {
 		t.Fatalf("two files: %q", resp.Body)
+	}
+}
+
+// A query string that did not parse is refused: its parameters are not read without the pair
+// that failed (a recaptcharows or an id dropped would change the task).
+func TestQueryThatDoesNotParseIsRefused(t *testing.T) {
+	f := newFixture(t)
+	query, err := url.ParseQuery("key=" + aliceKey + "&action=getbalance&json=1&recaptcharows=4%zz")
+	resp, doc := f.send(t, wire.Request{Method: "GET", Path: ResPath, Query: query, QueryError: err, Header: http.Header{}})
+	if err == nil || resp.Status != 200 || doc["request"] != "ERROR_BAD_PARAMETERS" || !strings.Contains(doc["error_text"].(string), "query string does not parse") {
+		t.Fatalf("%d %s, want ERROR_BAD_PARAMETERS naming the query", resp.Status, resp.Body)
 	}
 }

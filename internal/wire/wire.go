@@ -18,13 +18,17 @@ import (
 
 // Request is an HTTP request with its body already whole and decoded.
 type Request struct {
-	Method    string
-	Path      string
-	Header    http.Header
-	Query     url.Values
-	Body      []byte
-	RequestID string // trace id to answer with; a new one is made when empty
-	IAMCaller string // the caller API Gateway verified by SigV4, if any
+	Method string
+	Path   string
+	Header http.Header
+	Query  url.Values
+	// QueryError is set when the query string did not parse (a bad %-escape, a semicolon): Query
+	// then lacks the pairs that did not, so a route that reads the query refuses the request
+	// rather than serve it without them.
+	QueryError error
+	Body       []byte
+	RequestID  string // trace id to answer with; a new one is made when empty
+	IAMCaller  string // the caller API Gateway verified by SigV4, if any
 }
 
 // Response is what to send back.
