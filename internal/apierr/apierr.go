@@ -20,6 +20,10 @@ import (
 type Error struct {
 	Code    Code
 	Message string
+	// Hint, when set, is what the native API's caller can send instead (an S3 reference, the
+	// grid parameter): Text puts it after the message. A front whose callers send otherwise (the
+	// solver protocols) words its own.
+	Hint string
 	// RetryAfter, when set, is passed on to the caller as a Retry-After header.
 	RetryAfter time.Duration
 	// deadline marks a failure that ran out of the request's time: answered 504 whatever the code.
@@ -30,9 +34,24 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.cause != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.cause)
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Text(), e.cause)
 	}
-	return string(e.Code) + ": " + e.Message
+	return string(e.Code) + ": " + e.Text()
+}
+
+// Text is what the native API's caller reads: the message, then the hint if there is one.
+func (e *Error) Text() string {
+	if e.Hint == "" {
+		return e.Message
+	}
+	return e.Message + "; " + e.Hint
+}
+
+// WithHint returns a copy of e that tells the native API's caller what to send instead.
+func (e *Error) WithHint(hint string) *Error {
+	c := *e
+	c.Hint = hint
+	return &c
 }
 
 // Unwrap exposes the internal cause to errors.Is/As (for logging and tests).

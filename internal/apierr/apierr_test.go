@@ -133,3 +133,19 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// A hint follows the message in what the native caller reads and in logs; WithHint leaves the
+// error it was given as it was, so a shared error keeps no other request's hint.
+func TestHint(t *testing.T) {
+	plain := New(CodeTooLarge, "the body is over the limit of %d bytes", 10)
+	hinted := plain.WithHint("send larger images by S3 reference")
+	if plain.Text() != "the body is over the limit of 10 bytes" || plain.Hint != "" {
+		t.Errorf("without a hint: %q (hint %q)", plain.Text(), plain.Hint)
+	}
+	if got := hinted.Text(); got != "the body is over the limit of 10 bytes; send larger images by S3 reference" {
+		t.Errorf("with a hint: %q", got)
+	}
+	if got := hinted.Error(); got != "payload_too_large: "+hinted.Text() {
+		t.Errorf("Error() = %q", got)
+	}
+}

@@ -21,7 +21,7 @@ func DecodeImageString(s string, maxImageBytes int) (img []byte, dataURL bool, e
 	}
 	if base64.StdEncoding.DecodedLen(len(s)) > maxImageBytes+3 {
 		return nil, dataURL, apierr.New(apierr.CodeTooLarge,
-			"image is over %d bytes; send larger images by S3 reference", maxImageBytes)
+			"image is over %d bytes", maxImageBytes).WithHint("send larger images by S3 reference")
 	}
 	// The usual string is standard base64 with nothing to clean up: decode it as it is, and look
 	// for line breaks or the URL-safe alphabet only when that fails.

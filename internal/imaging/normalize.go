@@ -221,8 +221,8 @@ func chooseLayout(src *source, grid Grid) (layout, Grid, error) {
 		return l4, Grid4x4, nil
 	}
 	return layout{}, GridAuto, apierr.New(apierr.CodeGridRequired,
-		"cannot tell the grid of a %dx%d picture: send grid as 3x3, 4x4 or 1x1 (or an image of 300x300, 450x450 or 100x100 pixels)",
-		src.w, src.h)
+		"cannot tell the grid of a %dx%d picture", src.w, src.h).
+		WithHint("send grid as 3x3, 4x4 or 1x1 (or an image of 300x300, 450x450 or 100x100 pixels)")
 }
 
 // complete reports whether data is a PNG or JPEG that ends where its format says it must, so

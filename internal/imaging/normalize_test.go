@@ -138,8 +138,8 @@ func TestNormalizeRejects(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v is not an *apierr.Error", err)
 			}
-			if e.Status() != c.status || e.Code != c.code || !strings.Contains(e.Message, c.msg) {
-				t.Fatalf("got %d %s %q, want %d %s containing %q", e.Status(), e.Code, e.Message, c.status, c.code, c.msg)
+			if e.Status() != c.status || e.Code != c.code || !strings.Contains(e.Text(), c.msg) {
+				t.Fatalf("got %d %s %q, want %d %s containing %q", e.Status(), e.Code, e.Text(), c.status, c.code, c.msg)
 			}
 		})
 	}

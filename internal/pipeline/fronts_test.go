@@ -172,6 +172,10 @@ func TestEveryFrontRefusesInItsShape(t *testing.T) {
 			if !shapes[f.protocol](resp) || (f.protocol == "api" && resp.Status != 413) {
 				t.Errorf("over the body limit: %d %s", resp.Status, resp.Body)
 			}
+			// Only the native API's callers can send a picture by S3 reference.
+			if hinted := strings.Contains(string(resp.Body), "S3 reference"); hinted != (f.protocol == "api") {
+				t.Errorf("over the body limit, the S3 hint given: %v: %s", hinted, resp.Body)
+			}
 			unknown := f.req
 			unknown.Header = f.req.Header.Clone()
 			unknown.Header.Set("Authorization", "Bearer nobody")

@@ -149,7 +149,7 @@ func (s *Server) serve(ctx context.Context, req wire.Request, proto Protocol, tr
 	defer cancel()
 	if len(req.Body) > s.Config.MaxBodyBytes {
 		return fail(nil, apierr.New(apierr.CodeTooLarge,
-			"the body is over the limit of %d bytes (send larger images by S3 reference)", s.Config.MaxBodyBytes))
+			"the body is over the limit of %d bytes", s.Config.MaxBodyBytes).WithHint("send larger images by S3 reference"))
 	}
 	// The body's size is known and bounded, and nothing has been decoded yet.
 	reservation, err := s.Budget.Reserve(ctx, s.cost(proto.Footprint(req), len(req.Body)))

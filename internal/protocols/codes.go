@@ -90,5 +90,16 @@ func fromError(err error) failure {
 	if !ok {
 		c = codes[apierr.CodeInternal]
 	}
-	return failure{code: string(e.Code), task: c.task, legacy: c.legacy, message: e.Message, cause: e}
+	message := e.Message
+	if hint, ok := hints[e.Code]; ok && e.Hint != "" {
+		message += "; " + hint
+	}
+	return failure{code: string(e.Code), task: c.task, legacy: c.legacy, message: message, cause: e}
+}
+
+// hints say, in the protocols' own terms, what the native API's hints say in its: a protocol's
+// caller sends no S3 reference, and names the grid in its task's or in.php's parameters. A hint
+// with no counterpart here is left out.
+var hints = map[apierr.Code]string{
+	apierr.CodeGridRequired: "name it 3x3, 4x4 or 1x1 (createTask: metadata.Grid, or rows and columns; in.php: recaptcharows and recaptchacols), or send an image of 300x300, 450x450 or 100x100 pixels",
 }

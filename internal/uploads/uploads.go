@@ -268,7 +268,7 @@ func (p *Processor) finish(ctx context.Context, r Record, obj *Object, bucket st
 	if failure != nil {
 		e := apierr.As(failure)
 		f := false
-		doc.Success, doc.Error = &f, &errorField{e.Code, e.Message}
+		doc.Success, doc.Error = &f, &errorField{e.Code, e.Text()}
 		out.Status, out.Code = Failed, e.Code
 	} else {
 		doc.Solution = res.Solution

@@ -73,7 +73,7 @@ func (r Record) With(attrs ...any) Record {
 
 // ErrorBody renders e in the upstream's error shape, the native API's one error shape.
 func ErrorBody(e *apierr.Error, traceID string) []byte {
-	out, _ := json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: e.Code, Message: e.Message}, TraceID: traceID})
+	out, _ := json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: e.Code, Message: e.Text()}, TraceID: traceID})
 	return out
 }
 
