@@ -36,8 +36,8 @@ func FuzzProtocols(f *testing.F) {
 	// one exec decode megapixels.
 	fx.solver.Service.Limits = imaging.Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 18, MaxDecodeBytes: 4 << 20}
 	f.Fuzz(func(t *testing.T, path, query, contentType string, body []byte) {
-		q, _ := url.ParseQuery(query)
-		resp := fx.h.Serve(context.Background(), wire.Request{Method: "POST", Path: path, Query: q,
+		q, queryErr := url.ParseQuery(query) // as both transports read a query
+		resp := fx.h.Serve(context.Background(), wire.Request{Method: "POST", Path: path, Query: q, QueryError: queryErr,
 			Header: http.Header{"Content-Type": {contentType}}, Body: body})
 		if resp.Status != http.StatusOK {
 			t.Fatalf("status %d", resp.Status)
