@@ -61,15 +61,13 @@ func Multipart(body []byte, boundary string, max int, limit Limit, binary func(n
 }
 
 // Parts calls each for every part of the body, with its form name and whether it carries a
-// file. A body that ends before its closing boundary is ErrSyntax: mime/multipart reports a body
-// cut inside a part's headers as a plain end of input, and the form would be read without the
-// parts that were cut off.
+// file. A body that is not Closed is ErrSyntax.
 func Parts(body []byte, boundary string, each func(p *multipart.Part, name string, file bool) error) error {
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		p, err := r.NextPart()
 		if errors.Is(err, io.EOF) {
-			if !bytes.Contains(body, []byte("--"+boundary+"--")) {
+			if !Closed(body, boundary) {
 				return ErrSyntax
 			}
 			return nil
@@ -81,4 +79,11 @@ func Parts(body []byte, boundary string, each func(p *multipart.Part, name strin
 			return err
 		}
 	}
+}
+
+// Closed reports whether a multipart body has its closing boundary. mime/multipart reports a
+// body cut inside a part's headers as a plain end of input, so without this check the form
+// would read as whole without the parts that were cut off.
+func Closed(body []byte, boundary string) bool {
+	return bytes.Contains(body, []byte("--"+boundary+"--"))
 }

@@ -41,8 +41,8 @@ func badRequest(format string, args ...any) *apierr.Error {
 // min_confidence and consensus apply to every form (a raw image body has nowhere else to put
 // them); body fields win.
 func parse(req wire.Request, maxImageBytes int) (*parsed, error) {
-	if req.QueryError != nil {
-		return nil, badRequest("the query string does not parse (%s): send it percent-encoded, its parameters apart with &", apierr.Clip(req.QueryError.Error(), 96))
+	if e := req.QueryRefusal(); e != nil {
+		return nil, e
 	}
 	for _, name := range fieldNames {
 		if n := len(req.Query[name]); n > 1 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/recaptcha-recognizer/recognizer/internal/apierr"
+	"github.com/recaptcha-recognizer/recognizer/internal/formscan"
 	"github.com/recaptcha-recognizer/recognizer/internal/wire"
 )
 
@@ -122,7 +123,7 @@ func parts(h hash.Hash, body []byte, boundary string) bool {
 		if err == io.EOF {
 			// A form cut inside a part's headers ends like a whole one, without that part: it
 			// counts by its bytes, not as the form it was cut from.
-			return bytes.Contains(body, []byte("--"+boundary+"--"))
+			return formscan.Closed(body, boundary)
 		}
 		if err != nil {
 			return false

@@ -44,8 +44,8 @@ func wantsJSON(v url.Values) bool {
 
 // parseParams merges the query and the body. maxImage bounds a picture parameter.
 func parseParams(req wire.Request, maxImage int) (params, error) {
-	if req.QueryError != nil {
-		return params{}, badParams("the query string does not parse (" + apierr.Clip(req.QueryError.Error(), 96) + "): send it percent-encoded, its parameters apart with &")
+	if e := req.QueryRefusal(); e != nil {
+		return params{}, fromError(e)
 	}
 	query := make([]formscan.Field, 0, len(req.Query))
 	names := make([]string, 0, len(req.Query))

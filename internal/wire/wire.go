@@ -31,6 +31,17 @@ type Request struct {
 	IAMCaller  string // the caller API Gateway verified by SigV4, if any
 }
 
+// QueryRefusal is the refusal of a request whose query string did not parse, or nil when it
+// parsed: a route that reads the query answers it rather than serve the request without the
+// pairs that were dropped.
+func (r Request) QueryRefusal() *apierr.Error {
+	if r.QueryError == nil {
+		return nil
+	}
+	return apierr.New(apierr.CodeInvalidRequest, "the query string does not parse (%s): send it percent-encoded, its parameters apart with &",
+		apierr.Clip(r.QueryError.Error(), 96))
+}
+
 // Response is what to send back.
 type Response struct {
 	Status int
