@@ -186,7 +186,7 @@ func (s *Server) serve(ctx context.Context, req wire.Request, proto Protocol, tr
 }
 
 // cost is a request's worst case: what its form's parse makes of its body, and for a picture the
-// decode budget and the twice the picture's size normalizing may add (the picture is at most
+// decode budget and twice the picture's size normalizing may add (the picture is at most
 // the body).
 func (s *Server) cost(f Footprint, body int) membudget.Cost {
 	n := int64(body)
